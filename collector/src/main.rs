@@ -1,0 +1,6 @@
+//! The collector stage as its own process (completed with the Kafka transport).
+fn main() -> anyhow::Result<()> {
+    anyhow::bail!(
+        "the collector binary needs the Kafka transport, which is not built yet; use `tweetoscope run`"
+    )
+}

@@ -1,0 +1,1 @@
+//! Estimator stage (STUB: lead fills).

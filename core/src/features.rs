@@ -1,0 +1,137 @@
+//! Named features of a fitted partial cascade, for the learned correction.
+//!
+//! The model envelope names its features, so the predictor builds the vector
+//! a model expects by name, whatever produced the parameters: the course's
+//! `[beta, n_star, G1]` are always available, and our estimator adds shape
+//! statistics of the observed series in the parameters' `features` map.
+
+use std::collections::BTreeMap;
+
+use crate::schema::ParametersMsg;
+
+/// The course's feature vector (SPEC §2 `samples`).
+pub const COURSE: &[&str] = &["beta", "n_star", "G1"];
+
+/// Our default: log-scaled Hawkes quantities plus the observed series'
+/// shape. Log scales keep the forest's splits meaningful across the orders
+/// of magnitude that G1, beta and sizes span.
+pub const DEFAULT: &[&str] = &[
+    "log_beta",
+    "n_star",
+    "log_G1",
+    "log_n_obs",
+    "log_supp_ratio",
+    "frac_recent",
+    "since_last",
+    "log_mean_mark",
+];
+
+/// Every feature name [`value`] understands.
+pub const KNOWN: &[&str] = &[
+    "p",
+    "beta",
+    "n_star",
+    "G1",
+    "n_obs",
+    "n_supp",
+    "log_p",
+    "log_beta",
+    "log_G1",
+    "log_n_obs",
+    "log_supp_ratio",
+    "frac_recent",
+    "since_last",
+    "log_mean_mark",
+    "log_root_mark",
+    "median_time",
+];
+
+/// Shape statistics of an observed series on [0, t_obs), computed by the
+/// estimator and carried in the parameters message.
+pub fn series_features(times: &[f64], marks: &[f64], t_obs: f64) -> BTreeMap<String, f64> {
+    let n = times.len().max(1) as f64;
+    let recent = times.iter().filter(|&&t| t >= 0.75 * t_obs).count() as f64;
+    let last = times.last().copied().unwrap_or(0.0);
+    let mean_mark = marks.iter().sum::<f64>() / n;
+    let root = marks.first().copied().unwrap_or(0.0);
+    let median = times.get(times.len() / 2).copied().unwrap_or(0.0);
+    BTreeMap::from([
+        ("frac_recent".to_owned(), recent / n),
+        (
+            "since_last".to_owned(),
+            ((t_obs - last) / t_obs).clamp(0.0, 1.0),
+        ),
+        ("log_mean_mark".to_owned(), (1.0 + mean_mark).ln()),
+        ("log_root_mark".to_owned(), (1.0 + root).ln()),
+        ("median_time".to_owned(), (median / t_obs).clamp(0.0, 1.0)),
+    ])
+}
+
+/// The value of feature `name` for a fitted cascade, if it can be had.
+pub fn value(p: &ParametersMsg, name: &str) -> Option<f64> {
+    let n_obs = p.n_obs as f64;
+    let v = match name {
+        "p" => p.params[0],
+        "beta" => p.params[1],
+        "n_star" => p.n_star,
+        "G1" => p.g1,
+        "n_obs" => n_obs,
+        "n_supp" => p.n_supp,
+        "log_p" => p.params[0].max(1e-300).ln(),
+        "log_beta" => p.params[1].max(1e-300).ln(),
+        "log_G1" => p.g1.ln_1p(),
+        "log_n_obs" => n_obs.max(1.0).ln(),
+        "log_supp_ratio" => (p.n_supp / n_obs.max(1.0)).ln_1p(),
+        other => *p.features.get(other)?,
+    };
+    v.is_finite().then_some(v)
+}
+
+/// The vector for `names`, or None when one of them is missing.
+pub fn vector<S: AsRef<str>>(p: &ParametersMsg, names: &[S]) -> Option<Vec<f64>> {
+    names.iter().map(|n| value(p, n.as_ref())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> ParametersMsg {
+        ParametersMsg {
+            cid: "1".into(),
+            msg: String::new(),
+            n_obs: 20,
+            n_supp: 20.0,
+            params: [0.01, 0.002],
+            n_star: 0.35,
+            g1: 13.0,
+            t_obs: Some(600),
+            features: series_features(&[0.0, 100.0, 500.0], &[10.0, 20.0, 30.0], 600.0),
+        }
+    }
+
+    #[test]
+    fn default_features_are_all_known_and_available() {
+        let p = params();
+        for name in DEFAULT.iter().chain(COURSE) {
+            assert!(KNOWN.contains(name), "{name} not in KNOWN");
+            assert!(value(&p, name).is_some(), "{name} missing");
+        }
+        assert_eq!(vector(&p, COURSE), Some(vec![0.002, 0.35, 13.0]));
+    }
+
+    #[test]
+    fn series_shape_statistics_are_what_they_say() {
+        let f = series_features(&[0.0, 100.0, 500.0], &[10.0, 20.0, 30.0], 600.0);
+        assert_eq!(f["frac_recent"], 1.0 / 3.0);
+        assert!((f["since_last"] - 100.0 / 600.0).abs() < 1e-12);
+        assert!((f["log_mean_mark"] - 21f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_missing_feature_gives_no_vector() {
+        let mut p = params();
+        p.features.clear();
+        assert!(vector(&p, DEFAULT).is_none());
+    }
+}

@@ -1,0 +1,1 @@
+//! Tweet sources (STUB: helper fills).

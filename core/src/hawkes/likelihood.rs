@@ -1,0 +1,1 @@
+//! Log-likelihood with analytic gradient and Hessian (STUB: helper fills).

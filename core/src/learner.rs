@@ -1,0 +1,1 @@
+//! learner (STUB: helper fills).

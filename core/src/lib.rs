@@ -1,0 +1,29 @@
+//! The Tweetoscope library: everything but the process around it.
+//!
+//! Layout, from the wire inwards:
+//! - [`schema`]: one serde type per Kafka topic (SPEC §2), tolerant on input.
+//! - [`data`]: the NEWS-format files (SPEC §3), read and written.
+//! - [`generator`]: tweet sources (file replay, synthetic Hawkes cascades).
+//! - [`hawkes`]: the marked exponential-kernel Hawkes maths (SPEC §5):
+//!   likelihood with analytic derivatives, the log-normal prior, the MAP fit,
+//!   prediction and simulation.
+//! - [`stage`]: the trait every pipeline stage implements, and the stages
+//!   themselves as pure state machines: [`collector`], [`estimator`],
+//!   [`predictor`], [`learner`]. They know nothing of Kafka, threads or the
+//!   wall clock; the transports drive them.
+//! - [`pipeline`]: the in-process transport that wires the stages together
+//!   for the embedded run and for `eval`.
+
+pub mod collector;
+pub mod data;
+pub mod estimator;
+pub mod features;
+pub mod generator;
+pub mod hawkes;
+pub mod learner;
+pub mod model;
+pub mod pipeline;
+pub mod predictor;
+pub mod schema;
+pub mod stage;
+pub mod synthetic;

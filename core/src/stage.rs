@@ -1,0 +1,65 @@
+//! The contract between a pipeline stage and whatever drives it.
+//!
+//! A stage is a state machine: it takes one decoded message at a time and
+//! pushes the messages it produces into `out`. It does no I/O and never
+//! reads a clock: the driver passes `now` (wall-clock seconds in production,
+//! the simulated clock in `eval`) and where the message came from, so every
+//! rule is testable in a plain `#[test]` and both transports (in-process and
+//! Kafka) run the very same code.
+
+use crate::schema::{Message, Topic};
+
+/// Where an input came from on its transport. The in-process transport
+/// numbers messages on partition 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// What the driver tells a stage along with each message.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Ctx {
+    /// Seconds: wall clock in production, simulated clock in `eval`.
+    pub now: f64,
+    pub origin: Origin,
+}
+
+/// Why a stage refused a message. The driver counts it, logs it with its
+/// origin and dead-letters it; it never stops the stage.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("{stage} does not consume {topic} messages")]
+    UnexpectedTopic { stage: &'static str, topic: Topic },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A pipeline stage as a pure state machine.
+pub trait Stage {
+    /// Used in logs, metrics and consumer group ids.
+    fn name(&self) -> &'static str;
+
+    /// The topics this stage consumes.
+    fn inputs(&self) -> &'static [Topic];
+
+    /// Handles one message, pushing what it produces into `out`.
+    fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError>;
+
+    /// Called periodically by the driver: expire state, publish on a timer.
+    fn tick(&mut self, _now: f64, _out: &mut Vec<Message>) {}
+
+    /// Called once before a clean shutdown and at the end of a finite input.
+    fn flush(&mut self, _out: &mut Vec<Message>) {}
+
+    /// The oldest input offset on `partition` whose effect still lives only
+    /// in this stage's memory. A driver commits no further than this, so a
+    /// restarted stage rebuilds that state by replay. `None`: nothing held.
+    fn retained_offset(&self, _partition: i32) -> Option<i64> {
+        None
+    }
+
+    /// The driver lost these input partitions (rebalance): drop their state,
+    /// the new owner rebuilds it from the committed offsets.
+    fn revoke(&mut self, _partitions: &[i32]) {}
+}

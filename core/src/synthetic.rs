@@ -1,0 +1,1 @@
+//! Synthetic NEWS-like sets (STUB: helper fills).

@@ -1,0 +1,6 @@
+//! The generator stage as its own process (completed with the Kafka transport).
+fn main() -> anyhow::Result<()> {
+    anyhow::bail!(
+        "the generator binary needs the Kafka transport, which is not built yet; use `tweetoscope run`"
+    )
+}
