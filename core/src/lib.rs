@@ -15,6 +15,7 @@
 //!   for the embedded run and for `eval`.
 
 pub mod collector;
+pub mod config;
 pub mod data;
 pub mod estimator;
 pub mod features;

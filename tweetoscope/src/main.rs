@@ -1,1 +1,60 @@
-fn main() {}
+//! `tweetoscope`: the whole pipeline in one process.
+//!
+//! - `run` (the default): a paced demo on the synthetic source or a data
+//!   set, with live alerts and a final accuracy table.
+//! - `eval`: the same pipeline unpaced and deterministic, one JSON line per
+//!   prediction.
+//! - `simulate`: writes a synthetic set in NEWS format.
+
+mod eval;
+mod report;
+mod run;
+mod simulate;
+mod stages;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "tweetoscope", version, about = "Predicts, in real time, how popular a tweet will become")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the whole pipeline in this process, paced, with live alerts.
+    Run(run::RunArgs),
+    /// Replays a data set as fast as possible and writes every prediction.
+    Eval(eval::EvalArgs),
+    /// Writes a synthetic NEWS-format data set.
+    Simulate(simulate::SimulateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, None | Some(Command::Run(_)));
+    init_tracing(if quiet { "warn" } else { "info" });
+    let result = match cli.command {
+        None => run::run(run::RunArgs::default_args()),
+        Some(Command::Run(args)) => run::run(args),
+        Some(Command::Eval(args)) => eval::eval(args),
+        Some(Command::Simulate(args)) => simulate::simulate(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, filtered by RUST_LOG (default: `default`).
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
