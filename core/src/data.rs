@@ -355,6 +355,7 @@ fn check_order(data: &Path, index: &Path, cascades: &[Range<usize>]) -> Result<(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -316,6 +316,7 @@ impl Source {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use std::collections::{HashMap, HashSet};
 
@@ -478,5 +479,41 @@ mod tests {
                 .count(),
             400
         );
+    }
+
+    /// Not a benchmark harness, a measure: run with `--release --ignored
+    /// --nocapture`. Leaves the files in the temp directory for other tools.
+    #[test]
+    #[ignore = "measures a NEWS-sized synthetic set: generate, write, load, replay"]
+    fn news_sized_set_timings() {
+        use std::time::Instant;
+        let clock = Instant::now();
+        let d = crate::synthetic::generate(&crate::synthetic::SyntheticConfig::default());
+        println!("generate: {:?} ({} tweets)", clock.elapsed(), d.n_tweets());
+        let dir = std::env::temp_dir();
+        let (data, index) = (
+            dir.join("synthetic-news-data.csv"),
+            dir.join("synthetic-news-index.csv"),
+        );
+        let clock = Instant::now();
+        d.write(&data, &index).unwrap();
+        println!("write: {:?}", clock.elapsed());
+        let clock = Instant::now();
+        let loaded = Dataset::load(&data, &index).unwrap();
+        println!("load: {:?}", clock.elapsed());
+        assert_eq!(loaded, d);
+        let clock = Instant::now();
+        let (mut tweets, mut others) = (0, 0);
+        for e in Replay::new(Arc::new(loaded), ReplayConfig::default()) {
+            match e.msg {
+                TweetMsg::Tweet(_) | TweetMsg::Retweet(_) => tweets += 1,
+                _ => others += 1,
+            }
+        }
+        println!(
+            "replay: {:?} ({tweets} tweets, {others} watermarks and ends)",
+            clock.elapsed()
+        );
+        assert_eq!(tweets, d.n_tweets());
     }
 }
