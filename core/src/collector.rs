@@ -540,7 +540,7 @@ impl Stage for Collector {
 
     /// The first-tweet offset of the oldest open cascade that came in on
     /// `partition`: committing past it would lose that cascade on restart.
-    fn retained_offset(&self, partition: i32) -> Option<i64> {
+    fn retained_offset(&self, _topic: Topic, partition: i32) -> Option<i64> {
         self.sources
             .values()
             .filter_map(|s| {
@@ -552,7 +552,7 @@ impl Stage for Collector {
             .min()
     }
 
-    fn revoke(&mut self, partitions: &[i32]) {
+    fn revoke(&mut self, _topic: Topic, partitions: &[i32]) {
         self.sources.retain(|source, s| {
             let keep = !partitions.contains(&s.partition);
             if !keep {

@@ -315,20 +315,20 @@ fn other_sources_do_not_advance_this_sources_clock() {
 #[test]
 fn retained_offset_tracks_the_oldest_open_cascade() {
     let mut run = Run::new(cfg());
-    assert_eq!(run.c.retained_offset(0), None);
+    assert_eq!(run.c.retained_offset(Topic::Tweets, 0), None);
     run.send(rt(1, 7, 0.0)); // offset 0
     run.send(rt(1, 8, 1000.0)); // offset 1
     run.send(rt(1, 7, 1100.0)); // offset 2
     run.send(rt(1, 8, 1500.0)); // offset 3
     run.send_on(1, rt(2, 9, 0.0)); // offset 4, partition 1
-    assert_eq!(run.c.retained_offset(0), Some(0));
-    assert_eq!(run.c.retained_offset(1), Some(4));
+    assert_eq!(run.c.retained_offset(Topic::Tweets, 0), Some(0));
+    assert_eq!(run.c.retained_offset(Topic::Tweets, 1), Some(4));
     run.send(wm(1, 2900.5)); // cascade 7 ended (1100 + 1800), 8 is open
-    assert_eq!(run.c.retained_offset(0), Some(1));
+    assert_eq!(run.c.retained_offset(Topic::Tweets, 0), Some(1));
     run.send(wm(1, 5000.0));
-    assert_eq!(run.c.retained_offset(0), None);
-    assert_eq!(run.c.retained_offset(1), Some(4));
-    assert_eq!(run.c.retained_offset(2), None);
+    assert_eq!(run.c.retained_offset(Topic::Tweets, 0), None);
+    assert_eq!(run.c.retained_offset(Topic::Tweets, 1), Some(4));
+    assert_eq!(run.c.retained_offset(Topic::Tweets, 2), None);
 }
 
 #[test]
@@ -336,10 +336,10 @@ fn revoke_drops_the_sources_of_lost_partitions() {
     let mut run = Run::new(cfg());
     run.send_all(three_tweets(1, 7));
     run.send_on(1, rt(2, 9, 0.0));
-    run.c.revoke(&[0]);
+    run.c.revoke(Topic::Tweets, &[0]);
     assert_eq!(run.c.open_cascades(), 1);
-    assert_eq!(run.c.retained_offset(0), None);
-    assert_eq!(run.c.retained_offset(1), Some(3));
+    assert_eq!(run.c.retained_offset(Topic::Tweets, 0), None);
+    assert_eq!(run.c.retained_offset(Topic::Tweets, 1), Some(3));
 }
 
 #[test]

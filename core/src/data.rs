@@ -525,13 +525,3 @@ mod tests {
         assert_eq!(Dataset::load(&data, &index).unwrap(), d);
     }
 }
-// STUB additions until merge.
-#[derive(Debug, thiserror::Error)]
-#[error("stub")]
-pub struct DataError;
-impl Dataset {
-    pub fn load(_d: &std::path::Path, _i: &std::path::Path) -> Result<Self, DataError> { Err(DataError) }
-    pub fn write(&self, _d: &std::path::Path, _i: &std::path::Path) -> Result<(), DataError> { Err(DataError) }
-    pub fn n_tweets(&self) -> usize { self.times.len() }
-    pub fn size(&self, i: usize) -> usize { self.cascades[i].len() }
-}

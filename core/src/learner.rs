@@ -144,12 +144,14 @@ impl Learner {
         }
     }
 
-    fn train(&mut self, window: Window, out: &mut Vec<Message>) {
+    fn train(&mut self, window: Window, now: f64, out: &mut Vec<Message>) {
         let Some(set) = self.sets.get_mut(&window) else {
             return;
         };
         set.last_attempt = Some((set.added, set.rows.len()));
-        let version = set.version + 1;
+        // Versions follow the clock (milliseconds of `now`), so the models of
+        // a restarted learner still supersede the ones it published before.
+        let version = (set.version + 1).max((now * 1000.0) as u64);
         let xs: Vec<Vec<f64>> = set.rows.iter().map(|r| r.x.clone()).collect();
         let ys: Vec<f64> = set.rows.iter().map(|r| r.y).collect();
         let forest = ForestConfig {
@@ -222,12 +224,12 @@ impl Stage for Learner {
         }
         self.stats.samples += 1;
         if self.sets.get(&s.t_obs).is_some_and(|set| self.due(set)) {
-            self.train(s.t_obs, out);
+            self.train(s.t_obs, ctx.now, out);
         }
         Ok(())
     }
 
-    fn retained_offset(&self, partition: i32) -> Option<i64> {
+    fn retained_offset(&self, _topic: Topic, partition: i32) -> Option<i64> {
         // Rows are in arrival order, so offsets of one partition increase
         // along a set: its first row from `partition` is its oldest.
         self.sets
@@ -241,7 +243,7 @@ impl Stage for Learner {
             .min()
     }
 
-    fn revoke(&mut self, partitions: &[i32]) {
+    fn revoke(&mut self, _topic: Topic, partitions: &[i32]) {
         for set in self.sets.values_mut() {
             set.rows
                 .retain(|r| !partitions.contains(&r.origin.partition));

@@ -99,8 +99,8 @@ fn the_training_set_keeps_only_the_most_recent_samples() {
     let mut l = Learner::new(cfg());
     versions(&mut l, 0..100);
     assert_eq!(l.samples(600), 30);
-    assert_eq!(l.retained_offset(0), Some(70));
-    assert_eq!(l.retained_offset(1), None);
+    assert_eq!(l.retained_offset(Topic::Samples, 0), Some(70));
+    assert_eq!(l.retained_offset(Topic::Samples, 1), None);
     // An evicted sample is no longer a duplicate.
     feed(&mut l, sample(0, 600), 100);
     assert_eq!(l.stats().duplicates, 0);
@@ -171,6 +171,9 @@ fn the_same_samples_give_the_same_models() {
 fn revoked_partitions_leave_the_training_set() {
     let mut l = Learner::new(cfg());
     versions(&mut l, 0..5);
-    l.revoke(&[0]);
-    assert_eq!((l.samples(600), l.retained_offset(0)), (0, None));
+    l.revoke(Topic::Samples, &[0]);
+    assert_eq!(
+        (l.samples(600), l.retained_offset(Topic::Samples, 0)),
+        (0, None)
+    );
 }

@@ -399,13 +399,21 @@ impl Stage for Predictor {
         }
     }
 
-    fn retained_offset(&self, partition: i32) -> Option<i64> {
+    /// Only `cascade_properties` holds state: models are re-read from the
+    /// start of their compacted topic on every start.
+    fn retained_offset(&self, topic: Topic, partition: i32) -> Option<i64> {
+        if topic != Topic::CascadeProperties {
+            return None;
+        }
         self.held
             .get(&partition)
             .and_then(|offsets| offsets.keys().next().copied())
     }
 
-    fn revoke(&mut self, partitions: &[i32]) {
+    fn revoke(&mut self, topic: Topic, partitions: &[i32]) {
+        if topic != Topic::CascadeProperties {
+            return;
+        }
         let revoked = |o: &Option<Origin>| o.is_some_and(|o| partitions.contains(&o.partition));
         let keys: Vec<Key> = self
             .pending

@@ -271,7 +271,7 @@ fn undecodable_models_and_windowless_properties_are_invalid() {
 #[test]
 fn retained_offset_follows_the_oldest_pending_half() {
     let mut pr = Predictor::new(PredictorConfig::default());
-    assert_eq!(pr.retained_offset(0), None);
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), None);
     run(&mut pr, p_msg(params("1")), at(0.0, 10));
     run(&mut pr, size("2", 5), at(0.0, 11));
     let other = Ctx {
@@ -283,11 +283,20 @@ fn retained_offset_follows_the_oldest_pending_half() {
     };
     run(&mut pr, size("3", 5), other);
     assert_eq!(
-        (pr.retained_offset(0), pr.retained_offset(1)),
+        (
+            pr.retained_offset(Topic::CascadeProperties, 0),
+            pr.retained_offset(Topic::CascadeProperties, 1)
+        ),
         (Some(10), Some(3))
     );
     run(&mut pr, size("1", 50), at(0.0, 12));
-    assert_eq!(pr.retained_offset(0), Some(11));
-    pr.revoke(&[0]);
-    assert_eq!((pr.retained_offset(0), pr.pending()), (None, 1));
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), Some(11));
+    pr.revoke(Topic::CascadeProperties, &[0]);
+    assert_eq!(
+        (
+            pr.retained_offset(Topic::CascadeProperties, 0),
+            pr.pending()
+        ),
+        (None, 1)
+    );
 }
