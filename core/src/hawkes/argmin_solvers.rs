@@ -44,6 +44,10 @@ impl From<Error> for ArgminFailure {
     }
 }
 
+/// argmin's iteration state for the trust region: parameter, gradient and
+/// Hessian as `Vec`s.
+type TrustState = IterState<Vec<f64>, Vec<f64>, (), Vec<Vec<f64>>, (), f64>;
+
 /// An estimate from argmin: a point of the box and the iterations spent.
 pub(crate) type ArgminResult = Result<([f64; 2], u64), ArgminFailure>;
 
@@ -129,8 +133,7 @@ pub(crate) fn trust_region(post: &Posterior<'_>, x0: [f64; 2], max_iter: u64) ->
     let mut solver = TrustRegion::new(Steihaug::new().with_max_iters(10))
         .with_radius(0.5)?
         .with_max_radius(2.0)?;
-    let state: IterState<Vec<f64>, Vec<f64>, (), Vec<Vec<f64>>, (), f64> =
-        IterState::new().param(x0.to_vec());
+    let state: TrustState = IterState::new().param(x0.to_vec());
     let (mut state, _) = solver.init(&mut problem, state)?;
     let (mut radius, mut stalled) = (f64::INFINITY, 0);
     for iterations in 0..max_iter {

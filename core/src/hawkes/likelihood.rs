@@ -9,6 +9,8 @@
 //! - `log A_i = -beta d_i + ln S_{i-1}`: S >= MIN_MARK >= 1 is always
 //!   representable, so no log is ever taken of an underflowed number, and
 //!   A_{i-1} may underflow to 0 harmlessly (gaps of days, beta of 1/60 s).
+//!   Since every S >= 1, sum ln S is taken as the ln of a running product,
+//!   flushed long before it could overflow.
 //! - K is accumulated as `K -= S expm1(-beta d)` rather than `sum m - A_T`,
 //!   which would cancel catastrophically when beta T is small.
 //! - The beta-derivatives use ratios that never overflow: with
@@ -100,8 +102,8 @@ impl BetaPass {
 
 /// One pass over the series; `DERIVS` adds the recursions of r and v.
 ///
-/// Costs one `expm1` and one `ln` per event and allocates nothing: this is
-/// the hot loop of every fit.
+/// Costs one `expm1` per event (and a `ln` per ~1e256 of product of the
+/// S_i) and allocates nothing: this is the hot loop of every fit.
 fn pass<const DERIVS: bool>(times: &[f64], marks: &[f64], t_obs: f64, beta: f64) -> BetaPass {
     let mut out = BetaPass {
         beta,
@@ -121,6 +123,7 @@ fn pass<const DERIVS: bool>(times: &[f64], marks: &[f64], t_obs: f64, beta: f64)
     out.children = (n - 1) as f64;
     let (mut a, mut r, mut v) = (0.0_f64, 0.0_f64, 0.0_f64);
     let mut k = 0.0;
+    let (mut sum_ln_s, mut product) = (0.0, 1.0_f64);
     let mut prev_t = times[0];
     let mut prev_m = marks[0].max(MIN_MARK);
     // Index n stands for the end of the window T; it is not an event.
@@ -142,7 +145,19 @@ fn pass<const DERIVS: bool>(times: &[f64], marks: &[f64], t_obs: f64, beta: f64)
         }
         a = s * (1.0 + em1);
         if is_event {
-            out.sum_log_a += s.ln() - beta * d;
+            // ln of a running product of the S (all >= 1): one ln per
+            // ~1e256 of product instead of one per event. Flushed before it
+            // can overflow; a huge S (beyond any follower count) is logged
+            // on its own.
+            if s < 1e32 {
+                product *= s;
+                if product > 1e256 {
+                    sum_ln_s += product.ln();
+                    product = 1.0;
+                }
+            } else {
+                sum_ln_s += s.ln();
+            }
             if DERIVS {
                 out.sum_r += r;
                 out.sum_v += v;
@@ -151,6 +166,8 @@ fn pass<const DERIVS: bool>(times: &[f64], marks: &[f64], t_obs: f64, beta: f64)
             prev_m = marks[i].max(MIN_MARK);
         }
     }
+    // sum_{i>=2} beta d_i telescopes to beta (t_n - t_1).
+    out.sum_log_a = sum_ln_s + product.ln() - beta * (prev_t - times[0]);
     out.k = k;
     out.a_t = a;
     out.r_t = r;
@@ -163,7 +180,8 @@ fn pass<const DERIVS: bool>(times: &[f64], marks: &[f64], t_obs: f64, beta: f64)
 /// Magnitudes are floored at [`MIN_MARK`]. Returns -inf when p or beta is
 /// not positive, and 0 for an empty series (nothing was observed).
 pub fn log_likelihood(times: &[f64], marks: &[f64], t_obs: f64, p: f64, beta: f64) -> f64 {
-    if !(beta > 0.0) {
+    // Also catches a NaN beta.
+    if beta.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         return f64::NEG_INFINITY;
     }
     BetaPass::value_only(times, marks, t_obs, beta).log_likelihood(p)

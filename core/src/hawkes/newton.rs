@@ -27,6 +27,8 @@ const STEP_TOL: f64 = 1e-12;
 /// quadratic model is not trusted further.
 const MAX_STEP: f64 = 1.0;
 const ARMIJO: f64 = 1e-4;
+/// Rounding noise of the log posterior, relative to its magnitude.
+const NOISE: f64 = 64.0 * f64::EPSILON;
 const MAX_HALVINGS: usize = 40;
 
 /// Where Newton stopped.
@@ -133,7 +135,13 @@ pub(crate) fn maximise(
                     post.pass_derivs(trial[1])
                 };
                 let td = post.derivs_from(&trial_pass, trial);
-                if finite(&td) && td.value >= d.value + ARMIJO * predicted {
+                // Near the optimum the predicted gain falls below the
+                // rounding of the value and Armijo's test compares noise:
+                // there the full step is in the quadratic regime and taken.
+                let noise = NOISE * (1.0 + d.value.abs());
+                let enough =
+                    td.value >= d.value + ARMIJO * predicted || (t == 1.0 && predicted <= noise);
+                if finite(&td) && enough {
                     accepted = Some((trial, trial_pass, td, dx));
                     break;
                 }

@@ -63,10 +63,10 @@ impl Posterior<'_> {
         let g = self.prior.gradient(x);
         let h = self.prior.hessian();
         d.value += self.prior.log_density(x);
-        for i in 0..2 {
+        for (i, row) in h.iter().enumerate() {
             d.grad[i] += g[i];
-            for j in 0..2 {
-                d.hess[i][j] += h[i][j];
+            for (j, hij) in row.iter().enumerate() {
+                d.hess[i][j] += hij;
             }
         }
         d

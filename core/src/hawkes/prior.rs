@@ -101,6 +101,7 @@ impl LogNormalPrior {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -115,12 +116,11 @@ mod tests {
         assert!((lp.mean[1] - (0.0002_f64.ln() - c11 / 2.0)).abs() < 1e-12);
         // P * Cov = I.
         let cov = [[c00, c01], [c01, c11]];
-        for i in 0..2 {
-            for j in 0..2 {
-                let prod: f64 = (0..2).map(|k| lp.precision[i][k] * cov[k][j]).sum();
-                let id = if i == j { 1.0 } else { 0.0 };
-                assert!((prod - id).abs() < 1e-12, "P Cov [{i}][{j}] = {prod}");
-            }
+        let p = lp.precision;
+        for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            let prod = p[i][0] * cov[0][j] + p[i][1] * cov[1][j];
+            let id = if i == j { 1.0 } else { 0.0 };
+            assert!((prod - id).abs() < 1e-12, "P Cov [{i}][{j}] = {prod}");
         }
     }
 

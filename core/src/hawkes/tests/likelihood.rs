@@ -123,3 +123,21 @@ fn log_likelihood_is_minus_infinity_outside_the_parameter_space() {
     assert_eq!(log_likelihood(&t, &m, 2.0, 0.1, -1.0), f64::NEG_INFINITY);
     assert_eq!(log_likelihood(&[], &[], 2.0, 0.1, 0.1), 0.0);
 }
+
+#[test]
+fn log_likelihood_matches_the_direct_formula_across_product_flushes_and_huge_magnitudes() {
+    // 80 magnitudes of 1e9 overflow any running product of S many times
+    // over; 1e40 takes the path that logs S on its own.
+    let times: Vec<f64> = (0..80).map(|i| i as f64 * 3.0).collect();
+    let mut marks = vec![1e9; 80];
+    marks[10] = 1e40;
+    marks[50] = 1e35;
+    for beta in [1e-5, 1e-3, 0.1] {
+        let fast = log_likelihood(&times, &marks, 300.0, 1e-9, beta);
+        let (slow, size) = naive(&times, &marks, 300.0, 1e-9, beta);
+        assert!(
+            (fast - slow).abs() <= 1e-12 * size * times.len() as f64,
+            "beta {beta}: {fast} vs {slow}"
+        );
+    }
+}

@@ -1,4 +1,5 @@
 //! Unit tests of the Hawkes maths that span several files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod degenerate;
 mod likelihood;
