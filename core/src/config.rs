@@ -18,7 +18,11 @@ use crate::schema::Window;
 pub fn parse_seconds(s: &str) -> Result<f64, String> {
     let s = s.trim();
     if let Ok(v) = s.parse::<f64>() {
-        return if v.is_finite() && v >= 0.0 { Ok(v) } else { Err(format!("`{s}` is not a duration >= 0")) };
+        return if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(format!("`{s}` is not a duration >= 0"))
+        };
     }
     humantime::parse_duration(s)
         .map(|d| d.as_secs_f64())
@@ -36,7 +40,9 @@ impl std::str::FromStr for Windows {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let secs = parse_seconds(part)?;
             if secs < 1.0 || secs.fract() != 0.0 || secs > f64::from(Window::MAX) {
-                return Err(format!("window `{part}` must be a whole number of seconds >= 1"));
+                return Err(format!(
+                    "window `{part}` must be a whole number of seconds >= 1"
+                ));
             }
             ws.push(secs as Window);
         }
@@ -66,13 +72,20 @@ impl std::str::FromStr for FeatureList {
         let names: Vec<&str> = match s.trim() {
             "default" => crate::features::DEFAULT.to_vec(),
             "course" => crate::features::COURSE.to_vec(),
-            list => list.split(',').map(str::trim).filter(|n| !n.is_empty()).collect(),
+            list => list
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect(),
         };
         if names.is_empty() {
             return Err("the feature list is empty".into());
         }
         if let Some(bad) = names.iter().find(|n| !crate::features::KNOWN.contains(n)) {
-            return Err(format!("unknown feature `{bad}`; known: {}", crate::features::KNOWN.join(", ")));
+            return Err(format!(
+                "unknown feature `{bad}`; known: {}",
+                crate::features::KNOWN.join(", ")
+            ));
         }
         Ok(FeatureList(names.into_iter().map(str::to_owned).collect()))
     }
@@ -156,32 +169,58 @@ impl HawkesArgs {
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         if !(self.alpha > 2.0 && self.alpha.is_finite()) {
-            p.push(format!("--alpha {} must be > 2 for E[m] to be finite", self.alpha));
+            p.push(format!(
+                "--alpha {} must be > 2 for E[m] to be finite",
+                self.alpha
+            ));
         }
         if !(self.mu > 0.0 && self.mu.is_finite()) {
             p.push(format!("--mu {} must be > 0", self.mu));
         }
-        if self.prior_mean.iter().chain(&self.prior_std).any(|v| !(*v > 0.0 && v.is_finite())) {
+        if self
+            .prior_mean
+            .iter()
+            .chain(&self.prior_std)
+            .any(|v| !(*v > 0.0 && v.is_finite()))
+        {
             p.push("--prior-mean and --prior-std must be positive".into());
         }
         if !(self.prior_corr > -1.0 && self.prior_corr < 1.0) {
-            p.push(format!("--prior-corr {} must be in (-1, 1)", self.prior_corr));
+            p.push(format!(
+                "--prior-corr {} must be in (-1, 1)",
+                self.prior_corr
+            ));
         }
         if !(self.beta_min > 0.0 && self.beta_min < self.beta_max && self.beta_max.is_finite()) {
-            p.push(format!("need 0 < --beta-min ({}) < --beta-max ({})", self.beta_min, self.beta_max));
+            p.push(format!(
+                "need 0 < --beta-min ({}) < --beta-max ({})",
+                self.beta_min, self.beta_max
+            ));
         }
         p
     }
 
     pub fn config(&self) -> FitConfig {
-        let pair = |v: &[f64]| [v.first().copied().unwrap_or(f64::NAN), v.get(1).copied().unwrap_or(f64::NAN)];
+        let pair = |v: &[f64]| {
+            [
+                v.first().copied().unwrap_or(f64::NAN),
+                v.get(1).copied().unwrap_or(f64::NAN),
+            ]
+        };
         FitConfig {
-            marks: MarkLaw { alpha: self.alpha, mu: self.mu },
+            marks: MarkLaw {
+                alpha: self.alpha,
+                mu: self.mu,
+            },
             mark_mean: match self.mark_mean {
                 MarkMeanArg::Law => MarkMean::Law,
                 MarkMeanArg::Empirical => MarkMean::Empirical,
             },
-            prior: Prior { mean: pair(&self.prior_mean), std: pair(&self.prior_std), corr: self.prior_corr },
+            prior: Prior {
+                mean: pair(&self.prior_mean),
+                std: pair(&self.prior_std),
+                corr: self.prior_corr,
+            },
             beta_bounds: (self.beta_min, self.beta_max),
             solver: match self.solver {
                 SolverArg::Newton => Solver::Newton,
@@ -225,7 +264,11 @@ pub struct LearnerArgs {
     #[arg(long, env = "TWEETOSCOPE_MIN_SAMPLES_LEAF", default_value_t = 5)]
     pub min_samples_leaf: usize,
     /// Seed of the forests (results are reproducible for a seed).
-    #[arg(long = "forest-seed", env = "TWEETOSCOPE_FOREST_SEED", default_value_t = 0)]
+    #[arg(
+        long = "forest-seed",
+        env = "TWEETOSCOPE_FOREST_SEED",
+        default_value_t = 0
+    )]
     pub forest_seed: u64,
 }
 
@@ -243,6 +286,8 @@ impl LearnerArgs {
         }
         if self.trees == 0 || self.max_depth == 0 || self.min_samples_leaf == 0 {
             p.push("--trees, --max-depth and --min-samples-leaf must be >= 1".into());
+        } else if let Err(e) = self.learner_config().forest.validate(&self.features.0) {
+            p.push(format!("--trees/--max-depth: {e}"));
         }
         p
     }
@@ -273,7 +318,10 @@ impl LearnerArgs {
     }
 
     pub fn predictor_config(&self) -> PredictorConfig {
-        PredictorConfig { features: self.features.0.clone(), ..PredictorConfig::default() }
+        PredictorConfig {
+            features: self.features.0.clone(),
+            ..PredictorConfig::default()
+        }
     }
 }
 
@@ -286,13 +334,20 @@ mod tests {
         assert_eq!(parse_seconds("1800").unwrap(), 1800.0);
         assert_eq!(parse_seconds("30m").unwrap(), 1800.0);
         assert_eq!(parse_seconds("1h 30m").unwrap(), 5400.0);
-        assert!(parse_seconds("soon").unwrap_err().contains("not a duration"));
+        assert!(
+            parse_seconds("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
         assert!(parse_seconds("-5").is_err());
     }
 
     #[test]
     fn windows_are_sorted_and_checked() {
-        assert_eq!("1200,600,10m".parse::<Windows>().unwrap(), Windows(vec![600, 1200]));
+        assert_eq!(
+            "1200,600,10m".parse::<Windows>().unwrap(),
+            Windows(vec![600, 1200])
+        );
         assert!("".parse::<Windows>().is_err());
         assert!("0".parse::<Windows>().is_err());
         assert!("1.5".parse::<Windows>().is_err());
@@ -300,7 +355,10 @@ mod tests {
 
     #[test]
     fn feature_lists_by_name_and_unknown_names_refused() {
-        assert_eq!("course".parse::<FeatureList>().unwrap().0, ["beta", "n_star", "G1"]);
+        assert_eq!(
+            "course".parse::<FeatureList>().unwrap().0,
+            ["beta", "n_star", "G1"]
+        );
         let err = "beta,bogus".parse::<FeatureList>().unwrap_err();
         assert!(err.contains("bogus"), "{err}");
     }

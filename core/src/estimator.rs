@@ -32,7 +32,12 @@ pub struct Estimator {
 
 impl Estimator {
     pub fn new(cfg: FitConfig) -> Self {
-        Self { cfg, stats: EstimatorStats::default(), times: Vec::new(), marks: Vec::new() }
+        Self {
+            cfg,
+            stats: EstimatorStats::default(),
+            times: Vec::new(),
+            marks: Vec::new(),
+        }
     }
 
     pub fn stats(&self) -> &EstimatorStats {
@@ -74,7 +79,10 @@ impl Stage for Estimator {
 
     fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
         let Message::Series(series) = msg else {
-            return Err(StageError::UnexpectedTopic { stage: "estimator", topic: msg.topic() });
+            return Err(StageError::UnexpectedTopic {
+                stage: "estimator",
+                topic: msg.topic(),
+            });
         };
         self.stats.series += 1;
         match self.estimate(&series) {
@@ -114,12 +122,23 @@ mod tests {
     #[test]
     fn a_series_becomes_parameters_with_the_w1_prediction_and_features() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let tweets = hawkes::simulate::simulate_cascade(&mut rng, 0.02, 0.005, hawkes::MarkLaw::COURSE, Some(2000.0), 600.0, 500);
+        let tweets = hawkes::simulate::simulate_cascade(
+            &mut rng,
+            0.02,
+            0.005,
+            hawkes::MarkLaw::COURSE,
+            Some(2000.0),
+            600.0,
+            500,
+        );
         let n = tweets.len() as u64;
         let mut est = Estimator::new(FitConfig::default());
         let mut out = Vec::new();
-        est.handle(Message::Series(series(tweets)), Ctx::default(), &mut out).unwrap();
-        let [Message::Properties(PropertiesMsg::Parameters(p))] = out.as_slice() else { panic!("{out:?}") };
+        est.handle(Message::Series(series(tweets)), Ctx::default(), &mut out)
+            .unwrap();
+        let [Message::Properties(PropertiesMsg::Parameters(p))] = out.as_slice() else {
+            panic!("{out:?}")
+        };
         assert_eq!((p.cid.as_str(), p.n_obs, p.t_obs), ("7", n, Some(600)));
         assert!((p.n_supp - p.g1 / (1.0 - p.n_star)).abs() <= 1e-9 * p.n_supp.max(1.0));
         assert!(p.n_star < 1.0 && p.params.iter().all(|v| v.is_finite() && *v > 0.0));

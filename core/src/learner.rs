@@ -1,20 +1,257 @@
-//! STUB until merge.
-use crate::model::{ForestConfig, Target};
-use crate::schema::{Message, Topic};
-use crate::stage::{Ctx, Stage, StageError};
-#[derive(Debug, Clone)]
-pub struct LearnerConfig { pub features: Vec<String>, pub target: Target, pub min_samples: usize, pub retrain_growth: f64, pub min_retrain: usize, pub max_samples: usize, pub forest: ForestConfig }
-impl Default for LearnerConfig { fn default() -> Self { Self { features: vec![], target: Target::LogGrowth, min_samples: 100, retrain_growth: 0.25, min_retrain: 50, max_samples: 5000, forest: ForestConfig::default() } } }
-#[derive(Debug, Clone, Default)]
-pub struct LearnerStats { pub models_trained: u64 }
+//! The learner (SPEC §6): one training set per window, a random forest
+//! retrained as samples accumulate, published on `models`.
+//!
+//! Training is synchronous in `handle`: a model is due only every so many
+//! samples (a fraction of the training set, see [`LearnerConfig`]), so the
+//! cost is amortised, and the stage stays a pure state machine. The
+//! training set is a sliding window of the most recent samples, so the
+//! model follows drift and its size stays bounded; its oldest sample's
+//! offset is what the driver may commit, so a restarted learner rebuilds the
+//! same set by replay.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use crate::features;
+use crate::model::{Correction, ForestConfig, Target};
+use crate::schema::{Message, SampleMsg, Topic, Window};
+use crate::stage::{Ctx, Origin, Stage, StageError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearnerConfig {
+    /// Feature names a usable sample must carry, in this order.
+    pub features: Vec<String>,
+    pub target: Target,
+    /// Samples in a window's set before its first model.
+    pub min_samples: usize,
+    /// Retrain when the samples received since the last model reach this
+    /// fraction of the set the last model was trained on...
+    pub retrain_growth: f64,
+    /// ...and at least this many.
+    pub min_retrain: usize,
+    /// The most recent samples kept per window.
+    pub max_samples: usize,
+    pub forest: ForestConfig,
+}
+
+impl Default for LearnerConfig {
+    fn default() -> Self {
+        Self {
+            features: features::DEFAULT.iter().map(|s| s.to_string()).collect(),
+            target: Target::LogGrowth,
+            min_samples: 100,
+            retrain_growth: 0.25,
+            min_retrain: 50,
+            max_samples: 5000,
+            forest: ForestConfig::default(),
+        }
+    }
+}
+
+/// Counters since start, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LearnerStats {
+    /// Samples added to a training set.
+    pub samples: u64,
+    /// Samples with other features than configured, or without what the
+    /// target needs (LogGrowth: n_obs and n_tot).
+    pub samples_rejected: u64,
+    /// Samples whose (cid, T_obs) is already in the training set.
+    pub duplicates: u64,
+    pub models_trained: u64,
+    pub train_errors: u64,
+}
+
+/// A sample as the forest sees it, with where it came from.
 #[derive(Debug)]
-pub struct Learner { stats: LearnerStats }
+struct Row {
+    cid: String,
+    x: Vec<f64>,
+    y: f64,
+    origin: Origin,
+}
+
+/// One window's training set and schedule.
+#[derive(Debug, Default)]
+struct TrainingSet {
+    rows: VecDeque<Row>,
+    cids: HashSet<String>,
+    /// Samples added since the start.
+    added: u64,
+    /// `added` and the set's size at the last training attempt, if any.
+    last_attempt: Option<(u64, usize)>,
+    version: u64,
+}
+
+/// The learner stage. See the module documentation.
+#[derive(Debug)]
+pub struct Learner {
+    cfg: LearnerConfig,
+    stats: LearnerStats,
+    sets: BTreeMap<Window, TrainingSet>,
+}
+
 impl Learner {
-    pub fn new(_cfg: LearnerConfig) -> Self { Self { stats: LearnerStats::default() } }
-    pub fn stats(&self) -> &LearnerStats { &self.stats }
+    pub fn new(cfg: LearnerConfig) -> Self {
+        Self {
+            cfg,
+            stats: LearnerStats::default(),
+            sets: BTreeMap::new(),
+        }
+    }
+
+    pub fn stats(&self) -> &LearnerStats {
+        &self.stats
+    }
+
+    /// Samples in `window`'s training set.
+    pub fn samples(&self, window: Window) -> usize {
+        self.sets.get(&window).map_or(0, |s| s.rows.len())
+    }
+
+    /// The features and label of a sample this learner can use.
+    fn usable(&self, s: &SampleMsg) -> Option<(Vec<f64>, f64)> {
+        let names_match = if s.features.is_empty() {
+            // Course samples carry no names: only their length can be checked.
+            self.cfg
+                .features
+                .iter()
+                .map(String::as_str)
+                .eq(features::COURSE.iter().copied())
+        } else {
+            s.features == self.cfg.features
+        };
+        if !names_match
+            || s.x.len() != self.cfg.features.len()
+            || s.x.iter().any(|v| !v.is_finite())
+        {
+            return None;
+        }
+        Some((s.x.clone(), self.cfg.target.label(s)?))
+    }
+
+    /// Whether `set` is due a (re)training under the schedule.
+    fn due(&self, set: &TrainingSet) -> bool {
+        if set.rows.len() < self.cfg.min_samples.max(1) {
+            return false;
+        }
+        match set.last_attempt {
+            None => true,
+            Some((added, len)) => {
+                let new = set.added - added;
+                new >= self.cfg.min_retrain as u64
+                    && new as f64 >= self.cfg.retrain_growth * len as f64
+            }
+        }
+    }
+
+    fn train(&mut self, window: Window, now: f64, out: &mut Vec<Message>) {
+        let Some(set) = self.sets.get_mut(&window) else {
+            return;
+        };
+        set.last_attempt = Some((set.added, set.rows.len()));
+        // Versions follow the clock (milliseconds of `now`), so the models of
+        // a restarted learner still supersede the ones it published before.
+        let version = (set.version + 1).max((now * 1000.0) as u64);
+        let xs: Vec<Vec<f64>> = set.rows.iter().map(|r| r.x.clone()).collect();
+        let ys: Vec<f64> = set.rows.iter().map(|r| r.y).collect();
+        let forest = ForestConfig {
+            seed: self.cfg.forest.seed ^ u64::from(window) ^ version,
+            ..self.cfg.forest.clone()
+        };
+        match Correction::train(
+            window,
+            version,
+            self.cfg.features.clone(),
+            self.cfg.target,
+            &xs,
+            &ys,
+            &forest,
+        ) {
+            Ok(model) => {
+                set.version = version;
+                self.stats.models_trained += 1;
+                tracing::info!(window, version, samples = xs.len(), "model trained");
+                out.push(Message::Model(model.to_msg()));
+            }
+            Err(error) => {
+                // Not retried before the next scheduled attempt: a
+                // configuration error would otherwise cost a fit per sample.
+                self.stats.train_errors += 1;
+                tracing::warn!(window, version, %error, "training failed");
+            }
+        }
+    }
 }
+
 impl Stage for Learner {
-    fn name(&self) -> &'static str { "learner" }
-    fn inputs(&self) -> &'static [Topic] { &[Topic::Samples] }
-    fn handle(&mut self, _m: Message, _c: Ctx, _o: &mut Vec<Message>) -> Result<(), StageError> { Ok(()) }
+    fn name(&self) -> &'static str {
+        "learner"
+    }
+
+    fn inputs(&self) -> &'static [Topic] {
+        &[Topic::Samples]
+    }
+
+    fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
+        let Message::Sample(s) = msg else {
+            return Err(StageError::UnexpectedTopic {
+                stage: "learner",
+                topic: msg.topic(),
+            });
+        };
+        let Some((x, y)) = self.usable(&s) else {
+            self.stats.samples_rejected += 1;
+            return Ok(());
+        };
+        let max = self.cfg.max_samples.max(1);
+        let set = self.sets.entry(s.t_obs).or_default();
+        if set.cids.contains(&s.cid) {
+            self.stats.duplicates += 1;
+            return Ok(());
+        }
+        set.cids.insert(s.cid.clone());
+        set.rows.push_back(Row {
+            cid: s.cid,
+            x,
+            y,
+            origin: ctx.origin,
+        });
+        set.added += 1;
+        while set.rows.len() > max {
+            if let Some(old) = set.rows.pop_front() {
+                set.cids.remove(&old.cid);
+            }
+        }
+        self.stats.samples += 1;
+        if self.sets.get(&s.t_obs).is_some_and(|set| self.due(set)) {
+            self.train(s.t_obs, ctx.now, out);
+        }
+        Ok(())
+    }
+
+    fn retained_offset(&self, _topic: Topic, partition: i32) -> Option<i64> {
+        // Rows are in arrival order, so offsets of one partition increase
+        // along a set: its first row from `partition` is its oldest.
+        self.sets
+            .values()
+            .filter_map(|set| {
+                set.rows
+                    .iter()
+                    .find(|r| r.origin.partition == partition)
+                    .map(|r| r.origin.offset)
+            })
+            .min()
+    }
+
+    fn revoke(&mut self, _topic: Topic, partitions: &[i32]) {
+        for set in self.sets.values_mut() {
+            set.rows
+                .retain(|r| !partitions.contains(&r.origin.partition));
+            set.cids = set.rows.iter().map(|r| r.cid.clone()).collect();
+        }
+    }
 }
+
+#[cfg(test)]
+#[path = "learner_tests.rs"]
+mod tests;

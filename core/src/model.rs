@@ -1,6 +1,555 @@
-//! STUB until merge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target { LogGrowth, LogW }
-#[derive(Debug, Clone)]
-pub struct ForestConfig { pub n_trees: usize, pub max_depth: u16, pub min_samples_leaf: usize, pub m: Option<usize>, pub seed: u64 }
-impl Default for ForestConfig { fn default() -> Self { Self { n_trees: 50, max_depth: 8, min_samples_leaf: 5, m: None, seed: 0 } } }
+//! The learned correction of a window's Hawkes predictions, and the
+//! envelope it travels in on `models` (SPEC §2, §6).
+//!
+//! A random forest (smartcore) maps a fitted cascade's named features to a
+//! correction. The course regresses the raw W = (n_tot - n_obs)(1 - n*)/G1,
+//! which is heavy-tailed: a cascade with a tiny G1 gives W in the thousands
+//! and a forest fitted to it predicts corrections that make the mean ARE
+//! explode. So the default [`Target::LogGrowth`] regresses the log of the
+//! growth ratio n_tot / n_obs instead: a forest only averages training
+//! labels, so its prediction stays within the growth ratios it has seen.
+//!
+//! The forest travels as base64 of its postcard bytes. Postcard is not
+//! self-describing, so bytes that decode may still describe a forest that
+//! would panic or loop when walked; [`Correction::from_msg`] checks the
+//! structure first (see `raw`).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use smartcore::ensemble::random_forest_regressor::{
+    RandomForestRegressor, RandomForestRegressorParameters,
+};
+use smartcore::linalg::basic::matrix::DenseMatrix;
+
+use crate::schema::{ModelMsg, SampleMsg, Window};
+
+/// Version of the envelope and of the regressor's byte layout. Bump it when
+/// either changes: a predictor refuses formats it does not know rather than
+/// misreading them.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Budget for an encoded [`ModelMsg`]: below the broker's default 1 MiB
+/// message size with room for the Kafka record's own overhead.
+pub const MAX_MESSAGE_BYTES: usize = 1_000_000;
+
+/// Default bound on a reported correction.
+pub const DEFAULT_W_MAX: f64 = 1e3;
+
+type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
+
+/// Why a correction could not be trained or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("no training samples")]
+    NoSamples,
+    #[error("a model needs at least one feature")]
+    NoFeatures,
+    #[error("{xs} feature rows but {ys} labels")]
+    LabelCount { xs: usize, ys: usize },
+    #[error("row {row} has {len} features, the model names {expected}")]
+    RowLength {
+        row: usize,
+        len: usize,
+        expected: usize,
+    },
+    #[error("row {row} holds a non-finite feature or label")]
+    NonFinite { row: usize },
+    #[error("invalid forest configuration: {0}")]
+    Config(String),
+    #[error(
+        "{n_trees} trees of depth {max_depth} over {n_features} features could encode to \
+         {worst} bytes, over the {limit}-byte model message budget"
+    )]
+    TooLarge {
+        n_trees: usize,
+        max_depth: u16,
+        n_features: usize,
+        worst: usize,
+        limit: usize,
+    },
+    #[error("fitting the forest failed: {0}")]
+    Fit(String),
+    #[error("encoding the forest failed: {0}")]
+    Encode(#[source] postcard::Error),
+    #[error("model format {found} is not the supported format {FORMAT_VERSION}")]
+    Format { found: u32 },
+    #[error("unknown model target {0:?} (expected \"log_growth\" or \"log_w\")")]
+    UnknownTarget(String),
+    #[error("regressor is not valid base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+    #[error("regressor bytes do not decode: {0}")]
+    Decode(#[source] postcard::Error),
+    #[error("regressor is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the envelope names {envelope} features but the forest was trained on {forest}")]
+    FeatureCount { envelope: usize, forest: usize },
+}
+
+/// What the forest predicts. Both give a correction w and a final size N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    /// y = ln(n_tot / n_obs); N = n_obs * exp(y). Needs the samples' extra
+    /// `n_obs` and `n_tot`.
+    #[default]
+    LogGrowth,
+    /// y = ln(clamp(W, 1e-3, 1e3)); w = exp(y). For course samples, which
+    /// carry only X and W.
+    LogW,
+}
+
+impl Target {
+    /// The name in [`ModelMsg::target`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::LogGrowth => "log_growth",
+            Target::LogW => "log_w",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Target> {
+        match name {
+            "log_growth" => Some(Target::LogGrowth),
+            "log_w" => Some(Target::LogW),
+            _ => None,
+        }
+    }
+
+    /// The regression label of a sample, or None when the sample lacks what
+    /// this target needs (LogGrowth: n_obs >= 1 and n_tot >= n_obs).
+    pub fn label(self, s: &SampleMsg) -> Option<f64> {
+        let y = match self {
+            Target::LogGrowth => {
+                let (n_obs, n_tot) = (s.n_obs?, s.n_tot?);
+                if n_obs < 1 || n_tot < n_obs {
+                    return None;
+                }
+                (n_tot as f64 / n_obs as f64).ln()
+            }
+            // W <= 0 (nothing came after the window) clamps to the floor.
+            Target::LogW => s.w.clamp(1e-3, 1e3).ln(),
+        };
+        y.is_finite().then_some(y)
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Shape of the forest. Deeper or more trees cost message size: see
+/// [`ForestConfig::worst_case_bytes`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestConfig {
+    pub n_trees: usize,
+    /// Levels of nodes, the root being level 1 (smartcore's convention).
+    pub max_depth: u16,
+    pub min_samples_leaf: usize,
+    /// Features tried at each split; None: smartcore's floor(sqrt(features)).
+    pub m: Option<usize>,
+    pub seed: u64,
+}
+
+impl Default for ForestConfig {
+    fn default() -> Self {
+        Self {
+            n_trees: 50,
+            max_depth: 8,
+            min_samples_leaf: 5,
+            m: None,
+            seed: 0,
+        }
+    }
+}
+
+/// Bytes of a postcard varint holding `v`.
+fn varint_len(v: u64) -> usize {
+    ((64 - v.leading_zeros()).max(1) as usize).div_ceil(7)
+}
+
+impl ForestConfig {
+    /// An upper bound on the encoded [`ModelMsg`] JSON for a forest of this
+    /// shape over `features`, whatever the training data: a tree has at
+    /// most 2^(max_depth-1) leaves, each node and tree has a bounded postcard
+    /// size, base64 adds a third, and the envelope's other fields are small.
+    pub fn worst_case_bytes(&self, features: &[String]) -> usize {
+        // A tree of `max_depth` levels: at most 2^(d-1) leaves, one fewer
+        // internal nodes.
+        let leaves = 1u64 << (self.max_depth.clamp(1, 62) - 1);
+        let max_nodes = 2 * leaves - 1;
+        let feature = varint_len(features.len() as u64);
+        let child = 1 + varint_len(max_nodes);
+        // output f64, split_feature, split_value and split_score
+        // Option<f64> (a leaf may keep a threshold), then the two children.
+        let leaf = 8 + feature + 2 * 9 + 2;
+        let internal = 8 + feature + 2 * 9 + 2 * child;
+        // node count varint, tree parameters (<= 37), depth u16, root_mass.
+        let tree = varint_len(max_nodes) + 37 + 3 + 8;
+        let per_tree = (leaves as usize)
+            .saturating_mul(leaf)
+            .saturating_add(((leaves - 1) as usize).saturating_mul(internal))
+            .saturating_add(tree);
+        // Option tags, tree count, num_features, samples (None).
+        let postcard = per_tree.saturating_mul(self.n_trees).saturating_add(32);
+        let base64 = postcard.div_ceil(3).saturating_mul(4);
+        let names = serde_json::to_string(features).map_or(usize::MAX, |s| s.len());
+        // Fixed keys and the largest integers of the other fields.
+        let envelope = 256;
+        base64.saturating_add(names).saturating_add(envelope)
+    }
+
+    /// Refuses shapes that cannot train or could exceed
+    /// [`MAX_MESSAGE_BYTES`] over `features`.
+    pub fn validate(&self, features: &[String]) -> Result<(), ModelError> {
+        if self.n_trees == 0 {
+            return Err(ModelError::Config("n_trees must be at least 1".into()));
+        }
+        if self.max_depth == 0 {
+            return Err(ModelError::Config("max_depth must be at least 1".into()));
+        }
+        if self.min_samples_leaf == 0 {
+            return Err(ModelError::Config(
+                "min_samples_leaf must be at least 1".into(),
+            ));
+        }
+        if self.m == Some(0) {
+            return Err(ModelError::Config("m must be at least 1".into()));
+        }
+        let worst = self.worst_case_bytes(features);
+        if worst > MAX_MESSAGE_BYTES {
+            return Err(ModelError::TooLarge {
+                n_trees: self.n_trees,
+                max_depth: self.max_depth,
+                n_features: features.len(),
+                worst,
+                limit: MAX_MESSAGE_BYTES,
+            });
+        }
+        Ok(())
+    }
+
+    /// The most trees of this depth that fit the message budget.
+    pub fn max_trees(&self, features: &[String]) -> usize {
+        let with = |n_trees| ForestConfig {
+            n_trees,
+            ..self.clone()
+        };
+        let fixed = with(0).worst_case_bytes(features);
+        let per_tree = with(1)
+            .worst_case_bytes(features)
+            .saturating_sub(fixed)
+            .max(1);
+        // Base64 rounds up per 3 bytes: step down until the bound holds.
+        let mut n = MAX_MESSAGE_BYTES.saturating_sub(fixed) / per_tree + 1;
+        while n > 0 && with(n).worst_case_bytes(features) > MAX_MESSAGE_BYTES {
+            n -= 1;
+        }
+        n
+    }
+}
+
+/// A window's trained correction.
+#[derive(Debug)]
+pub struct Correction {
+    pub window: Window,
+    /// Monotonic per window: newer models replace older ones.
+    pub version: u64,
+    /// Feature names, in the order the forest reads them.
+    pub features: Vec<String>,
+    pub target: Target,
+    pub n_samples: u64,
+    /// Bound on the reported correction; not part of the envelope, each
+    /// predictor sets its own.
+    pub w_max: f64,
+    forest: Forest,
+    /// The forest's base64 postcard bytes, kept so that `to_msg` cannot fail
+    /// and re-sends exactly what was trained.
+    regressor: String,
+}
+
+impl Correction {
+    /// Fits a forest of `ys` (labels in `target`'s space, see
+    /// [`Target::label`]) on `xs` (rows in the order of `features`).
+    pub fn train(
+        window: Window,
+        version: u64,
+        features: Vec<String>,
+        target: Target,
+        xs: &[Vec<f64>],
+        ys: &[f64],
+        cfg: &ForestConfig,
+    ) -> Result<Self, ModelError> {
+        if features.is_empty() {
+            return Err(ModelError::NoFeatures);
+        }
+        if xs.is_empty() {
+            return Err(ModelError::NoSamples);
+        }
+        if xs.len() != ys.len() {
+            return Err(ModelError::LabelCount {
+                xs: xs.len(),
+                ys: ys.len(),
+            });
+        }
+        for (row, (x, y)) in xs.iter().zip(ys).enumerate() {
+            if x.len() != features.len() {
+                return Err(ModelError::RowLength {
+                    row,
+                    len: x.len(),
+                    expected: features.len(),
+                });
+            }
+            if !y.is_finite() || x.iter().any(|v| !v.is_finite()) {
+                return Err(ModelError::NonFinite { row });
+            }
+        }
+        cfg.validate(&features)?;
+        let mut params = RandomForestRegressorParameters::default()
+            .with_n_trees(cfg.n_trees)
+            .with_max_depth(cfg.max_depth)
+            .with_min_samples_leaf(cfg.min_samples_leaf)
+            // A split whose halves cannot both hold a leaf is wasted work.
+            .with_min_samples_split((2 * cfg.min_samples_leaf).max(2))
+            .with_seed(cfg.seed);
+        if let Some(m) = cfg.m {
+            params = params.with_m(m.clamp(1, features.len()));
+        }
+        let x =
+            DenseMatrix::from_2d_vec(&xs.to_vec()).map_err(|e| ModelError::Fit(e.to_string()))?;
+        let forest =
+            Forest::fit(&x, &ys.to_vec(), params).map_err(|e| ModelError::Fit(e.to_string()))?;
+        let bytes = postcard::to_allocvec(&forest).map_err(ModelError::Encode)?;
+        let model = Self {
+            window,
+            version,
+            features,
+            target,
+            n_samples: xs.len() as u64,
+            w_max: DEFAULT_W_MAX,
+            forest,
+            regressor: BASE64.encode(bytes),
+        };
+        // The configuration check bounds this; measure anyway, a message
+        // over the budget would be refused by the broker.
+        let size = crate::schema::Message::Model(model.to_msg()).encode().len();
+        if size > MAX_MESSAGE_BYTES {
+            return Err(ModelError::TooLarge {
+                n_trees: cfg.n_trees,
+                max_depth: cfg.max_depth,
+                n_features: model.features.len(),
+                worst: size,
+                limit: MAX_MESSAGE_BYTES,
+            });
+        }
+        Ok(model)
+    }
+
+    /// The correction w and final size N for a cascade with features `x`
+    /// (in [`Self::features`]' order), `n_obs` observed tweets and Hawkes
+    /// fit (G1, n*). Never NaN or infinite: a non-finite forest output, or
+    /// an `x` of the wrong length, falls back to w = 1.
+    pub fn predict(&self, x: &[f64], n_obs: f64, g1: f64, n_star: f64) -> (f64, f64) {
+        let supp = g1 / (1.0 - n_star);
+        let fallback = || {
+            let n = crate::hawkes::final_size(n_obs, g1, n_star, 1.0);
+            (1.0, if n.is_finite() { n } else { n_obs })
+        };
+        let Some(y) = self.raw(x).filter(|y| y.is_finite()) else {
+            return fallback();
+        };
+        match self.target {
+            Target::LogGrowth => {
+                let n = n_obs * y.exp();
+                if !n.is_finite() {
+                    return fallback();
+                }
+                let w = if g1 == 0.0 || !(supp.is_finite() && supp > 0.0) {
+                    1.0
+                } else {
+                    ((n - n_obs) / supp).clamp(0.0, self.w_max)
+                };
+                (w, n)
+            }
+            Target::LogW => {
+                let w = y.exp().clamp(0.0, self.w_max);
+                let n = crate::hawkes::final_size(n_obs, g1, n_star, w);
+                if n.is_finite() { (w, n) } else { fallback() }
+            }
+        }
+    }
+
+    /// The forest's output for one row, in the target's space.
+    fn raw(&self, x: &[f64]) -> Option<f64> {
+        if x.len() != self.features.len() {
+            return None;
+        }
+        let m = DenseMatrix::new(1, x.len(), x.to_vec(), false).ok()?;
+        self.forest.predict(&m).ok()?.first().copied()
+    }
+
+    /// The envelope for `models`.
+    pub fn to_msg(&self) -> ModelMsg {
+        ModelMsg {
+            kind: "model".into(),
+            format: FORMAT_VERSION,
+            t_obs: self.window,
+            version: self.version,
+            features: self.features.clone(),
+            target: self.target.name().into(),
+            n_samples: self.n_samples,
+            regressor: self.regressor.clone(),
+        }
+    }
+
+    /// Reads an envelope, refusing unknown formats and targets and forests
+    /// that do not match their feature list or could not be walked safely.
+    pub fn from_msg(msg: &ModelMsg) -> Result<Self, ModelError> {
+        if msg.format != FORMAT_VERSION {
+            return Err(ModelError::Format { found: msg.format });
+        }
+        let target = Target::from_name(&msg.target)
+            .ok_or_else(|| ModelError::UnknownTarget(msg.target.clone()))?;
+        if msg.features.is_empty() {
+            return Err(ModelError::NoFeatures);
+        }
+        let bytes = BASE64.decode(msg.regressor.as_bytes())?;
+        raw::check(&bytes, msg.features.len())?;
+        let forest: Forest = postcard::from_bytes(&bytes).map_err(ModelError::Decode)?;
+        Ok(Self {
+            window: msg.t_obs,
+            version: msg.version,
+            features: msg.features.clone(),
+            target,
+            n_samples: msg.n_samples,
+            w_max: DEFAULT_W_MAX,
+            forest,
+            regressor: msg.regressor.clone(),
+        })
+    }
+}
+
+/// A mirror of smartcore 0.7's serialized forest, field for field, so that
+/// received bytes can be checked before smartcore walks them: its tree walk
+/// indexes nodes and feature columns unchecked and follows child links
+/// without a bound. A test checks that the mirror reads trained forests
+/// byte for byte.
+mod raw {
+    use std::marker::PhantomData;
+
+    use serde::Deserialize;
+
+    use super::ModelError;
+
+    #[derive(Deserialize)]
+    pub(super) struct Regressor {
+        pub forest: Option<BaseForest>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct BaseForest {
+        pub trees: Option<Vec<Tree>>,
+        pub num_features: Option<usize>,
+        pub _samples: Option<Vec<Vec<bool>>>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Tree {
+        pub nodes: Vec<Node>,
+        pub _parameters: Option<TreeParameters>,
+        pub _depth: u16,
+        pub _root_mass: f64,
+        pub _phantom: (
+            PhantomData<()>,
+            PhantomData<()>,
+            PhantomData<()>,
+            PhantomData<()>,
+        ),
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct TreeParameters {
+        pub _max_depth: Option<u16>,
+        pub _min_samples_leaf: usize,
+        pub _min_samples_split: usize,
+        pub _seed: Option<u64>,
+        pub _splitter: Splitter,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) enum Splitter {
+        Random,
+        Best,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Node {
+        pub output: f64,
+        pub split_feature: usize,
+        pub split_value: Option<f64>,
+        pub _split_score: Option<f64>,
+        pub true_child: Option<usize>,
+        pub false_child: Option<usize>,
+    }
+
+    fn corrupt(what: String) -> ModelError {
+        ModelError::Corrupt(what)
+    }
+
+    /// Checks that every tree is a proper tree over `n_features` columns
+    /// with finite outputs: children both present or both absent, each
+    /// after its parent (so walks end) and inside the node list.
+    pub(super) fn check(bytes: &[u8], n_features: usize) -> Result<(), ModelError> {
+        let (r, rest): (Regressor, _) =
+            postcard::take_from_bytes(bytes).map_err(ModelError::Decode)?;
+        if !rest.is_empty() {
+            return Err(corrupt(format!("{} trailing bytes", rest.len())));
+        }
+        let forest = r
+            .forest
+            .ok_or_else(|| corrupt("forest was never fitted".into()))?;
+        let trees = forest.trees.unwrap_or_default();
+        if trees.is_empty() {
+            return Err(corrupt("forest has no trees".into()));
+        }
+        let forest_features = forest.num_features.unwrap_or(0);
+        if forest_features != n_features {
+            return Err(ModelError::FeatureCount {
+                envelope: n_features,
+                forest: forest_features,
+            });
+        }
+        for (t, tree) in trees.iter().enumerate() {
+            let len = tree.nodes.len();
+            if len == 0 {
+                return Err(corrupt(format!("tree {t} has no nodes")));
+            }
+            for (i, node) in tree.nodes.iter().enumerate() {
+                let bad = |why: &str| corrupt(format!("tree {t} node {i}: {why}"));
+                if !node.output.is_finite() {
+                    return Err(bad("non-finite output"));
+                }
+                match (node.true_child, node.false_child) {
+                    (None, None) => {}
+                    (Some(a), Some(b)) => {
+                        if a <= i || b <= i || a >= len || b >= len {
+                            return Err(bad("child link out of order or range"));
+                        }
+                        if node.split_feature >= n_features {
+                            return Err(bad("split on a feature the model does not have"));
+                        }
+                        if !node.split_value.is_some_and(f64::is_finite) {
+                            return Err(bad("split without a finite threshold"));
+                        }
+                    }
+                    _ => return Err(bad("only one child")),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;

@@ -50,7 +50,13 @@ pub struct SyncPipeline {
 
 impl SyncPipeline {
     pub fn new(stages: Stages) -> Self {
-        Self { stages, queue: VecDeque::new(), out: Vec::new(), offset: 0, refused: Refused::default() }
+        Self {
+            stages,
+            queue: VecDeque::new(),
+            out: Vec::new(),
+            offset: 0,
+            refused: Refused::default(),
+        }
     }
 
     /// Feeds one message and everything it causes through the stages.
@@ -113,7 +119,13 @@ impl SyncPipeline {
                 Topic::Alerts | Topic::Stats | Topic::Logs => continue,
             };
             self.offset += 1;
-            let ctx = Ctx { now, origin: Origin { partition: 0, offset: self.offset } };
+            let ctx = Ctx {
+                now,
+                origin: Origin {
+                    partition: 0,
+                    offset: self.offset,
+                },
+            };
             if let Err(error) = stage.handle(msg, ctx, &mut self.out) {
                 self.refused.count += 1;
                 tracing::warn!(stage = stage.name(), offset = self.offset, %error, "message refused");
@@ -189,7 +201,13 @@ pub fn spawn_threaded(stages: Stages) -> (Threaded, Receiver<Message>) {
         }
         false => (None, None),
     };
-    let router = Router { collector: ctx.clone(), estimator: etx, predictor: ptx, learner: ltx, sink };
+    let router = Router {
+        collector: ctx.clone(),
+        estimator: etx,
+        predictor: ptx,
+        learner: ltx,
+        sink,
+    };
     // Done flows along the acyclic part of the graph: collector -> estimator
     // and predictor, estimator -> predictor, predictor -> learner. The
     // learner's models loop back to the predictor and are not waited for.
@@ -221,7 +239,16 @@ pub fn spawn_threaded(stages: Stages) -> (Threaded, Receiver<Message>) {
         }
         _ => None,
     };
-    (Threaded { input: ctx, collector, estimator, predictor, learner }, output)
+    (
+        Threaded {
+            input: ctx,
+            collector,
+            estimator,
+            predictor,
+            learner,
+        },
+        output,
+    )
 }
 
 impl Threaded {
@@ -233,7 +260,12 @@ impl Threaded {
         let estimator = self.estimator.join()?;
         let predictor = self.predictor.join()?;
         let learner = self.learner.map(JoinHandle::join).transpose()?;
-        Ok(Stages { collector, estimator, predictor, learner })
+        Ok(Stages {
+            collector,
+            estimator,
+            predictor,
+            learner,
+        })
     }
 }
 
@@ -253,7 +285,13 @@ fn run_stage<S: Stage>(
             Ok(Envelope::Msg(msg, t)) => {
                 now = t;
                 offset += 1;
-                let ctx = Ctx { now, origin: Origin { partition: 0, offset } };
+                let ctx = Ctx {
+                    now,
+                    origin: Origin {
+                        partition: 0,
+                        offset,
+                    },
+                };
                 if let Err(error) = stage.handle(msg, ctx, &mut out) {
                     tracing::warn!(stage = stage.name(), offset, %error, "message refused");
                 }

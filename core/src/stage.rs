@@ -55,11 +55,12 @@ pub trait Stage {
     /// The oldest input offset on `partition` whose effect still lives only
     /// in this stage's memory. A driver commits no further than this, so a
     /// restarted stage rebuilds that state by replay. `None`: nothing held.
-    fn retained_offset(&self, _partition: i32) -> Option<i64> {
+    /// Stages reading several topics answer per topic.
+    fn retained_offset(&self, _topic: Topic, _partition: i32) -> Option<i64> {
         None
     }
 
-    /// The driver lost these input partitions (rebalance): drop their state,
-    /// the new owner rebuilds it from the committed offsets.
-    fn revoke(&mut self, _partitions: &[i32]) {}
+    /// The driver lost these partitions of input `topic` (rebalance): drop
+    /// their state, the new owner rebuilds it from the committed offsets.
+    fn revoke(&mut self, _topic: Topic, _partitions: &[i32]) {}
 }

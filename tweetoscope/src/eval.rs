@@ -63,13 +63,30 @@ struct Line<'a> {
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     args.stages.check(&args.replay)?;
     let started = Instant::now();
-    let set = Dataset::load(&args.data, &args.index)
-        .with_context(|| format!("cannot read the data set {} / {}", args.data.display(), args.index.display()))?;
-    tracing::info!(cascades = set.len(), tweets = set.n_tweets(), seconds = started.elapsed().as_secs_f64(), "data set loaded");
-    let file = File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let set = Dataset::load(&args.data, &args.index).with_context(|| {
+        format!(
+            "cannot read the data set {} / {}",
+            args.data.display(),
+            args.index.display()
+        )
+    })?;
+    tracing::info!(
+        cascades = set.len(),
+        tweets = set.n_tweets(),
+        seconds = started.elapsed().as_secs_f64(),
+        "data set loaded"
+    );
+    let file =
+        File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = BufWriter::new(file);
-    let (report, written) = evaluate(std::sync::Arc::new(set), &args.stages, &args.replay, &mut out)?;
-    out.flush().with_context(|| format!("cannot write {}", args.out.display()))?;
+    let (report, written) = evaluate(
+        std::sync::Arc::new(set),
+        &args.stages,
+        &args.replay,
+        &mut out,
+    )?;
+    out.flush()
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!("{}", report.table());
     println!(
         "{written} predictions written to {} in {:.1} s",
@@ -103,8 +120,15 @@ pub fn evaluate(
             warm.insert(m.t_obs);
         }
         Message::Alert(a) => {
-            let Some(p) = params.remove(&(a.cid.clone(), a.t_obs)) else { return };
-            let n_true = a.cid.parse::<usize>().ok().filter(|&i| i < set.len()).map_or(0, |i| set.size(i));
+            let Some(p) = params.remove(&(a.cid.clone(), a.t_obs)) else {
+                return;
+            };
+            let n_true = a
+                .cid
+                .parse::<usize>()
+                .ok()
+                .filter(|&i| i < set.len())
+                .map_or(0, |i| set.size(i));
             let n_hawkes = hawkes::final_size(p.n_obs as f64, p.g1, p.n_star, 1.0);
             let are = |n: f64| (n - n_true as f64).abs() / n_true.max(1) as f64;
             let line = Line {

@@ -20,7 +20,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tweetoscope", version, about = "Predicts, in real time, how popular a tweet will become")]
+#[command(
+    name = "tweetoscope",
+    version,
+    about = "Predicts, in real time, how popular a tweet will become"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -65,5 +69,8 @@ fn main() -> ExitCode {
 fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -59,7 +59,14 @@ impl Report {
         let _ = writeln!(
             t,
             "{:>7} {:>9} {:>6} | {:^25} | {:^25} | {:>6} {:>9} {:>9}",
-            "window", "predicted", "failed", "ARE learned: med mean p90", "ARE w=1: med mean p90", "warm", "med learn", "med w=1"
+            "window",
+            "predicted",
+            "failed",
+            "ARE learned: med mean p90",
+            "ARE w=1: med mean p90",
+            "warm",
+            "med learn",
+            "med w=1"
         );
         for (window, w) in &self.windows {
             let n = w.corrected.len() as u64;

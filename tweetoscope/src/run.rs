@@ -90,7 +90,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     args.stages.check(&args.replay)?;
     let set = args.source.load(args.replay.seed)?;
     let replay_cfg = args.replay.config();
-    let span = Replay::new(set.clone(), replay_cfg.clone()).last().map_or(0.0, |e| e.at);
+    let span = Replay::new(set.clone(), replay_cfg.clone())
+        .last()
+        .map_or(0.0, |e| e.at);
     let speed = match args.speed {
         Some(s) if s > 0.0 && s.is_finite() => s,
         Some(s) => anyhow::bail!("--speed {s} must be a positive number"),
@@ -115,7 +117,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let top_n = args.top;
     let ui = std::thread::spawn(move || {
         let mut report = Report::default();
-        let mut top = Top { n: top_n, best: Vec::new() };
+        let mut top = Top {
+            n: top_n,
+            best: Vec::new(),
+        };
         let mut used_model: HashMap<(String, Window), bool> = HashMap::new();
         let mut predicted = 0u64;
         for msg in output {
@@ -130,7 +135,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 }
                 Message::Stat(s) => {
                     report.series(s.t_obs);
-                    let warm = used_model.remove(&(s.cid.clone(), s.t_obs)).unwrap_or(false);
+                    let warm = used_model
+                        .remove(&(s.cid.clone(), s.t_obs))
+                        .unwrap_or(false);
                     report.record(s.t_obs, s.are, s.are_hawkes.unwrap_or(s.are), warm);
                 }
                 _ => {}
@@ -143,25 +150,42 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let input = pipeline.input.clone();
     for emitted in replay {
         let due = Duration::from_secs_f64(emitted.at / speed);
-        if let Some(wait) = due.checked_sub(started.elapsed()).filter(|w| *w > Duration::from_millis(2)) {
+        if let Some(wait) = due
+            .checked_sub(started.elapsed())
+            .filter(|w| *w > Duration::from_millis(2))
+        {
             std::thread::sleep(wait);
         }
-        if matches!(emitted.msg, tweetoscope_core::schema::TweetMsg::Tweet(_) | tweetoscope_core::schema::TweetMsg::Retweet(_)) {
+        if matches!(
+            emitted.msg,
+            tweetoscope_core::schema::TweetMsg::Tweet(_)
+                | tweetoscope_core::schema::TweetMsg::Retweet(_)
+        ) {
             bar.inc(1);
         }
-        input.send(Envelope::Msg(Message::Tweet(emitted.msg), emitted.at)).context("the collector stopped")?;
+        input
+            .send(Envelope::Msg(Message::Tweet(emitted.msg), emitted.at))
+            .context("the collector stopped")?;
     }
-    input.send(Envelope::Done).context("the collector stopped")?;
+    input
+        .send(Envelope::Done)
+        .context("the collector stopped")?;
     drop(input);
-    let stages = pipeline.join().map_err(|_| anyhow::anyhow!("a stage thread panicked"))?;
-    let (report, top) = ui.join().map_err(|_| anyhow::anyhow!("the display thread panicked"))?;
+    let stages = pipeline
+        .join()
+        .map_err(|_| anyhow::anyhow!("a stage thread panicked"))?;
+    let (report, top) = ui
+        .join()
+        .map_err(|_| anyhow::anyhow!("the display thread panicked"))?;
     bar.finish_and_clear();
 
     println!("\nMost popular predicted cascades:");
     for a in &top.best {
         println!("  {}", alert_line(a));
     }
-    println!("\nAccuracy per observation window (ARE = |predicted - final| / final, final size as the collector saw it):");
+    println!(
+        "\nAccuracy per observation window (ARE = |predicted - final| / final, final size as the collector saw it):"
+    );
     print!("{}", report.table());
     let est = stages.estimator.stats();
     println!(

@@ -19,17 +19,27 @@ pub struct SimulateArgs {
 }
 
 pub fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
-    let set = synthetic::generate(&SyntheticConfig { cascades: args.cascades, seed: args.seed, ..SyntheticConfig::default() });
+    let set = synthetic::generate(&SyntheticConfig {
+        cascades: args.cascades,
+        seed: args.seed,
+        ..SyntheticConfig::default()
+    });
     let path = |suffix: &str| {
         let mut p = args.out.clone().into_os_string();
         p.push(suffix);
         PathBuf::from(p)
     };
     let (data, index) = (path("-data.csv"), path("-index.csv"));
-    set.write(&data, &index).with_context(|| format!("cannot write {} / {}", data.display(), index.display()))?;
+    set.write(&data, &index)
+        .with_context(|| format!("cannot write {} / {}", data.display(), index.display()))?;
     let mut sizes: Vec<usize> = (0..set.len()).map(|i| set.size(i)).collect();
     sizes.sort_unstable();
-    let q = |f: f64| sizes.get(((sizes.len().max(1) - 1) as f64 * f) as usize).copied().unwrap_or(0);
+    let q = |f: f64| {
+        sizes
+            .get(((sizes.len().max(1) - 1) as f64 * f) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
         "{} cascades, {} tweets (sizes: min {}, median {}, mean {:.1}, max {}) written to {} and {}",
         set.len(),

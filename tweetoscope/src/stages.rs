@@ -31,8 +31,14 @@ pub struct StageArgs {
 impl StageArgs {
     /// Checks every option and reports all problems at once.
     pub fn check(&self, replay: &ReplayArgs) -> anyhow::Result<()> {
-        let problems: Vec<String> =
-            [self.hawkes.problems(), self.learner.problems(), replay.problems()].into_iter().flatten().collect();
+        let problems: Vec<String> = [
+            self.hawkes.problems(),
+            self.learner.problems(),
+            replay.problems(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if !problems.is_empty() {
             bail!("invalid configuration:\n  - {}", problems.join("\n  - "));
         }
@@ -66,9 +72,18 @@ pub struct SourceArgs {
 impl SourceArgs {
     pub fn load(&self, seed: u64) -> anyhow::Result<Arc<Dataset>> {
         let set = match (&self.data, &self.index) {
-            (Some(data), Some(index)) => Dataset::load(data, index)
-                .with_context(|| format!("cannot read the data set {} / {}", data.display(), index.display()))?,
-            _ => synthetic::generate(&SyntheticConfig { cascades: self.cascades, seed, ..SyntheticConfig::default() }),
+            (Some(data), Some(index)) => Dataset::load(data, index).with_context(|| {
+                format!(
+                    "cannot read the data set {} / {}",
+                    data.display(),
+                    index.display()
+                )
+            })?,
+            _ => synthetic::generate(&SyntheticConfig {
+                cascades: self.cascades,
+                seed,
+                ..SyntheticConfig::default()
+            }),
         };
         if set.is_empty() {
             bail!("the data set has no cascade");

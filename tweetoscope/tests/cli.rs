@@ -20,14 +20,36 @@ fn scratch(name: &str) -> PathBuf {
 
 fn simulate(dir: &Path, cascades: usize) -> (String, String) {
     let prefix = dir.join("set");
-    let out = tweetoscope(&["simulate", "--cascades", &cascades.to_string(), "--seed", "5", "--out", prefix.to_str().unwrap()]);
-    assert!(out.status.success(), "simulate failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = tweetoscope(&[
+        "simulate",
+        "--cascades",
+        &cascades.to_string(),
+        "--seed",
+        "5",
+        "--out",
+        prefix.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "simulate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let p = |s: &str| format!("{}{s}", prefix.display());
     (p("-data.csv"), p("-index.csv"))
 }
 
 fn eval(data: &str, index: &str, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["eval", "--data", data, "--index", index, "--out", out.to_str().unwrap(), "--min-samples", "20"];
+    let mut args = vec![
+        "eval",
+        "--data",
+        data,
+        "--index",
+        index,
+        "--out",
+        out.to_str().unwrap(),
+        "--min-samples",
+        "20",
+    ];
     args.extend_from_slice(extra);
     tweetoscope(&args)
 }
@@ -38,8 +60,17 @@ fn eval_twice_on_the_same_input_and_seed_gives_identical_bytes() {
     let (data, index) = simulate(&dir, 400);
     let (a, b) = (dir.join("a.jsonl"), dir.join("b.jsonl"));
     for out in [&a, &b] {
-        let run = eval(&data, &index, out, &["--windows", "600,1200,3600", "--seed", "9"]);
-        assert!(run.status.success(), "eval failed: {}", String::from_utf8_lossy(&run.stderr));
+        let run = eval(
+            &data,
+            &index,
+            out,
+            &["--windows", "600,1200,3600", "--seed", "9"],
+        );
+        assert!(
+            run.status.success(),
+            "eval failed: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
     }
     let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
     assert!(!a.is_empty(), "no prediction written");
@@ -52,7 +83,11 @@ fn eval_lines_carry_every_field_and_the_true_size_from_the_index() {
     let (data, index) = simulate(&dir, 300);
     let out = dir.join("p.jsonl");
     let run = eval(&data, &index, &out, &["--windows", "600,1200"]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let sizes: Vec<usize> = std::fs::read_to_string(&index)
         .unwrap()
         .lines()
@@ -66,7 +101,20 @@ fn eval_lines_carry_every_field_and_the_true_size_from_the_index() {
     let mut lines = 0;
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        for key in ["cid", "T_obs", "n_obs", "n_pred", "n_pred_hawkes", "n_true", "ARE", "p", "beta", "n_star", "G1", "w"] {
+        for key in [
+            "cid",
+            "T_obs",
+            "n_obs",
+            "n_pred",
+            "n_pred_hawkes",
+            "n_true",
+            "ARE",
+            "p",
+            "beta",
+            "n_star",
+            "G1",
+            "w",
+        ] {
             assert!(v.get(key).is_some(), "{key} missing in {line}");
         }
         let cid: usize = v["cid"].as_str().unwrap().parse().unwrap();
@@ -78,7 +126,10 @@ fn eval_lines_carry_every_field_and_the_true_size_from_the_index() {
     }
     assert!(lines > 100, "only {lines} predictions");
     let table = String::from_utf8_lossy(&run.stdout);
-    assert!(table.contains("window") && table.contains("\n    600") && table.contains("\n   1200"), "{table}");
+    assert!(
+        table.contains("window") && table.contains("\n    600") && table.contains("\n   1200"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -88,30 +139,61 @@ fn a_malformed_data_row_stops_eval_with_the_file_and_line() {
     let index = dir.join("bad-index.csv");
     std::fs::write(&data, "time,magnitude\n0,10\n5,abc\n9,3\n").unwrap();
     std::fs::write(&index, "start_ind,end_ind\n1,3\n").unwrap();
-    let run = eval(data.to_str().unwrap(), index.to_str().unwrap(), &dir.join("o.jsonl"), &[]);
+    let run = eval(
+        data.to_str().unwrap(),
+        index.to_str().unwrap(),
+        &dir.join("o.jsonl"),
+        &[],
+    );
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
-    assert!(err.contains("bad-data.csv") && err.contains("line 3"), "{err}");
+    assert!(
+        err.contains("bad-data.csv") && err.contains("line 3"),
+        "{err}"
+    );
 }
 
 #[test]
 fn invalid_options_are_all_reported_and_exit_non_zero() {
     let dir = scratch("options");
     let (data, index) = simulate(&dir, 20);
-    let run = eval(&data, &index, &dir.join("o.jsonl"), &["--alpha", "1.5", "--prior-corr", "3"]);
+    let run = eval(
+        &data,
+        &index,
+        &dir.join("o.jsonl"),
+        &["--alpha", "1.5", "--prior-corr", "3"],
+    );
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
-    assert!(err.contains("--alpha") && err.contains("--prior-corr"), "{err}");
+    assert!(
+        err.contains("--alpha") && err.contains("--prior-corr"),
+        "{err}"
+    );
     let run = tweetoscope(&["eval", "--data", &data, "--index", &index, "--windows", "0"]);
     assert!(!run.status.success());
 }
 
 #[test]
 fn run_replays_the_synthetic_source_to_its_table() {
-    let run = tweetoscope(&["run", "--cascades", "300", "--speed", "100000000", "--min-samples", "20"]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = tweetoscope(&[
+        "run",
+        "--cascades",
+        "300",
+        "--speed",
+        "100000000",
+        "--min-samples",
+        "20",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let out = String::from_utf8_lossy(&run.stdout);
     assert!(out.contains("Most popular predicted cascades"), "{out}");
     assert!(out.contains("ARE learned"), "{out}");
-    assert!(out.contains("\n    600") && out.contains("\n   1200"), "{out}");
+    assert!(
+        out.contains("\n    600") && out.contains("\n   1200"),
+        "{out}"
+    );
 }

@@ -2,14 +2,25 @@
 //!
 //! lambda(t) = p * beta * sum_i m_i * exp(-beta (t - t_i)), magnitudes
 //! following a power law (alpha, mu).
+//!
+//! Layout: [`likelihood`] (one O(n) pass giving LL, gradient and Hessian),
+//! [`prior`] (the course's log-normal prior), [`fit`] (validation and the
+//! MAP fit), with the solvers in `newton` (hand-written, default) and
+//! `argmin_solvers` over the shared `objective`; [`simulate`] draws cascades.
 
+mod argmin_solvers;
 pub mod fit;
 pub mod likelihood;
+mod newton;
+mod objective;
 pub mod prior;
 pub mod simulate;
+#[cfg(test)]
+mod tests;
 
-pub use fit::{Fit, FitConfig, FitError, MarkMean, Solver, fit_map};
-pub use prior::Prior;
+pub use fit::{Fit, FitConfig, FitError, MarkMean, Solver, fit_map, log_posterior_derivs};
+pub use likelihood::{Derivs, log_likelihood, log_likelihood_derivs};
+pub use prior::{LogNormalPrior, Prior, PriorError};
 
 /// Smallest magnitude the model uses: a follower count of 0 is read as 1 so
 /// that log A_i stays finite (an account with no follower is still seen).

@@ -1,0 +1,179 @@
+// Tests may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+
+fn cfg() -> LearnerConfig {
+    LearnerConfig {
+        min_samples: 10,
+        retrain_growth: 0.5,
+        min_retrain: 5,
+        max_samples: 30,
+        forest: ForestConfig {
+            n_trees: 3,
+            max_depth: 4,
+            min_samples_leaf: 2,
+            m: None,
+            seed: 1,
+        },
+        ..LearnerConfig::default()
+    }
+}
+
+fn sample(i: u64, t_obs: Window) -> SampleMsg {
+    let features: Vec<String> = features::DEFAULT.iter().map(|s| s.to_string()).collect();
+    let x = (0..features.len())
+        .map(|k| (i * 7 + k as u64) as f64 % 13.0)
+        .collect();
+    SampleMsg {
+        kind: "sample".into(),
+        cid: i.to_string(),
+        t_obs,
+        x,
+        w: 1.0,
+        features,
+        n_obs: Some(10),
+        n_tot: Some(10 + i % 17),
+        n_hawkes: Some(20.0),
+    }
+}
+
+fn feed(l: &mut Learner, s: SampleMsg, offset: i64) -> Vec<Message> {
+    let ctx = Ctx {
+        now: 0.0,
+        origin: Origin {
+            partition: 0,
+            offset,
+        },
+    };
+    let mut out = Vec::new();
+    l.handle(Message::Sample(s), ctx, &mut out).unwrap();
+    out
+}
+
+/// Versions of the models emitted while feeding samples `range`.
+fn versions(l: &mut Learner, range: std::ops::Range<u64>) -> Vec<(u64, u64)> {
+    let mut got = Vec::new();
+    for i in range {
+        for m in feed(l, sample(i, 600), i as i64) {
+            let Message::Model(m) = m else {
+                panic!("learner sent a {}", m.topic())
+            };
+            got.push((i, m.version));
+        }
+    }
+    got
+}
+
+#[test]
+fn no_model_is_sent_before_min_samples() {
+    let mut l = Learner::new(cfg());
+    assert!(versions(&mut l, 0..9).is_empty());
+    assert_eq!(versions(&mut l, 9..10), vec![(9, 1)]);
+}
+
+#[test]
+fn models_are_retrained_as_the_set_grows_not_on_every_sample() {
+    let mut l = Learner::new(cfg());
+    // First at 10 samples; then 5 new (>= 0.5 * 10); then 8 new (>= 0.5 *
+    // 15); then the set is capped at 30, so every 15 new.
+    let got = versions(&mut l, 0..60);
+    assert_eq!(got, vec![(9, 1), (14, 2), (22, 3), (34, 4), (49, 5)]);
+    assert_eq!(l.stats().models_trained, 5);
+}
+
+#[test]
+fn duplicate_samples_are_ignored() {
+    let mut l = Learner::new(cfg());
+    for _ in 0..3 {
+        feed(&mut l, sample(1, 600), 0);
+    }
+    assert_eq!((l.samples(600), l.stats().duplicates), (1, 2));
+    // Nine more distinct samples, not eleven, make the first model.
+    assert!(versions(&mut l, 2..10).is_empty());
+    assert_eq!(versions(&mut l, 10..11), vec![(10, 1)]);
+}
+
+#[test]
+fn the_training_set_keeps_only_the_most_recent_samples() {
+    let mut l = Learner::new(cfg());
+    versions(&mut l, 0..100);
+    assert_eq!(l.samples(600), 30);
+    assert_eq!(l.retained_offset(Topic::Samples, 0), Some(70));
+    assert_eq!(l.retained_offset(Topic::Samples, 1), None);
+    // An evicted sample is no longer a duplicate.
+    feed(&mut l, sample(0, 600), 100);
+    assert_eq!(l.stats().duplicates, 0);
+}
+
+#[test]
+fn samples_with_other_features_or_missing_extras_are_rejected() {
+    let mut l = Learner::new(cfg());
+    let mut renamed = sample(1, 600);
+    renamed.features[0] = "p".into();
+    let mut unnamed = sample(2, 600);
+    unnamed.features.clear();
+    let no_extras = SampleMsg {
+        n_tot: None,
+        ..sample(3, 600)
+    };
+    let shrinking = SampleMsg {
+        n_tot: Some(5),
+        ..sample(4, 600)
+    };
+    for s in [renamed, unnamed, no_extras, shrinking] {
+        assert!(feed(&mut l, s, 0).is_empty());
+    }
+    assert_eq!((l.samples(600), l.stats().samples_rejected), (0, 4));
+}
+
+#[test]
+fn course_samples_train_a_log_w_learner_with_course_features() {
+    let course: Vec<String> = features::COURSE.iter().map(|s| s.to_string()).collect();
+    let mut l = Learner::new(LearnerConfig {
+        features: course,
+        target: Target::LogW,
+        ..cfg()
+    });
+    let mut models = Vec::new();
+    for i in 0..10 {
+        let s = SampleMsg {
+            x: vec![0.001, 0.5, i as f64],
+            w: 0.5 + i as f64,
+            features: vec![],
+            n_obs: None,
+            n_tot: None,
+            ..sample(i, 1200)
+        };
+        models.extend(feed(&mut l, s, i as i64));
+    }
+    let [Message::Model(m)] = models.as_slice() else {
+        panic!("expected one model, got {models:?}")
+    };
+    assert_eq!((m.t_obs, m.target.as_str()), (1200, "log_w"));
+    assert_eq!(l.samples(600), 0);
+}
+
+#[test]
+fn the_same_samples_give_the_same_models() {
+    let run = || {
+        let mut l = Learner::new(cfg());
+        (0..20u64)
+            .flat_map(|i| feed(&mut l, sample(i, 600), i as i64))
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn revoked_partitions_leave_the_training_set() {
+    let mut l = Learner::new(cfg());
+    versions(&mut l, 0..5);
+    l.revoke(Topic::Samples, &[0]);
+    assert_eq!(
+        (l.samples(600), l.retained_offset(Topic::Samples, 0)),
+        (0, None)
+    );
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The `eval` benchmark of the README: a NEWS-sized synthetic set (20,093
+# cascades, ~3.25 M tweets), windows 300,600,1200,3600, wall time and peak
+# RSS measured by /usr/bin/time. Also the accuracy tables on the shared
+# fixtures when ../shared/data is beside the checkout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v /usr/bin/time >/dev/null 2>&1 || { apt-get install -y -qq time >/dev/null || { echo "install GNU time" >&2; exit 1; }; }
+out=${OUT:-out/bench}
+mkdir -p "$out"
+cargo build --release -q -p tweetoscope
+bin=target/release/tweetoscope
+[ -f "$out/news-data.csv" ] || $bin simulate --cascades 20093 --seed 1 --out "$out/news"
+/usr/bin/time -v $bin eval --data "$out/news-data.csv" --index "$out/news-index.csv" \
+    --windows 300,600,1200,3600 --out "$out/news-predictions.jsonl" "$@" 2> "$out/time.txt" | tee "$out/news-table.txt"
+grep -E 'Elapsed \(wall|Maximum resident' "$out/time.txt"
+shared=../shared/data
+if [ -d "$shared" ]; then
+    for set in example-book auspol; do
+        echo "== $set"
+        $bin eval --data "$shared/$set-data.csv" --index "$shared/$set-index.csv" \
+            --windows 600,1200,3600 --out "$out/$set-predictions.jsonl" "$@"
+    done
+fi
