@@ -108,7 +108,7 @@ fn malformed_messages_on_every_topic_are_dead_lettered_and_change_nothing() {
         inj.flush().unwrap();
     };
     let _learner = d.spawn("learner", "learner", &["--min-samples", "1000000", "--max-samples", "1000000"]);
-    run_and_compare(&d, 80, 5, inject);
+    run_and_compare(&d, 150, 5, inject);
     let dead = read_topic(&d.brokers, &d.dead_letters(), Duration::from_secs(60), |r| r.len() >= n_bad);
     assert_eq!(dead.len(), n_bad, "dead letters: {dead:#?}");
     for r in &dead {

@@ -104,7 +104,6 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     tracing::info!(stage = name, group, topics = names.join(","), "consuming");
 
     let mut offsets = Offsets::default();
-    let primary = inputs.first().copied();
     let mut signal = std::pin::pin!(shutdown::signal());
     let batch_wait = Duration::from_secs_f64(args.batch_wait);
     let mut last_tick = Instant::now();
@@ -131,9 +130,9 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
                 },
                 _ = tokio::time::sleep_until(deadline) => break,
             }
-            apply_revoked(&mut stage, &consumer, args, primary, &mut offsets);
+            apply_revoked(&mut stage, &consumer, args, &mut offsets);
         }
-        apply_revoked(&mut stage, &consumer, args, primary, &mut offsets);
+        apply_revoked(&mut stage, &consumer, args, &mut offsets);
         if last_tick.elapsed() >= Duration::from_secs(1) {
             last_tick = Instant::now();
             stage.tick(now_secs(), &mut out);
@@ -147,10 +146,10 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             }
         }
         if stopping {
-            return shut_down(stage, &consumer, output, &mut offsets, args, primary, &setup.metrics).await;
+            return shut_down(stage, &consumer, output, &mut offsets, args, &setup.metrics).await;
         }
         output.settle().await?;
-        commit(&stage, &consumer, args, &mut offsets, primary, CommitMode::Async, &setup.metrics);
+        commit(&stage, &consumer, args, &mut offsets, CommitMode::Async, &setup.metrics);
     }
 }
 
@@ -224,40 +223,30 @@ struct Offsets {
 }
 
 /// Drops what the stage and the loop hold for partitions a rebalance took.
-fn apply_revoked<S: Stage>(
-    stage: &mut S,
-    consumer: &StreamConsumer<Context>,
-    args: &KafkaArgs,
-    primary: Option<Topic>,
-    offsets: &mut Offsets,
-) {
+fn apply_revoked<S: Stage>(stage: &mut S, consumer: &StreamConsumer<Context>, args: &KafkaArgs, offsets: &mut Offsets) {
     let revoked = consumer.context().take_revoked();
     if revoked.is_empty() {
         return;
     }
-    let mut parts = Vec::new();
+    let mut by_topic: HashMap<Topic, Vec<i32>> = HashMap::new();
     for (name, partition) in revoked {
         let Some(role) = args.topics.role(&name) else { continue };
         offsets.next.remove(&(role, partition));
         offsets.committed.remove(&(role, partition));
-        if Some(role) == primary {
-            parts.push(partition);
-        }
+        by_topic.entry(role).or_default().push(partition);
     }
-    if !parts.is_empty() {
-        stage.revoke(&parts);
+    for (role, parts) in by_topic {
+        stage.revoke(role, &parts);
     }
 }
 
 /// Commits, per partition, min(retained offset, next offset) when it moved
-/// forward. Only the primary input (the first of `Stage::inputs`) carries
-/// state a replay must rebuild; the predictor's models are re-read whole.
+/// forward: a restarted stage replays what it held only in memory.
 fn commit<S: Stage>(
     stage: &S,
     consumer: &StreamConsumer<Context>,
     args: &KafkaArgs,
     offsets: &mut Offsets,
-    primary: Option<Topic>,
     mode: CommitMode,
     metrics: &Metrics,
 ) {
@@ -265,9 +254,7 @@ fn commit<S: Stage>(
     let mut moved = Vec::new();
     for (&(role, partition), &next) in &offsets.next {
         let mut at = next;
-        if Some(role) == primary
-            && let Some(retained) = stage.retained_offset(partition)
-        {
+        if let Some(retained) = stage.retained_offset(role, partition) {
             at = at.min(retained);
         }
         if offsets.committed.get(&(role, partition)).is_some_and(|&c| c >= at) {
@@ -297,7 +284,6 @@ async fn shut_down<S: Stage>(
     mut output: Output,
     offsets: &mut Offsets,
     args: &KafkaArgs,
-    primary: Option<Topic>,
     metrics: &Metrics,
 ) -> Result<S, DriverError> {
     let grace = Duration::from_secs_f64(args.shutdown_grace);
@@ -310,7 +296,7 @@ async fn shut_down<S: Stage>(
         }
         output.settle().await?;
         output.flush(grace)?;
-        commit(&stage, consumer, args, offsets, primary, CommitMode::Sync, metrics);
+        commit(&stage, consumer, args, offsets, CommitMode::Sync, metrics);
         Ok::<(), DriverError>(())
     };
     match tokio::time::timeout(grace, work).await {

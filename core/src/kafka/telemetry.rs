@@ -115,7 +115,7 @@ pub fn init(stage: &'static str, format: LogFormat) -> LogReceiver {
     let registry = tracing_subscriber::registry().with(forward);
     let result = match format {
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter))
+            .with(tracing_subscriber::fmt::layer().with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).with_filter(filter))
             .try_init(),
         LogFormat::Json => registry
             .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).with_filter(filter))
