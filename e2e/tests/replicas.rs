@@ -117,7 +117,7 @@ fn a_collector_killed_mid_stream_and_restarted_loses_no_cascade() {
     let mut c = d.spawn("collector", "collector-1", &[]);
     let _e = d.spawn("estimator", "estimator", &[]);
     let _p = d.spawn("predictor", "predictor", &[]);
-    let mut g = generator(&d, 300, 23, Some("20000"));
+    let mut g = generator(&d, 300, 23, Some("150000"));
     // Let it run a while, with cascades open, then kill -9.
     let first = read_topic(&d.brokers, &d.topic(Topic::CascadeSeries), Duration::from_secs(60), |r| r.len() >= 20);
     assert!(first.len() >= 20, "the collector produced nothing: {}", c.log_text());
@@ -141,7 +141,7 @@ fn a_predictor_replica_killed_hands_its_windows_to_the_survivor() {
     let mut p1 = d.spawn("predictor", "predictor-1", &[]);
     let p2 = d.spawn("predictor", "predictor-2", &[]);
     wait_split(&p1, &p2);
-    let mut g = generator(&d, 300, 24, Some("20000"));
+    let mut g = generator(&d, 300, 24, Some("150000"));
     let early = read_topic(&d.brokers, &d.topic(Topic::Alerts), Duration::from_secs(60), |r| r.len() >= 20);
     assert!(early.len() >= 20, "no alert before the kill");
     p1.kill();

@@ -56,6 +56,9 @@ pub enum DriverError {
     Grace(Duration),
 }
 
+/// A pause in the input this long closes the batch.
+const IDLE: Duration = Duration::from_millis(2);
+
 /// What a stage process needs besides its stage.
 #[derive(Debug)]
 pub struct Setup<'a> {
@@ -129,6 +132,9 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
                     }
                 },
                 _ = tokio::time::sleep_until(deadline) => break,
+                // A batch closes early when the input pauses: under light
+                // load a message does not wait for --batch-wait.
+                _ = tokio::time::sleep(IDLE), if handled > 0 => break,
             }
             apply_revoked(&mut stage, &consumer, args, &mut offsets);
         }
