@@ -69,7 +69,9 @@ for stage in logger dashboard learner predictor estimator collector; do
 done
 # Let the consumers join their groups before the first tweet.
 sleep 4
-start generator "$bin/generator" --speed 1000 --metrics-addr "127.0.0.1:9180" "$@"
+speed=(--speed 1000)
+case " $* " in *" --speed"*) speed=() ;; esac
+start generator "$bin/generator" "${speed[@]}" --metrics-addr "127.0.0.1:9180" "$@"
 echo "up.sh: brokers $TWEETOSCOPE_BROKERS; metrics on 127.0.0.1:9180-$((port - 1)); Ctrl-C stops all"
 # Runs until Ctrl-C (or until every stage has exited).
 wait

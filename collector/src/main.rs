@@ -25,11 +25,20 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = app::check(cli.kafka.problems()).map_err(|e| anyhow!(e)).and_then(|()| {
-        let stage = Collector::new(cli.collector.config());
-        let outputs = [Topic::CascadeSeries, Topic::CascadeProperties];
-        app::serve(stage, &cli.kafka, &cli.collector.windows.0, &outputs, &[], &cli)?;
-        Ok(())
-    });
+    let result = app::check(cli.kafka.problems())
+        .map_err(|e| anyhow!(e))
+        .and_then(|()| {
+            let stage = Collector::new(cli.collector.config());
+            let outputs = [Topic::CascadeSeries, Topic::CascadeProperties];
+            app::serve(
+                stage,
+                &cli.kafka,
+                &cli.collector.windows.0,
+                &outputs,
+                &[],
+                &cli,
+            )?;
+            Ok(())
+        });
     app::exit(result)
 }

@@ -42,7 +42,12 @@ impl Stage for Dashboard {
         &[Topic::Alerts, Topic::Stats]
     }
 
-    fn handle(&mut self, msg: Message, _ctx: Ctx, _out: &mut Vec<Message>) -> Result<(), StageError> {
+    fn handle(
+        &mut self,
+        msg: Message,
+        _ctx: Ctx,
+        _out: &mut Vec<Message>,
+    ) -> Result<(), StageError> {
         match msg {
             Message::Alert(a) => println!(
                 "alert  cascade {:>8}  window {:>5} s  seen {:>5}  predicted {:>8.0}",
@@ -59,16 +64,23 @@ impl Stage for Dashboard {
                 e.0 += 1;
                 e.1 += s.are;
                 self.stats += 1;
-                if self.every > 0 && self.stats.is_multiple_of(self.every) {
+                if self.every > 0 && self.stats % self.every == 0 {
                     let parts: Vec<String> = self
                         .are
                         .iter()
-                        .map(|(w, (n, sum))| format!("{w} s: {n} scored, mean ARE {:.3}", sum / *n as f64))
+                        .map(|(w, (n, sum))| {
+                            format!("{w} s: {n} scored, mean ARE {:.3}", sum / *n as f64)
+                        })
                         .collect();
                     println!("stats  {}", parts.join(" | "));
                 }
             }
-            other => return Err(StageError::UnexpectedTopic { stage: "dashboard", topic: other.topic() }),
+            other => {
+                return Err(StageError::UnexpectedTopic {
+                    stage: "dashboard",
+                    topic: other.topic(),
+                });
+            }
         }
         Ok(())
     }
@@ -76,10 +88,15 @@ impl Stage for Dashboard {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = app::check(cli.kafka.problems()).map_err(|e| anyhow!(e)).and_then(|()| {
-        let stage = Dashboard { every: cli.summary_every, ..Dashboard::default() };
-        app::serve(stage, &cli.kafka, &cli.windows.windows.0, &[], &[], &cli)?;
-        Ok(())
-    });
+    let result = app::check(cli.kafka.problems())
+        .map_err(|e| anyhow!(e))
+        .and_then(|()| {
+            let stage = Dashboard {
+                every: cli.summary_every,
+                ..Dashboard::default()
+            };
+            app::serve(stage, &cli.kafka, &cli.windows.windows.0, &[], &[], &cli)?;
+            Ok(())
+        });
     app::exit(result)
 }

@@ -75,7 +75,12 @@ impl Deployment {
         let prefix = unique(test);
         let logs = bin_dir().join("e2e-logs");
         let _ = std::fs::create_dir_all(&logs);
-        Self { prefix, brokers: brokers(), windows: "600,1200".into(), logs }
+        Self {
+            prefix,
+            brokers: brokers(),
+            windows: "600,1200".into(),
+            logs,
+        }
     }
 
     pub fn topic(&self, t: Topic) -> String {
@@ -119,9 +124,16 @@ impl Deployment {
         let mut argv = vec!["e2e".to_owned()];
         argv.extend(self.kafka_args("create"));
         let cli = <Cli as clap::Parser>::parse_from(argv);
-        let windows: Vec<u32> = self.windows.split(',').filter_map(|w| w.parse().ok()).collect();
+        let windows: Vec<u32> = self
+            .windows
+            .split(',')
+            .filter_map(|w| w.parse().ok())
+            .collect();
         let specs = tweetoscope_core::kafka::topics::specs(&cli.kafka, &windows, &Topic::ALL);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("tokio: {e}"));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("tokio: {e}"));
         if let Err(e) = rt.block_on(tweetoscope_core::kafka::topics::ensure(&cli.kafka, &specs)) {
             panic!("cannot create the topics: {e}");
         }
@@ -138,8 +150,11 @@ impl Deployment {
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let log = self.logs.join(format!("{}.{label}.log", self.prefix));
-        let file = File::create(&log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
-        let err = file.try_clone().unwrap_or_else(|e| panic!("cannot clone a file handle: {e}"));
+        let file =
+            File::create(&log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+        let err = file
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cannot clone a file handle: {e}"));
         let child = Command::new(bin(binary))
             .args(&args)
             .env("RUST_LOG", "info")
@@ -147,7 +162,11 @@ impl Deployment {
             .stderr(Stdio::from(err))
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-        Proc { child: Some(child), label: label.to_owned(), log }
+        Proc {
+            child: Some(child),
+            label: label.to_owned(),
+            log,
+        }
     }
 }
 
@@ -175,8 +194,13 @@ impl Proc {
     /// SIGTERM, then waits up to `grace` for a clean exit; returns whether
     /// it exited successfully in time.
     pub fn terminate(&mut self, grace: Duration) -> bool {
-        let Some(mut c) = self.child.take() else { return false };
-        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let Some(mut c) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = c.try_wait() {
@@ -191,7 +215,9 @@ impl Proc {
 
     /// Waits for the process to exit by itself; its success.
     pub fn wait(&mut self, limit: Duration) -> bool {
-        let Some(c) = self.child.as_mut() else { return false };
+        let Some(c) = self.child.as_mut() else {
+            return false;
+        };
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = c.try_wait() {
@@ -233,7 +259,12 @@ impl Record {
 
 /// Reads `topic` from the beginning (no group) until `done(records)` or
 /// `limit`; returns what was read.
-pub fn read_topic(brokers: &str, topic: &str, limit: Duration, done: impl Fn(&[Record]) -> bool) -> Vec<Record> {
+pub fn read_topic(
+    brokers: &str,
+    topic: &str,
+    limit: Duration,
+    done: impl Fn(&[Record]) -> bool,
+) -> Vec<Record> {
     let consumer: BaseConsumer = match ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", unique("reader"))
@@ -264,13 +295,19 @@ pub fn read_topic(brokers: &str, topic: &str, limit: Duration, done: impl Fn(&[R
         }
         let until = Instant::now() + Duration::from_millis(500);
         while Instant::now() < until {
-            match consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+                {
                     let headers = m
                         .headers()
                         .map(|h| {
                             h.iter()
-                                .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                                .map(|h| {
+                                    (
+                                        h.key.to_owned(),
+                                        String::from_utf8_lossy(h.value.unwrap_or_default())
+                                            .into_owned(),
+                                    )
+                                })
                                 .collect()
                         })
                         .unwrap_or_default();
@@ -283,7 +320,6 @@ pub fn read_topic(brokers: &str, topic: &str, limit: Duration, done: impl Fn(&[R
                         timestamp_ms: m.timestamp().to_millis(),
                     });
                 }
-                Some(Err(_)) | None => {}
             }
         }
         if assigned > 0 && done(&records) {
@@ -306,11 +342,20 @@ impl std::fmt::Debug for Injector {
 
 impl Injector {
     pub fn new(brokers: &str) -> anyhow::Result<Self> {
-        let producer = ClientConfig::new().set("bootstrap.servers", brokers).create().context("producer")?;
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .create()
+            .context("producer")?;
         Ok(Self { producer })
     }
 
-    pub fn send(&self, topic: &str, partition: Option<i32>, key: Option<&str>, payload: &[u8]) -> anyhow::Result<()> {
+    pub fn send(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&str>,
+        payload: &[u8],
+    ) -> anyhow::Result<()> {
         let mut r: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic).payload(payload);
         if let Some(k) = key {
             r = r.key(k);
@@ -318,7 +363,10 @@ impl Injector {
         if let Some(p) = partition {
             r = r.partition(p);
         }
-        r = r.headers(OwnedHeaders::new().insert(Header { key: "test", value: Some("injected") }));
+        r = r.headers(OwnedHeaders::new().insert(Header {
+            key: "test",
+            value: Some("injected"),
+        }));
         if let Err((e, _)) = self.producer.send(r) {
             bail!("cannot enqueue to {topic}: {e}");
         }
@@ -326,7 +374,9 @@ impl Injector {
     }
 
     pub fn flush(&self) -> anyhow::Result<()> {
-        self.producer.flush(Duration::from_secs(10)).context("flush")
+        self.producer
+            .flush(Duration::from_secs(10))
+            .context("flush")
     }
 }
 
@@ -335,7 +385,14 @@ pub fn simulate(dir: &Path, cascades: usize, seed: u64) -> (PathBuf, PathBuf) {
     let _ = std::fs::create_dir_all(dir);
     let out = dir.join("set");
     let status = Command::new(bin("tweetoscope"))
-        .args(["simulate", "--cascades", &cascades.to_string(), "--seed", &seed.to_string(), "--out"])
+        .args([
+            "simulate",
+            "--cascades",
+            &cascades.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+        ])
         .arg(&out)
         .stdout(Stdio::null())
         .status()
@@ -361,7 +418,9 @@ pub fn eval(dir: &Path, data: &Path, index: &Path, args: &[&str]) -> Vec<serde_j
         .unwrap_or_else(|e| panic!("cannot run tweetoscope eval: {e}"));
     assert!(status.success(), "tweetoscope eval failed");
     let text = std::fs::read_to_string(&out).unwrap_or_default();
-    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 /// (cid, T_obs) of a JSON message.

@@ -34,9 +34,15 @@ fn run_and_compare(d: &Deployment, cascades: usize, seed: u64, before: impl FnOn
     let mut eval_args = replay.to_vec();
     eval_args.push("--no-learner");
     let expected = eval(&dir, &data, &index, &eval_args);
-    assert!(expected.len() >= 20, "too few predictions in eval: {}", expected.len());
-    let expected: BTreeMap<Key, serde_json::Value> =
-        expected.into_iter().filter_map(|v| Some((key_of(&v)?, v))).collect();
+    assert!(
+        expected.len() >= 20,
+        "too few predictions in eval: {}",
+        expected.len()
+    );
+    let expected: BTreeMap<Key, serde_json::Value> = expected
+        .into_iter()
+        .filter_map(|v| Some((key_of(&v)?, v)))
+        .collect();
 
     before(d);
     let _c = d.spawn("collector", "collector", &[]);
@@ -46,33 +52,67 @@ fn run_and_compare(d: &Deployment, cascades: usize, seed: u64, before: impl FnOn
     let mut gen_args = vec!["--data", data_s.as_str(), "--index", index_s.as_str()];
     gen_args.extend(replay);
     let mut g = d.spawn("generator", "generator", &gen_args);
-    assert!(g.wait(Duration::from_secs(120)), "generator failed: {}", g.log_text());
+    assert!(
+        g.wait(Duration::from_secs(120)),
+        "generator failed: {}",
+        g.log_text()
+    );
 
     let n = expected.len();
-    let alerts = read_topic(&d.brokers, &d.topic(Topic::Alerts), Duration::from_secs(240), |r| {
-        unique_by_key(r, Some("alert")).len() >= n
-    });
+    let alerts = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Alerts),
+        Duration::from_secs(240),
+        |r| unique_by_key(r, Some("alert")).len() >= n,
+    );
     let alerts = unique_by_key(&alerts, Some("alert"));
     let got: HashSet<&Key> = alerts.keys().collect();
     let want: HashSet<&Key> = expected.keys().collect();
-    assert_eq!(got, want, "different (cid, window) pairs: {} over Kafka, {} in eval", got.len(), want.len());
+    assert_eq!(
+        got,
+        want,
+        "different (cid, window) pairs: {} over Kafka, {} in eval",
+        got.len(),
+        want.len()
+    );
     for (key, a) in &alerts {
         let e = &expected[key];
-        let (kafka, evald) = (a["n_tot"].as_f64().unwrap_or(f64::NAN), e["n_pred"].as_f64().unwrap_or(f64::NAN));
-        assert!(close(kafka, evald), "{key:?}: alert n_tot {kafka} over Kafka, {evald} in eval");
+        let (kafka, evald) = (
+            a["n_tot"].as_f64().unwrap_or(f64::NAN),
+            e["n_pred"].as_f64().unwrap_or(f64::NAN),
+        );
+        assert!(
+            close(kafka, evald),
+            "{key:?}: alert n_tot {kafka} over Kafka, {evald} in eval"
+        );
     }
-    let props = read_topic(&d.brokers, &d.topic(Topic::CascadeProperties), Duration::from_secs(60), |r| {
-        unique_by_key(r, Some("parameters")).len() >= n
-    });
+    let props = read_topic(
+        &d.brokers,
+        &d.topic(Topic::CascadeProperties),
+        Duration::from_secs(60),
+        |r| unique_by_key(r, Some("parameters")).len() >= n,
+    );
     let params = unique_by_key(&props, Some("parameters"));
     for (key, e) in &expected {
         let p = &params[key];
         for (i, name) in ["p", "beta"].into_iter().enumerate() {
-            let (kafka, evald) = (p["params"][i].as_f64().unwrap_or(f64::NAN), e[name].as_f64().unwrap_or(f64::NAN));
-            assert!(close(kafka, evald), "{key:?}: {name} {kafka} over Kafka, {evald} in eval");
+            let (kafka, evald) = (
+                p["params"][i].as_f64().unwrap_or(f64::NAN),
+                e[name].as_f64().unwrap_or(f64::NAN),
+            );
+            assert!(
+                close(kafka, evald),
+                "{key:?}: {name} {kafka} over Kafka, {evald} in eval"
+            );
         }
-        let (kafka, evald) = (p["n_star"].as_f64().unwrap_or(f64::NAN), e["n_star"].as_f64().unwrap_or(f64::NAN));
-        assert!(close(kafka, evald), "{key:?}: n_star {kafka} over Kafka, {evald} in eval");
+        let (kafka, evald) = (
+            p["n_star"].as_f64().unwrap_or(f64::NAN),
+            e["n_star"].as_f64().unwrap_or(f64::NAN),
+        );
+        assert!(
+            close(kafka, evald),
+            "{key:?}: n_star {kafka} over Kafka, {evald} in eval"
+        );
     }
 }
 
@@ -103,21 +143,48 @@ fn malformed_messages_on_every_topic_are_dead_lettered_and_change_nothing() {
         let inj = Injector::new(&d.brokers).unwrap();
         for (topic, partition, payload) in &injected {
             let key = topic.is_window_keyed().then_some("600");
-            inj.send(&d.topic(*topic), *partition, key, payload).unwrap();
+            inj.send(&d.topic(*topic), *partition, key, payload)
+                .unwrap();
         }
         inj.flush().unwrap();
     };
-    let _learner = d.spawn("learner", "learner", &["--min-samples", "1000000", "--max-samples", "1000000"]);
+    let _learner = d.spawn(
+        "learner",
+        "learner",
+        &["--min-samples", "1000000", "--max-samples", "1000000"],
+    );
     run_and_compare(&d, 150, 5, inject);
-    let dead = read_topic(&d.brokers, &d.dead_letters(), Duration::from_secs(60), |r| r.len() >= n_bad);
+    let dead = read_topic(
+        &d.brokers,
+        &d.dead_letters(),
+        Duration::from_secs(60),
+        |r| r.len() >= n_bad,
+    );
     assert_eq!(dead.len(), n_bad, "dead letters: {dead:#?}");
     for r in &dead {
-        assert!(!r.headers.get("reason").is_none_or(String::is_empty), "no reason header: {r:?}");
-        assert!(r.headers.contains_key("offset") && r.headers.contains_key("stage"), "{r:?}");
+        assert!(
+            !r.headers.get("reason").is_none_or(String::is_empty),
+            "no reason header: {r:?}"
+        );
+        assert!(
+            r.headers.contains_key("offset") && r.headers.contains_key("stage"),
+            "{r:?}"
+        );
     }
-    let topics: HashSet<&str> = dead.iter().filter_map(|r| r.headers.get("topic").map(String::as_str)).collect();
-    for t in [Topic::Tweets, Topic::CascadeSeries, Topic::CascadeProperties, Topic::Samples, Topic::Models] {
-        assert!(topics.contains(d.topic(t).as_str()), "nothing dead-lettered from {t}");
+    let topics: HashSet<&str> = dead
+        .iter()
+        .filter_map(|r| r.headers.get("topic").map(String::as_str))
+        .collect();
+    for t in [
+        Topic::Tweets,
+        Topic::CascadeSeries,
+        Topic::CascadeProperties,
+        Topic::Samples,
+        Topic::Models,
+    ] {
+        assert!(
+            topics.contains(d.topic(t).as_str()),
+            "nothing dead-lettered from {t}"
+        );
     }
 }
-

@@ -28,7 +28,14 @@ fn main() -> ExitCode {
     let problems = [cli.kafka.problems(), cli.hawkes.problems()].concat();
     let result = app::check(problems).map_err(|e| anyhow!(e)).and_then(|()| {
         let stage = Estimator::new(cli.hawkes.config());
-        app::serve(stage, &cli.kafka, &cli.windows.windows.0, &[Topic::CascadeProperties], &[], &cli)?;
+        app::serve(
+            stage,
+            &cli.kafka,
+            &cli.windows.windows.0,
+            &[Topic::CascadeProperties],
+            &[],
+            &cli,
+        )?;
         Ok(())
     });
     app::exit(result)

@@ -53,8 +53,13 @@ impl Cli {
 
     fn load(&self) -> anyhow::Result<Arc<Dataset>> {
         let set = match (&self.data, &self.index) {
-            (Some(data), Some(index)) => Dataset::load(data, index)
-                .with_context(|| format!("cannot read the data set {} / {}", data.display(), index.display()))?,
+            (Some(data), Some(index)) => Dataset::load(data, index).with_context(|| {
+                format!(
+                    "cannot read the data set {} / {}",
+                    data.display(),
+                    index.display()
+                )
+            })?,
             _ => synthetic::generate(&SyntheticConfig {
                 cascades: self.cascades,
                 seed: self.replay.seed,
@@ -68,25 +73,35 @@ impl Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = app::check(cli.problems()).map_err(|e| anyhow!(e)).and_then(|()| {
-        let set = cli.load()?;
-        let replay = Replay::new(set.clone(), cli.replay.config());
-        let (kafka, speed) = (&cli.kafka, cli.speed);
-        let report = app::with_runtime("generator", kafka, &cli, async move |metrics, logs| {
-            let setup = Setup { args: kafka, windows: &[], outputs: &[Topic::Tweets], preload: &[], metrics, logs: Some(logs) };
-            let mut output = start_output("generator", &setup, &[]).await?;
-            source::run(replay, speed, &mut output).await
-        })?;
-        tracing::info!(
-            cascades = set.len(),
-            tweets = report.tweets,
-            messages = report.messages,
-            seconds = report.seconds,
-            tweets_per_s = report.tweets as f64 / report.seconds.max(1e-9),
-            interrupted = report.interrupted,
-            "replay done"
-        );
-        Ok(())
-    });
+    let result = app::check(cli.problems())
+        .map_err(|e| anyhow!(e))
+        .and_then(|()| {
+            let set = cli.load()?;
+            let replay = Replay::new(set.clone(), cli.replay.config());
+            let (kafka, speed) = (&cli.kafka, cli.speed);
+            let report =
+                app::with_runtime("generator", kafka, &cli, async move |metrics, logs| {
+                    let setup = Setup {
+                        args: kafka,
+                        windows: &[],
+                        outputs: &[Topic::Tweets],
+                        preload: &[],
+                        metrics,
+                        logs: Some(logs),
+                    };
+                    let mut output = start_output("generator", &setup, &[]).await?;
+                    source::run(replay, speed, &mut output).await
+                })?;
+            tracing::info!(
+                cascades = set.len(),
+                tweets = report.tweets,
+                messages = report.messages,
+                seconds = report.seconds,
+                tweets_per_s = report.tweets as f64 / report.seconds.max(1e-9),
+                interrupted = report.interrupted,
+                "replay done"
+            );
+            Ok(())
+        });
     app::exit(result)
 }

@@ -27,7 +27,14 @@ fn main() -> ExitCode {
     let problems = [cli.kafka.problems(), cli.learner.problems()].concat();
     let result = app::check(problems).map_err(|e| anyhow!(e)).and_then(|()| {
         let stage = Learner::new(cli.learner.learner_config());
-        app::serve(stage, &cli.kafka, &cli.windows.windows.0, &[Topic::Models], &[], &cli)?;
+        app::serve(
+            stage,
+            &cli.kafka,
+            &cli.windows.windows.0,
+            &[Topic::Models],
+            &[],
+            &cli,
+        )?;
         Ok(())
     });
     app::exit(result)

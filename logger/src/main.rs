@@ -31,12 +31,27 @@ impl Stage for Printer {
         &[Topic::Logs]
     }
 
-    fn handle(&mut self, msg: Message, _ctx: Ctx, _out: &mut Vec<Message>) -> Result<(), StageError> {
+    fn handle(
+        &mut self,
+        msg: Message,
+        _ctx: Ctx,
+        _out: &mut Vec<Message>,
+    ) -> Result<(), StageError> {
         let Message::Log(log) = msg else {
-            return Err(StageError::UnexpectedTopic { stage: "logger", topic: msg.topic() });
+            return Err(StageError::UnexpectedTopic {
+                stage: "logger",
+                topic: msg.topic(),
+            });
         };
         let fields: Vec<String> = log.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!("{:.3} {:>9} {:>5} {} {}", log.t, log.source, log.level, log.message, fields.join(" "));
+        println!(
+            "{:.3} {:>9} {:>5} {} {}",
+            log.t,
+            log.source,
+            log.level,
+            log.message,
+            fields.join(" ")
+        );
         Ok(())
     }
 }
@@ -45,9 +60,11 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // Its own warnings would come back to it through the topic.
     cli.kafka.log_to_kafka = false;
-    let result = app::check(cli.kafka.problems()).map_err(|e| anyhow!(e)).and_then(|()| {
-        app::serve(Printer, &cli.kafka, &[], &[], &[], &cli)?;
-        Ok(())
-    });
+    let result = app::check(cli.kafka.problems())
+        .map_err(|e| anyhow!(e))
+        .and_then(|()| {
+            app::serve(Printer, &cli.kafka, &[], &[], &[], &cli)?;
+            Ok(())
+        });
     app::exit(result)
 }

@@ -31,7 +31,14 @@ fn main() -> ExitCode {
     let result = app::check(problems).map_err(|e| anyhow!(e)).and_then(|()| {
         let stage = Predictor::new(cli.learner.predictor_config());
         let outputs = [Topic::Alerts, Topic::Stats, Topic::Samples];
-        app::serve(stage, &cli.kafka, &cli.windows.windows.0, &outputs, &[Topic::Models], &cli)?;
+        app::serve(
+            stage,
+            &cli.kafka,
+            &cli.windows.windows.0,
+            &outputs,
+            &[Topic::Models],
+            &cli,
+        )?;
         Ok(())
     });
     app::exit(result)

@@ -25,7 +25,10 @@ pub fn run(cmd: TopicsCommand) -> anyhow::Result<()> {
     let TopicsCommand::Create(args) = cmd;
     app::check(args.kafka.problems()).map_err(|e| anyhow!(e))?;
     let specs = topics::specs(&args.kafka, &args.windows.windows.0, &Topic::ALL);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start tokio")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start tokio")?;
     let counts = runtime.block_on(topics::ensure(&args.kafka, &specs))?;
     for spec in &specs {
         let n = counts.get(&spec.name).copied().unwrap_or(0);

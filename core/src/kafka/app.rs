@@ -15,7 +15,10 @@ pub fn check(problems: Vec<String>) -> Result<(), String> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("invalid configuration:\n  - {}", problems.join("\n  - ")))
+        Err(format!(
+            "invalid configuration:\n  - {}",
+            problems.join("\n  - ")
+        ))
     }
 }
 
@@ -53,7 +56,14 @@ pub fn serve<S: Stage>(
 ) -> Result<S, DriverError> {
     let name = stage.name();
     with_runtime(name, args, config, async move |metrics, logs| {
-        let setup = Setup { args, windows, outputs, preload, metrics, logs: Some(logs) };
+        let setup = Setup {
+            args,
+            windows,
+            outputs,
+            preload,
+            metrics,
+            logs: Some(logs),
+        };
         driver::run(stage, setup).await
     })
 }

@@ -27,7 +27,10 @@ impl std::str::FromStr for Property {
         if key.is_empty() {
             return Err(format!("`{s}` has an empty key"));
         }
-        Ok(Property { key: key.to_owned(), value: v.to_owned() })
+        Ok(Property {
+            key: key.to_owned(),
+            value: v.to_owned(),
+        })
     }
 }
 
@@ -41,20 +44,34 @@ pub enum LogFormat {
 /// The name of each topic role on the broker.
 #[derive(Debug, Clone, Args)]
 pub struct TopicNames {
+    /// Topic of tweets, watermarks and end markers (keyed by source).
     #[arg(long, env = "TWEETOSCOPE_TOPIC_TWEETS", default_value = "tweets")]
     pub topic_tweets: String,
-    #[arg(long, env = "TWEETOSCOPE_TOPIC_CASCADE_SERIES", default_value = "cascade_series")]
+    #[arg(
+        long,
+        env = "TWEETOSCOPE_TOPIC_CASCADE_SERIES",
+        default_value = "cascade_series"
+    )]
     pub topic_cascade_series: String,
-    #[arg(long, env = "TWEETOSCOPE_TOPIC_CASCADE_PROPERTIES", default_value = "cascade_properties")]
+    #[arg(
+        long,
+        env = "TWEETOSCOPE_TOPIC_CASCADE_PROPERTIES",
+        default_value = "cascade_properties"
+    )]
     pub topic_cascade_properties: String,
+    /// Topic of training samples (partitioned by window).
     #[arg(long, env = "TWEETOSCOPE_TOPIC_SAMPLES", default_value = "samples")]
     pub topic_samples: String,
+    /// Topic of the learned models, one per window (compacted).
     #[arg(long, env = "TWEETOSCOPE_TOPIC_MODELS", default_value = "models")]
     pub topic_models: String,
+    /// Topic of predictions.
     #[arg(long, env = "TWEETOSCOPE_TOPIC_ALERTS", default_value = "alerts")]
     pub topic_alerts: String,
+    /// Topic of prediction errors.
     #[arg(long, env = "TWEETOSCOPE_TOPIC_STATS", default_value = "stats")]
     pub topic_stats: String,
+    /// Topic of every stage's warnings and errors.
     #[arg(long, env = "TWEETOSCOPE_TOPIC_LOGS", default_value = "logs")]
     pub topic_logs: String,
 }
@@ -114,11 +131,20 @@ pub struct KafkaArgs {
     /// A librdkafka property passed to every client, e.g.
     /// -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN. Repeatable;
     /// in the environment, separate them with `;`.
-    #[arg(short = 'X', long = "kafka-property", env = "TWEETOSCOPE_KAFKA_PROPERTIES", value_delimiter = ';')]
+    #[arg(
+        short = 'X',
+        long = "kafka-property",
+        env = "TWEETOSCOPE_KAFKA_PROPERTIES",
+        value_delimiter = ';'
+    )]
     pub properties: Vec<Property>,
     /// Where undecodable or refused messages go, with the reason in a
     /// header. Empty: they are only counted and logged.
-    #[arg(long, env = "TWEETOSCOPE_DEAD_LETTER_TOPIC", default_value = "dead_letters")]
+    #[arg(
+        long,
+        env = "TWEETOSCOPE_DEAD_LETTER_TOPIC",
+        default_value = "dead_letters"
+    )]
     pub dead_letter_topic: String,
     /// Consumer session timeout: how long a dead replica keeps its
     /// partitions before the group hands them over.
@@ -136,6 +162,7 @@ pub struct KafkaArgs {
     /// Where /metrics and /health are served (port 0: any free port, logged).
     #[arg(long, env = "TWEETOSCOPE_METRICS_ADDR", default_value = "127.0.0.1:0")]
     pub metrics_addr: std::net::SocketAddr,
+    /// Log lines on stderr: human text or one JSON object per line.
     #[arg(long, env = "TWEETOSCOPE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Forward WARN and ERROR events to the logs topic too.
@@ -150,7 +177,11 @@ impl KafkaArgs {
         if self.brokers.trim().is_empty() {
             p.push("--brokers is empty".into());
         }
-        if self.group_id.as_deref().is_some_and(|g| g.trim().is_empty()) {
+        if self
+            .group_id
+            .as_deref()
+            .is_some_and(|g| g.trim().is_empty())
+        {
             p.push("--group-id is empty".into());
         }
         let mut names: Vec<&str> = Topic::ALL.iter().map(|t| self.topics.name(*t)).collect();
@@ -174,7 +205,10 @@ impl KafkaArgs {
             p.push("--replication must be >= 1".into());
         }
         if !(1.0..=300.0).contains(&self.session_timeout) {
-            p.push(format!("--session-timeout {} s must be within [1 s, 300 s]", self.session_timeout));
+            p.push(format!(
+                "--session-timeout {} s must be within [1 s, 300 s]",
+                self.session_timeout
+            ));
         }
         if !(self.shutdown_grace > 0.0 && self.shutdown_grace <= 600.0) {
             p.push("--shutdown-grace must be within (0, 600 s]".into());
@@ -183,7 +217,10 @@ impl KafkaArgs {
             p.push("--batch must be >= 1 and --batch-wait within (0, 10 s]".into());
         }
         for prop in &self.properties {
-            if let Err(e) = ClientConfig::new().set(&prop.key, &prop.value).create_native_config() {
+            if let Err(e) = ClientConfig::new()
+                .set(&prop.key, &prop.value)
+                .create_native_config()
+            {
                 p.push(format!("-X {}={}: {e}", prop.key, prop.value));
             }
         }
@@ -192,11 +229,14 @@ impl KafkaArgs {
 
     /// Partitions of a window-keyed topic for `windows`.
     pub fn window_partitions(&self, windows: &[crate::schema::Window]) -> i32 {
-        self.partitions.unwrap_or_else(|| i32::try_from(windows.len().max(1)).unwrap_or(i32::MAX))
+        self.partitions
+            .unwrap_or_else(|| i32::try_from(windows.len().max(1)).unwrap_or(i32::MAX))
     }
 
     pub fn group(&self, stage: &str) -> String {
-        self.group_id.clone().unwrap_or_else(|| format!("tweetoscope-{stage}"))
+        self.group_id
+            .clone()
+            .unwrap_or_else(|| format!("tweetoscope-{stage}"))
     }
 
     /// A client config with the brokers and every `-X` property.
@@ -234,7 +274,10 @@ impl KafkaArgs {
             .set("auto.offset.reset", "earliest")
             .set("partition.assignment.strategy", "range")
             .set("session.timeout.ms", session_ms.to_string())
-            .set("heartbeat.interval.ms", (session_ms / 3).max(100).to_string())
+            .set(
+                "heartbeat.interval.ms",
+                (session_ms / 3).max(100).to_string(),
+            )
             .set("enable.partition.eof", "false")
             // Low latency on a quiet stream: a fetch returns within 5 ms
             // when there is nothing (the default 500 ms adds up per stage).
@@ -257,8 +300,16 @@ fn check_topic_name(name: &str) -> Result<(), String> {
         && name.len() <= 249
         && name != "."
         && name != ".."
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok { Ok(()) } else { Err(format!("`{name}` is not a valid topic name ([a-zA-Z0-9._-], 1 to 249 characters)")) }
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid topic name ([a-zA-Z0-9._-], 1 to 249 characters)"
+        ))
+    }
 }
 
 #[cfg(test)]

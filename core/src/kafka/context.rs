@@ -8,11 +8,11 @@
 
 use std::sync::Mutex;
 
+use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::TopicPartitionList;
 
 /// Logs client events with the stage's name; collects revoked partitions.
 #[derive(Debug)]
@@ -23,7 +23,10 @@ pub struct Context {
 
 impl Context {
     pub fn new(stage: &'static str) -> Self {
-        Self { stage, revoked: Mutex::new(Vec::new()) }
+        Self {
+            stage,
+            revoked: Mutex::new(Vec::new()),
+        }
     }
 
     /// Partitions revoked since the last call, as (topic, partition).
@@ -38,7 +41,11 @@ impl Context {
 }
 
 fn list(tpl: &TopicPartitionList) -> String {
-    let parts: Vec<String> = tpl.elements().iter().map(|e| format!("{}/{}", e.topic(), e.partition())).collect();
+    let parts: Vec<String> = tpl
+        .elements()
+        .iter()
+        .map(|e| format!("{}/{}", e.topic(), e.partition()))
+        .collect();
     parts.join(",")
 }
 
@@ -46,10 +53,15 @@ impl ClientContext for Context {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
         let stage = self.stage;
         match level {
-            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
                 tracing::error!(stage, facility = fac, message, "librdkafka")
             }
-            RDKafkaLogLevel::Warning => tracing::warn!(stage, facility = fac, message, "librdkafka"),
+            RDKafkaLogLevel::Warning => {
+                tracing::warn!(stage, facility = fac, message, "librdkafka")
+            }
             RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
                 tracing::info!(stage, facility = fac, message, "librdkafka")
             }
@@ -69,7 +81,11 @@ impl ConsumerContext for Context {
         match rebalance {
             Rebalance::Revoke(tpl) => {
                 tracing::info!(stage = self.stage, partitions = %list(tpl), "partitions revoked");
-                let parts = tpl.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect::<Vec<_>>();
+                let parts = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .collect::<Vec<_>>();
                 match self.revoked.lock() {
                     Ok(mut v) => v.extend(parts),
                     Err(poisoned) => poisoned.into_inner().extend(parts),
@@ -78,7 +94,9 @@ impl ConsumerContext for Context {
             Rebalance::Assign(tpl) => {
                 tracing::info!(stage = self.stage, partitions = %list(tpl), "partitions assigned")
             }
-            Rebalance::Error(error) => tracing::warn!(stage = self.stage, %error, "rebalance failed"),
+            Rebalance::Error(error) => {
+                tracing::warn!(stage = self.stage, %error, "rebalance failed")
+            }
         }
     }
 
@@ -86,10 +104,21 @@ impl ConsumerContext for Context {
         let committed: Vec<String> = offsets
             .elements()
             .iter()
-            .map(|e| format!("{}/{}@{}", e.topic(), e.partition(), e.offset().to_raw().unwrap_or(-1)))
+            .map(|e| {
+                format!(
+                    "{}/{}@{}",
+                    e.topic(),
+                    e.partition(),
+                    e.offset().to_raw().unwrap_or(-1)
+                )
+            })
             .collect();
         match result {
-            Ok(()) => tracing::debug!(stage = self.stage, offsets = committed.join(","), "offsets committed"),
+            Ok(()) => tracing::debug!(
+                stage = self.stage,
+                offsets = committed.join(","),
+                "offsets committed"
+            ),
             Err(error) => {
                 tracing::warn!(stage = self.stage, offsets = committed.join(","), %error, "commit failed")
             }

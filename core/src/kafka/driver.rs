@@ -76,14 +76,24 @@ pub struct Setup<'a> {
 
 /// Creates the stage's topics and producer, the shared start of
 /// [`run`] and of the generator.
-pub async fn start_output(stage: &'static str, setup: &Setup<'_>, inputs: &[Topic]) -> Result<Output, DriverError> {
+pub async fn start_output(
+    stage: &'static str,
+    setup: &Setup<'_>,
+    inputs: &[Topic],
+) -> Result<Output, DriverError> {
     let mut roles: Vec<Topic> = inputs.iter().chain(setup.outputs).copied().collect();
     if setup.args.log_to_kafka {
         roles.push(Topic::Logs);
     }
     let specs = topics::specs(setup.args, setup.windows, &roles);
     let counts = topics::ensure(setup.args, &specs).await?;
-    Ok(Output::new(setup.args, setup.windows, counts, stage, setup.metrics.clone())?)
+    Ok(Output::new(
+        setup.args,
+        setup.windows,
+        counts,
+        stage,
+        setup.metrics.clone(),
+    )?)
 }
 
 /// Runs `stage` until SIGTERM/SIGINT; returns it after a clean shutdown.
@@ -95,15 +105,25 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     let mut out = Vec::new();
     for &topic in setup.preload {
         let n = preload::read_all(args, name, topic, &mut stage).await?;
-        tracing::info!(stage = name, topic = args.topics.name(topic), messages = n, "preloaded");
+        tracing::info!(
+            stage = name,
+            topic = args.topics.name(topic),
+            messages = n,
+            "preloaded"
+        );
     }
     let group = args.group(name);
-    let consumer: StreamConsumer<Context> =
-        args.consumer_config(&group).create_with_context(Context::new(name)).map_err(DriverError::Consumer)?;
+    let consumer: StreamConsumer<Context> = args
+        .consumer_config(&group)
+        .create_with_context(Context::new(name))
+        .map_err(DriverError::Consumer)?;
     let names: Vec<&str> = inputs.iter().map(|t| args.topics.name(*t)).collect();
     consumer
         .subscribe(&names)
-        .map_err(|source| DriverError::Subscribe { topics: names.join(","), source })?;
+        .map_err(|source| DriverError::Subscribe {
+            topics: names.join(","),
+            source,
+        })?;
     tracing::info!(stage = name, group, topics = names.join(","), "consuming");
 
     let mut offsets = Offsets::default();
@@ -155,7 +175,14 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             return shut_down(stage, &consumer, output, &mut offsets, args, &setup.metrics).await;
         }
         output.settle().await?;
-        commit(&stage, &consumer, args, &mut offsets, CommitMode::Async, &setup.metrics);
+        commit(
+            &stage,
+            &consumer,
+            args,
+            &mut offsets,
+            CommitMode::Async,
+            &setup.metrics,
+        );
     }
 }
 
@@ -177,10 +204,18 @@ async fn handle_one<S: Stage>(
     offsets.next.insert((role, m.partition()), m.offset() + 1);
     let origin_ms = origin_ts(m);
     let payload = m.payload().unwrap_or_default();
-    let result = Message::decode(role, m.key(), payload).map_err(|e| e.to_string()).and_then(|msg| {
-        let ctx = Ctx { now: now_secs(), origin: Origin { partition: m.partition(), offset: m.offset() } };
-        stage.handle(msg, ctx, out).map_err(|e| e.to_string())
-    });
+    let result = Message::decode(role, m.key(), payload)
+        .map_err(|e| e.to_string())
+        .and_then(|msg| {
+            let ctx = Ctx {
+                now: now_secs(),
+                origin: Origin {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                },
+            };
+            stage.handle(msg, ctx, out).map_err(|e| e.to_string())
+        });
     if let Err(reason) = result {
         out.clear();
         metrics.dead_letters.with_label_values(&[topic_name]).inc();
@@ -218,7 +253,9 @@ fn origin_ts(m: &BorrowedMessage<'_>) -> i64 {
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.parse::<i64>().ok())
     });
-    from_header.or_else(|| m.timestamp().to_millis()).unwrap_or_else(now_ms)
+    from_header
+        .or_else(|| m.timestamp().to_millis())
+        .unwrap_or_else(now_ms)
 }
 
 /// Input positions: the next offset to read and the last committed one.
@@ -229,14 +266,21 @@ struct Offsets {
 }
 
 /// Drops what the stage and the loop hold for partitions a rebalance took.
-fn apply_revoked<S: Stage>(stage: &mut S, consumer: &StreamConsumer<Context>, args: &KafkaArgs, offsets: &mut Offsets) {
+fn apply_revoked<S: Stage>(
+    stage: &mut S,
+    consumer: &StreamConsumer<Context>,
+    args: &KafkaArgs,
+    offsets: &mut Offsets,
+) {
     let revoked = consumer.context().take_revoked();
     if revoked.is_empty() {
         return;
     }
     let mut by_topic: HashMap<Topic, Vec<i32>> = HashMap::new();
     for (name, partition) in revoked {
-        let Some(role) = args.topics.role(&name) else { continue };
+        let Some(role) = args.topics.role(&name) else {
+            continue;
+        };
         offsets.next.remove(&(role, partition));
         offsets.committed.remove(&(role, partition));
         by_topic.entry(role).or_default().push(partition);
@@ -263,10 +307,17 @@ fn commit<S: Stage>(
         if let Some(retained) = stage.retained_offset(role, partition) {
             at = at.min(retained);
         }
-        if offsets.committed.get(&(role, partition)).is_some_and(|&c| c >= at) {
+        if offsets
+            .committed
+            .get(&(role, partition))
+            .is_some_and(|&c| c >= at)
+        {
             continue;
         }
-        if tpl.add_partition_offset(args.topics.name(role), partition, Offset::Offset(at)).is_ok() {
+        if tpl
+            .add_partition_offset(args.topics.name(role), partition, Offset::Offset(at))
+            .is_ok()
+        {
             moved.push(((role, partition), at));
         }
     }
@@ -293,7 +344,11 @@ async fn shut_down<S: Stage>(
     metrics: &Metrics,
 ) -> Result<S, DriverError> {
     let grace = Duration::from_secs_f64(args.shutdown_grace);
-    tracing::info!(stage = stage.name(), grace_s = args.shutdown_grace, "stopping");
+    tracing::info!(
+        stage = stage.name(),
+        grace_s = args.shutdown_grace,
+        "stopping"
+    );
     let work = async {
         let mut out = Vec::new();
         stage.flush(&mut out);

@@ -64,7 +64,10 @@ pub struct Output {
 
 impl std::fmt::Debug for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Output").field("stage", &self.stage).field("pending", &self.pending.len()).finish()
+        f.debug_struct("Output")
+            .field("stage", &self.stage)
+            .field("pending", &self.pending.len())
+            .finish()
     }
 }
 
@@ -113,9 +116,23 @@ impl Output {
         let key = msg.key();
         let ts = origin_ms.to_string();
         let headers = OwnedHeaders::new()
-            .insert(Header { key: ORIGIN_TS, value: Some(&ts) })
-            .insert(Header { key: INSTANCE, value: Some(&self.instance) });
-        let future = self.enqueue(&topic, partition, key.as_deref().map(str::as_bytes), &payload, headers).await?;
+            .insert(Header {
+                key: ORIGIN_TS,
+                value: Some(&ts),
+            })
+            .insert(Header {
+                key: INSTANCE,
+                value: Some(&self.instance),
+            });
+        let future = self
+            .enqueue(
+                &topic,
+                partition,
+                key.as_deref().map(str::as_bytes),
+                &payload,
+                headers,
+            )
+            .await?;
         self.pending.push((role, future));
         Ok(())
     }
@@ -133,13 +150,30 @@ impl Output {
         }
         let (partition, offset) = (r.partition.to_string(), r.offset.to_string());
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "reason", value: Some(r.reason) })
-            .insert(Header { key: "topic", value: Some(r.topic) })
-            .insert(Header { key: "partition", value: Some(&partition) })
-            .insert(Header { key: "offset", value: Some(&offset) })
-            .insert(Header { key: "stage", value: Some(self.stage) });
+            .insert(Header {
+                key: "reason",
+                value: Some(r.reason),
+            })
+            .insert(Header {
+                key: "topic",
+                value: Some(r.topic),
+            })
+            .insert(Header {
+                key: "partition",
+                value: Some(&partition),
+            })
+            .insert(Header {
+                key: "offset",
+                value: Some(&offset),
+            })
+            .insert(Header {
+                key: "stage",
+                value: Some(self.stage),
+            });
         let topic = self.args.dead_letter_topic.clone();
-        let future = self.enqueue(&topic, None, r.key, r.payload, headers).await?;
+        let future = self
+            .enqueue(&topic, None, r.key, r.payload, headers)
+            .await?;
         self.dead_pending.push(future);
         Ok(())
     }
@@ -158,7 +192,8 @@ impl Output {
         payload: &[u8],
         headers: OwnedHeaders,
     ) -> Result<DeliveryFuture, OutputError> {
-        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).payload(payload).headers(headers);
+        let mut record: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(topic).payload(payload).headers(headers);
         if let Some(k) = key {
             record = record.key(k);
         }
@@ -176,7 +211,12 @@ impl Output {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                 }
-                Err((source, _)) => return Err(OutputError::Delivery { topic: topic.to_owned(), source }),
+                Err((source, _)) => {
+                    return Err(OutputError::Delivery {
+                        topic: topic.to_owned(),
+                        source,
+                    });
+                }
             }
         }
     }
@@ -189,7 +229,12 @@ impl Output {
             let topic = self.args.topics.name(role);
             match future.await {
                 Ok(Ok(_)) => self.metrics.produced.with_label_values(&[topic]).inc(),
-                Ok(Err((source, _))) => return Err(OutputError::Delivery { topic: topic.to_owned(), source }),
+                Ok(Err((source, _))) => {
+                    return Err(OutputError::Delivery {
+                        topic: topic.to_owned(),
+                        source,
+                    });
+                }
                 Err(_) => return Err(OutputError::Canceled),
             }
         }
@@ -197,7 +242,10 @@ impl Output {
             match future.await {
                 Ok(Ok(_)) => {}
                 Ok(Err((source, _))) => {
-                    return Err(OutputError::Delivery { topic: self.args.dead_letter_topic.clone(), source });
+                    return Err(OutputError::Delivery {
+                        topic: self.args.dead_letter_topic.clone(),
+                        source,
+                    });
                 }
                 Err(_) => return Err(OutputError::Canceled),
             }
@@ -209,7 +257,10 @@ impl Output {
     pub fn flush(&self, timeout: Duration) -> Result<(), OutputError> {
         self.producer
             .flush(timeout)
-            .map_err(|source| OutputError::Delivery { topic: "(flush)".into(), source })
+            .map_err(|source| OutputError::Delivery {
+                topic: "(flush)".into(),
+                source,
+            })
     }
 }
 

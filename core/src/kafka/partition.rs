@@ -20,7 +20,9 @@ impl WindowPartitioner {
     /// `windows`: the configured list, in the same order for every stage
     /// (the option parser sorts it).
     pub fn new(windows: &[Window]) -> Self {
-        Self { windows: windows.to_vec() }
+        Self {
+            windows: windows.to_vec(),
+        }
     }
 
     /// The partition of `window` on a topic with `partitions` partitions.
@@ -95,10 +97,7 @@ mod tests {
         let p = WindowPartitioner::new(&[600, 1200]);
         assert_eq!((p.partition(600, 2), p.partition(1200, 2)), (0, 1));
         let p = WindowPartitioner::new(&[300, 600, 1200]);
-        assert_eq!(
-            [300, 600, 1200].map(|w| p.partition(w, 3)),
-            [0, 1, 2]
-        );
+        assert_eq!([300, 600, 1200].map(|w| p.partition(w, 3)), [0, 1, 2]);
     }
 
     #[test]

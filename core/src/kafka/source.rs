@@ -41,7 +41,10 @@ pub async fn run(
         if let Some(speed) = speed {
             let t0 = *first_at.get_or_insert(emitted.at);
             let due = Duration::from_secs_f64(((emitted.at - t0) / speed).max(0.0));
-            if let Some(wait) = due.checked_sub(started.elapsed()).filter(|w| *w > Duration::from_millis(1)) {
+            if let Some(wait) = due
+                .checked_sub(started.elapsed())
+                .filter(|w| *w > Duration::from_millis(1))
+            {
                 tokio::select! {
                     _ = &mut signal => { report.interrupted = true; break; }
                     _ = tokio::time::sleep(wait) => {}

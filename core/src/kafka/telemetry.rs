@@ -48,16 +48,28 @@ impl Metrics {
     pub fn new(stage: &str) -> Result<Self, TelemetryError> {
         let registry = Registry::new();
         let vec = |noun: &str, help: &str| -> Result<IntCounterVec, TelemetryError> {
-            let c = IntCounterVec::new(Opts::new(format!("tweetoscope_{stage}_{noun}_total"), help), &["topic"])?;
+            let c = IntCounterVec::new(
+                Opts::new(format!("tweetoscope_{stage}_{noun}_total"), help),
+                &["topic"],
+            )?;
             registry.register(Box::new(c.clone()))?;
             Ok(c)
         };
         let messages = vec("messages", "Input messages received")?;
         let dead_letters = vec("dead_letters", "Input messages refused and dead-lettered")?;
         let produced = vec("produced", "Output messages delivered")?;
-        let commits = IntCounter::new(format!("tweetoscope_{stage}_commits_total"), "Offset commits requested")?;
+        let commits = IntCounter::new(
+            format!("tweetoscope_{stage}_commits_total"),
+            "Offset commits requested",
+        )?;
         registry.register(Box::new(commits.clone()))?;
-        Ok(Self { registry, messages, dead_letters, produced, commits })
+        Ok(Self {
+            registry,
+            messages,
+            dead_letters,
+            produced,
+            commits,
+        })
     }
 
     fn render(&self) -> Vec<u8> {
@@ -72,15 +84,26 @@ impl Metrics {
 /// Serves `/metrics` and `/health` on `addr` until the process ends;
 /// returns the bound address (useful with port 0).
 pub async fn serve(addr: SocketAddr, metrics: Metrics) -> Result<SocketAddr, TelemetryError> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| TelemetryError::Bind { addr, source })?;
-    let bound = listener.local_addr().map_err(|source| TelemetryError::Bind { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| TelemetryError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| TelemetryError::Bind { addr, source })?;
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { continue };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                continue;
+            };
             let metrics = metrics.clone();
             tokio::spawn(async move {
                 let mut buf = [0u8; 1024];
-                let n = match tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf)).await {
+                let n = match tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    sock.read(&mut buf),
+                )
+                .await
+                {
                     Ok(Ok(n)) => n,
                     _ => return,
                 };
@@ -111,14 +134,28 @@ pub type LogReceiver = mpsc::Receiver<LogMsg>;
 pub fn init(stage: &'static str, format: LogFormat) -> LogReceiver {
     let (tx, rx) = mpsc::channel(1024);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let forward = Forward { stage, tx: Mutex::new(Some(tx)) }.with_filter(tracing_subscriber::filter::LevelFilter::WARN);
+    let forward = Forward {
+        stage,
+        tx: Mutex::new(Some(tx)),
+    }
+    .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
     let registry = tracing_subscriber::registry().with(forward);
     let result = match format {
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).with_filter(filter))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
+            )
             .try_init(),
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).with_filter(filter))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
+            )
             .try_init(),
     };
     if result.is_err() {

@@ -57,7 +57,11 @@ fn pipeline(d: &Deployment) -> Vec<Proc> {
         d.spawn("predictor", "predictor", &[]),
     ];
     for p in &procs {
-        assert!(wait_for_log(p, "partitions assigned", 1, Duration::from_secs(60)), "{} did not join", p.label);
+        assert!(
+            wait_for_log(p, "partitions assigned", 1, Duration::from_secs(60)),
+            "{} did not join",
+            p.label
+        );
     }
     procs
 }
@@ -67,14 +71,27 @@ fn run(d: &Deployment, dir: &Path, cascades: usize, speed: Option<f64>, extra: &
     let procs = pipeline(d);
     let (data, index) = (data.display().to_string(), index.display().to_string());
     let speed_s = speed.map(|s| s.to_string());
-    let mut args: Vec<&str> = vec!["--data", &data, "--index", &index, "--sources", "8", "--seed", "3"];
+    let mut args: Vec<&str> = vec![
+        "--data",
+        &data,
+        "--index",
+        &index,
+        "--sources",
+        "8",
+        "--seed",
+        "3",
+    ];
     if let Some(s) = &speed_s {
         args.extend(["--speed", s.as_str()]);
     }
     args.extend(extra.iter().map(String::as_str));
     let started = Instant::now();
     let mut g = d.spawn("generator", "generator", &args);
-    assert!(g.wait(Duration::from_secs(900)), "generator failed: {}", g.log_text());
+    assert!(
+        g.wait(Duration::from_secs(900)),
+        "generator failed: {}",
+        g.log_text()
+    );
     let log = g.log_text();
     let tweets = log
         .split("tweets=")
@@ -85,28 +102,67 @@ fn run(d: &Deployment, dir: &Path, cascades: usize, speed: Option<f64>, extra: &
     eprintln!("generator done in {:.1} s", started.elapsed().as_secs_f64());
     // Stats stop coming when every cascade has ended: wait for quiet.
     let quiet = std::cell::Cell::new((0usize, Instant::now()));
-    let stats = read_topic(&d.brokers, &d.topic(Topic::Stats), Duration::from_secs(600), |r| {
-        let (n, since) = quiet.get();
-        if r.len() != n {
-            quiet.set((r.len(), Instant::now()));
-            false
-        } else {
-            n > 0 && since.elapsed() > Duration::from_secs(5)
-        }
-    });
-    let tweets_in = read_topic(&d.brokers, &d.topic(Topic::Tweets), Duration::from_secs(3), |_| false);
-    let first_ms = tweets_in.iter().filter_map(|r| r.timestamp_ms).min().unwrap_or(0);
-    let last_stat_ms = stats.iter().filter_map(|r| r.timestamp_ms).max().unwrap_or(0);
-    let alerts = read_topic(&d.brokers, &d.topic(Topic::Alerts), Duration::from_secs(3), |_| false);
+    let stats = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Stats),
+        Duration::from_secs(600),
+        |r| {
+            let (n, since) = quiet.get();
+            if r.len() != n {
+                quiet.set((r.len(), Instant::now()));
+                false
+            } else {
+                n > 0 && since.elapsed() > Duration::from_secs(5)
+            }
+        },
+    );
+    let tweets_in = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Tweets),
+        Duration::from_secs(3),
+        |_| false,
+    );
+    let first_ms = tweets_in
+        .iter()
+        .filter_map(|r| r.timestamp_ms)
+        .min()
+        .unwrap_or(0);
+    let last_stat_ms = stats
+        .iter()
+        .filter_map(|r| r.timestamp_ms)
+        .max()
+        .unwrap_or(0);
+    let alerts = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Alerts),
+        Duration::from_secs(3),
+        |_| false,
+    );
     let latencies_ms = alerts.iter().filter_map(latency).collect();
     // Where the time goes: the same measure after each hop.
     for topic in [Topic::CascadeSeries, Topic::CascadeProperties] {
-        let records = read_topic(&d.brokers, &d.topic(topic), Duration::from_secs(3), |_| false);
-        let mut l: Vec<f64> = records.iter().filter(|r| r.json()["type"] != "size").filter_map(latency).collect();
-        eprintln!("  {topic}: origin to record p50 {:.1} ms, p99 {:.1} ms", quantile(&mut l, 0.5), quantile(&mut l, 0.99));
+        let records = read_topic(&d.brokers, &d.topic(topic), Duration::from_secs(3), |_| {
+            false
+        });
+        let mut l: Vec<f64> = records
+            .iter()
+            .filter(|r| r.json()["type"] != "size")
+            .filter_map(latency)
+            .collect();
+        eprintln!(
+            "  {topic}: origin to record p50 {:.1} ms, p99 {:.1} ms",
+            quantile(&mut l, 0.5),
+            quantile(&mut l, 0.99)
+        );
     }
     drop(procs);
-    Run { tweets, first_ms, last_stat_ms, stats: stats.len(), latencies_ms }
+    Run {
+        tweets,
+        first_ms,
+        last_stat_ms,
+        stats: stats.len(),
+        latencies_ms,
+    }
 }
 
 /// Alert timestamp minus its origin-ts header.
@@ -117,7 +173,11 @@ fn latency(r: &Record) -> Option<f64> {
 
 fn main() {
     let cli = Cli::parse();
-    let extra: Vec<String> = cli.generator_args.split_whitespace().map(str::to_owned).collect();
+    let extra: Vec<String> = cli
+        .generator_args
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
     let dir = bin_dir().join("bench-data");
 
     let d = Deployment::new("bench-tput");
@@ -134,7 +194,13 @@ fn main() {
     );
 
     let d = Deployment::new("bench-lat");
-    let mut r = run(&d, &dir.join("lat"), cli.latency_cascades, Some(cli.speed), &extra);
+    let mut r = run(
+        &d,
+        &dir.join("lat"),
+        cli.latency_cascades,
+        Some(cli.speed),
+        &extra,
+    );
     println!(
         "latency at x{}: window close to alert p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} alerts",
         cli.speed,
