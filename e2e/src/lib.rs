@@ -157,7 +157,10 @@ impl Deployment {
             .unwrap_or_else(|e| panic!("cannot clone a file handle: {e}"));
         let child = Command::new(bin(binary))
             .args(&args)
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("E2E_RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::from(file))
             .stderr(Stdio::from(err))
             .spawn()
