@@ -144,7 +144,7 @@ pub struct HawkesArgs {
     #[arg(long, env = "TWEETOSCOPE_MU", default_value_t = MarkLaw::COURSE.mu)]
     pub mu: f64,
     /// Where the mean magnitude E[m] in n* = p E[m] comes from.
-    #[arg(long, env = "TWEETOSCOPE_MARK_MEAN", value_enum, default_value_t = MarkMeanArg::Law)]
+    #[arg(long, env = "TWEETOSCOPE_MARK_MEAN", value_enum, default_value_t = MarkMeanArg::Empirical)]
     pub mark_mean: MarkMeanArg,
     /// Prior means of (p, beta).
     #[arg(long, env = "TWEETOSCOPE_PRIOR_MEAN", num_args = 2, value_delimiter = ',', default_values_t = Prior::COURSE.mean)]
