@@ -39,9 +39,9 @@ impl Default for PredictorConfig {
     fn default() -> Self {
         Self {
             features: features::DEFAULT.iter().map(|s| s.to_string()).collect(),
-            state_ttl: 86_400.0,
+            state_ttl: 7.0 * 86_400.0,
             near_critical: crate::estimator::NEAR_CRITICAL,
-            done_ttl: 86_400.0,
+            done_ttl: 7.0 * 86_400.0,
             w_max: DEFAULT_W_MAX,
         }
     }
