@@ -240,7 +240,7 @@ pub enum TargetArg {
     LogW,
 }
 
-/// The learned correction (SPEC §6), for the predictor and the learner.
+/// The predictor's state and the learned correction (SPEC §6).
 #[derive(Debug, Clone, Args)]
 pub struct LearnerArgs {
     /// Features of the correction: "default", "course" or names.
@@ -270,6 +270,11 @@ pub struct LearnerArgs {
         default_value_t = 0
     )]
     pub forest_seed: u64,
+    /// How long the predictor keeps a window's parameters waiting for the
+    /// size (and the reverse). Must exceed the longest cascade plus the
+    /// termination delay, or its sample is lost.
+    #[arg(long, env = "TWEETOSCOPE_STATE_TTL", value_parser = parse_seconds, default_value = "7d")]
+    pub state_ttl: f64,
 }
 
 impl LearnerArgs {
@@ -320,6 +325,8 @@ impl LearnerArgs {
     pub fn predictor_config(&self) -> PredictorConfig {
         PredictorConfig {
             features: self.features.0.clone(),
+            state_ttl: self.state_ttl,
+            done_ttl: self.state_ttl,
             ..PredictorConfig::default()
         }
     }
