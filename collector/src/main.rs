@@ -1,6 +1,44 @@
-//! The collector stage as its own process (completed with the Kafka transport).
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!(
-        "the collector binary needs the Kafka transport, which is not built yet; use `tweetoscope run`"
-    )
+//! The collector as its own process: tweets in, partial cascades and final
+//! sizes out (SPEC §4), on Kafka. Replicas share the tweets partitions
+//! through the consumer group; each commits no further than the first
+//! tweet of its oldest open cascade, so a restart rebuilds them by replay.
+
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use clap::Parser;
+use tweetoscope_core::collector::Collector;
+use tweetoscope_core::config::CollectorArgs;
+use tweetoscope_core::kafka::{KafkaArgs, app};
+use tweetoscope_core::schema::Topic;
+
+/// Turns each source's tweets into partial cascades (one per observation
+/// window) and final sizes.
+#[derive(Debug, Parser)]
+#[command(name = "collector", version)]
+struct Cli {
+    #[command(flatten)]
+    collector: CollectorArgs,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = app::check(cli.kafka.problems())
+        .map_err(|e| anyhow!(e))
+        .and_then(|()| {
+            let stage = Collector::new(cli.collector.config());
+            let outputs = [Topic::CascadeSeries, Topic::CascadeProperties];
+            app::serve(
+                stage,
+                &cli.kafka,
+                &cli.collector.windows.0,
+                &outputs,
+                &[],
+                &cli,
+            )?;
+            Ok(())
+        });
+    app::exit(result)
 }

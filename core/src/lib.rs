@@ -13,6 +13,7 @@
 //!   wall clock; the transports drive them.
 //! - [`pipeline`]: the in-process transport that wires the stages together
 //!   for the embedded run and for `eval`.
+//! - [`kafka`] (feature `kafka`): the Kafka transport of the stage binaries.
 
 pub mod collector;
 pub mod config;
@@ -21,6 +22,8 @@ pub mod estimator;
 pub mod features;
 pub mod generator;
 pub mod hawkes;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod learner;
 pub mod model;
 pub mod pipeline;

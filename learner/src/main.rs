@@ -1,6 +1,41 @@
-//! The learner stage as its own process (completed with the Kafka transport).
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!(
-        "the learner binary needs the Kafka transport, which is not built yet; use `tweetoscope run`"
-    )
+//! The learner as its own process: training samples in, one random forest
+//! per window out on the compacted models topic (SPEC §6), on Kafka.
+
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use clap::Parser;
+use tweetoscope_core::config::LearnerArgs;
+use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
+use tweetoscope_core::learner::Learner;
+use tweetoscope_core::schema::Topic;
+
+/// Trains the learned correction of each window and publishes it.
+#[derive(Debug, Parser)]
+#[command(name = "learner", version)]
+struct Cli {
+    #[command(flatten)]
+    learner: LearnerArgs,
+    #[command(flatten)]
+    windows: WindowArgs,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let problems = [cli.kafka.problems(), cli.learner.problems()].concat();
+    let result = app::check(problems).map_err(|e| anyhow!(e)).and_then(|()| {
+        let stage = Learner::new(cli.learner.learner_config());
+        app::serve(
+            stage,
+            &cli.kafka,
+            &cli.windows.windows.0,
+            &[Topic::Models],
+            &[],
+            &cli,
+        )?;
+        Ok(())
+    });
+    app::exit(result)
 }

@@ -1,6 +1,45 @@
-//! The predictor stage as its own process (completed with the Kafka transport).
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!(
-        "the predictor binary needs the Kafka transport, which is not built yet; use `tweetoscope run`"
-    )
+//! The predictor as its own process: parameters and sizes in, alerts,
+//! stats and training samples out (SPEC §6), on Kafka. It reads the whole
+//! models topic before its first prediction, so a (re)started replica uses
+//! the latest model of each window; range assignment gives partition i of
+//! cascade_properties and of models to the same replica.
+
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use clap::Parser;
+use tweetoscope_core::config::LearnerArgs;
+use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
+use tweetoscope_core::predictor::Predictor;
+use tweetoscope_core::schema::Topic;
+
+/// Predicts each cascade's final size and scores it once the size is known.
+#[derive(Debug, Parser)]
+#[command(name = "predictor", version)]
+struct Cli {
+    #[command(flatten)]
+    learner: LearnerArgs,
+    #[command(flatten)]
+    windows: WindowArgs,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let problems = [cli.kafka.problems(), cli.learner.problems()].concat();
+    let result = app::check(problems).map_err(|e| anyhow!(e)).and_then(|()| {
+        let stage = Predictor::new(cli.learner.predictor_config());
+        let outputs = [Topic::Alerts, Topic::Stats, Topic::Samples];
+        app::serve(
+            stage,
+            &cli.kafka,
+            &cli.windows.windows.0,
+            &outputs,
+            &[Topic::Models],
+            &cli,
+        )?;
+        Ok(())
+    });
+    app::exit(result)
 }

@@ -5,12 +5,15 @@
 //! - `eval`: the same pipeline unpaced and deterministic, one JSON line per
 //!   prediction.
 //! - `simulate`: writes a synthetic set in NEWS format.
+//! - `topics create` (feature `kafka`): creates the Kafka deployment's topics.
 
 mod eval;
 mod report;
 mod run;
 mod simulate;
 mod stages;
+#[cfg(feature = "kafka")]
+mod topics;
 
 use std::process::ExitCode;
 
@@ -35,6 +38,10 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Writes a synthetic NEWS-format data set.
     Simulate(simulate::SimulateArgs),
+    /// Manages the Kafka deployment's topics.
+    #[cfg(feature = "kafka")]
+    #[command(subcommand)]
+    Topics(topics::TopicsCommand),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +53,8 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Eval(args)) => eval::eval(args),
         Some(Command::Simulate(args)) => simulate::simulate(args),
+        #[cfg(feature = "kafka")]
+        Some(Command::Topics(cmd)) => topics::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

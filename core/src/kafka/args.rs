@@ -1,0 +1,362 @@
+//! The Kafka options every binary shares (clap derive; every flag also
+//! reads a `TWEETOSCOPE_*` environment variable).
+//!
+//! Topic names are configurable per role so that several deployments (or
+//! tests) share a cluster; the defaults are SPEC §1's names.
+
+use clap::{Args, ValueEnum};
+use rdkafka::ClientConfig;
+
+use crate::config::{Windows, parse_seconds};
+use crate::schema::Topic;
+
+/// `key=value`, as given to `-X`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    pub key: String,
+    pub value: String,
+}
+
+impl std::str::FromStr for Property {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}` is not key=value (e.g. security.protocol=SASL_SSL)"))?;
+        let key = k.trim();
+        if key.is_empty() {
+            return Err(format!("`{s}` has an empty key"));
+        }
+        Ok(Property {
+            key: key.to_owned(),
+            value: v.to_owned(),
+        })
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The name of each topic role on the broker.
+#[derive(Debug, Clone, Args)]
+pub struct TopicNames {
+    /// Topic of tweets, watermarks and end markers (keyed by source).
+    #[arg(long, env = "TWEETOSCOPE_TOPIC_TWEETS", default_value = "tweets")]
+    pub topic_tweets: String,
+    #[arg(
+        long,
+        env = "TWEETOSCOPE_TOPIC_CASCADE_SERIES",
+        default_value = "cascade_series"
+    )]
+    pub topic_cascade_series: String,
+    #[arg(
+        long,
+        env = "TWEETOSCOPE_TOPIC_CASCADE_PROPERTIES",
+        default_value = "cascade_properties"
+    )]
+    pub topic_cascade_properties: String,
+    /// Topic of training samples (partitioned by window).
+    #[arg(long, env = "TWEETOSCOPE_TOPIC_SAMPLES", default_value = "samples")]
+    pub topic_samples: String,
+    /// Topic of the learned models, one per window (compacted).
+    #[arg(long, env = "TWEETOSCOPE_TOPIC_MODELS", default_value = "models")]
+    pub topic_models: String,
+    /// Topic of predictions.
+    #[arg(long, env = "TWEETOSCOPE_TOPIC_ALERTS", default_value = "alerts")]
+    pub topic_alerts: String,
+    /// Topic of prediction errors.
+    #[arg(long, env = "TWEETOSCOPE_TOPIC_STATS", default_value = "stats")]
+    pub topic_stats: String,
+    /// Topic of every stage's warnings and errors.
+    #[arg(long, env = "TWEETOSCOPE_TOPIC_LOGS", default_value = "logs")]
+    pub topic_logs: String,
+}
+
+impl TopicNames {
+    pub fn name(&self, topic: Topic) -> &str {
+        match topic {
+            Topic::Tweets => &self.topic_tweets,
+            Topic::CascadeSeries => &self.topic_cascade_series,
+            Topic::CascadeProperties => &self.topic_cascade_properties,
+            Topic::Samples => &self.topic_samples,
+            Topic::Models => &self.topic_models,
+            Topic::Alerts => &self.topic_alerts,
+            Topic::Stats => &self.topic_stats,
+            Topic::Logs => &self.topic_logs,
+        }
+    }
+
+    /// The role of a broker topic name, if it is one of ours.
+    pub fn role(&self, name: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| self.name(*t) == name)
+    }
+}
+
+/// The observation windows, for the binaries whose stage options do not
+/// already carry them: window-keyed topics are partitioned by their index
+/// in this list, so every stage must be given the same list.
+#[derive(Debug, Clone, Args)]
+pub struct WindowArgs {
+    /// Observation windows, in seconds or as durations (same list for every stage).
+    #[arg(long, env = "TWEETOSCOPE_WINDOWS", default_value = "600,1200")]
+    pub windows: Windows,
+}
+
+/// Broker, group, topics, partitions and client properties.
+#[derive(Debug, Clone, Args)]
+pub struct KafkaArgs {
+    /// Bootstrap brokers, host:port[,host:port...].
+    #[arg(long, env = "TWEETOSCOPE_BROKERS", default_value = "localhost:9092")]
+    pub brokers: String,
+    /// Consumer group id (default: the stage's name). Replicas share one.
+    #[arg(long, env = "TWEETOSCOPE_GROUP_ID")]
+    pub group_id: Option<String>,
+    #[command(flatten)]
+    pub topics: TopicNames,
+    /// Partitions of the window-keyed topics created when missing
+    /// (cascade_series, cascade_properties, samples, models). Default: one
+    /// per window, so each window can have its own replica.
+    #[arg(long, env = "TWEETOSCOPE_PARTITIONS")]
+    pub partitions: Option<i32>,
+    /// Partitions of the tweets topic created when missing.
+    #[arg(long, env = "TWEETOSCOPE_TWEETS_PARTITIONS", default_value_t = 4)]
+    pub tweets_partitions: i32,
+    /// Replication factor of the topics created when missing.
+    #[arg(long, env = "TWEETOSCOPE_REPLICATION", default_value_t = 1)]
+    pub replication: i32,
+    /// A librdkafka property passed to every client, e.g.
+    /// -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN. Repeatable;
+    /// in the environment, separate them with `;`.
+    #[arg(
+        short = 'X',
+        long = "kafka-property",
+        env = "TWEETOSCOPE_KAFKA_PROPERTIES",
+        value_delimiter = ';'
+    )]
+    pub properties: Vec<Property>,
+    /// Where undecodable or refused messages go, with the reason in a
+    /// header. Empty: they are only counted and logged.
+    #[arg(
+        long,
+        env = "TWEETOSCOPE_DEAD_LETTER_TOPIC",
+        default_value = "dead_letters"
+    )]
+    pub dead_letter_topic: String,
+    /// Consumer session timeout: how long a dead replica keeps its
+    /// partitions before the group hands them over.
+    #[arg(long, env = "TWEETOSCOPE_SESSION_TIMEOUT", value_parser = parse_seconds, default_value = "10")]
+    pub session_timeout: f64,
+    /// On SIGTERM/SIGINT, the longest the stage takes to flush and commit.
+    #[arg(long, env = "TWEETOSCOPE_SHUTDOWN_GRACE", value_parser = parse_seconds, default_value = "10")]
+    pub shutdown_grace: f64,
+    /// Most messages handled between two commits.
+    #[arg(long, env = "TWEETOSCOPE_BATCH", default_value_t = 5000)]
+    pub batch: usize,
+    /// Longest wait for a batch to fill before it is handled and committed.
+    #[arg(long, env = "TWEETOSCOPE_BATCH_WAIT", value_parser = parse_seconds, default_value = "0.05")]
+    pub batch_wait: f64,
+    /// Where /metrics and /health are served (port 0: any free port, logged).
+    #[arg(long, env = "TWEETOSCOPE_METRICS_ADDR", default_value = "127.0.0.1:0")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// Log lines on stderr: human text or one JSON object per line.
+    #[arg(long, env = "TWEETOSCOPE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Forward WARN and ERROR events to the logs topic too.
+    #[arg(long, env = "TWEETOSCOPE_LOG_TO_KAFKA", default_value_t = true, action = clap::ArgAction::Set)]
+    pub log_to_kafka: bool,
+}
+
+impl KafkaArgs {
+    /// Every problem with these options, not just the first.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.brokers.trim().is_empty() {
+            p.push("--brokers is empty".into());
+        }
+        if self
+            .group_id
+            .as_deref()
+            .is_some_and(|g| g.trim().is_empty())
+        {
+            p.push("--group-id is empty".into());
+        }
+        let mut names: Vec<&str> = Topic::ALL.iter().map(|t| self.topics.name(*t)).collect();
+        if !self.dead_letter_topic.is_empty() {
+            names.push(&self.dead_letter_topic);
+        }
+        for name in &names {
+            if let Err(e) = check_topic_name(name) {
+                p.push(e);
+            }
+        }
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            p.push("two topic roles have the same name".into());
+        }
+        if self.partitions.is_some_and(|n| n < 1) || self.tweets_partitions < 1 {
+            p.push("--partitions and --tweets-partitions must be >= 1".into());
+        }
+        if self.replication < 1 {
+            p.push("--replication must be >= 1".into());
+        }
+        if !(1.0..=300.0).contains(&self.session_timeout) {
+            p.push(format!(
+                "--session-timeout {} s must be within [1 s, 300 s]",
+                self.session_timeout
+            ));
+        }
+        if !(self.shutdown_grace > 0.0 && self.shutdown_grace <= 600.0) {
+            p.push("--shutdown-grace must be within (0, 600 s]".into());
+        }
+        if self.batch == 0 || self.batch_wait <= 0.0 || self.batch_wait > 10.0 {
+            p.push("--batch must be >= 1 and --batch-wait within (0, 10 s]".into());
+        }
+        for prop in &self.properties {
+            if let Err(e) = ClientConfig::new()
+                .set(&prop.key, &prop.value)
+                .create_native_config()
+            {
+                p.push(format!("-X {}={}: {e}", prop.key, prop.value));
+            }
+        }
+        p
+    }
+
+    /// Partitions of a window-keyed topic for `windows`.
+    pub fn window_partitions(&self, windows: &[crate::schema::Window]) -> i32 {
+        self.partitions
+            .unwrap_or_else(|| i32::try_from(windows.len().max(1)).unwrap_or(i32::MAX))
+    }
+
+    pub fn group(&self, stage: &str) -> String {
+        self.group_id
+            .clone()
+            .unwrap_or_else(|| format!("tweetoscope-{stage}"))
+    }
+
+    /// A client config with the brokers and every `-X` property.
+    pub fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers);
+        for p in &self.properties {
+            c.set(&p.key, &p.value);
+        }
+        c
+    }
+
+    /// The producer's config: idempotent writes are not required for
+    /// at-least-once (duplicates are deduplicated downstream), and not every
+    /// Kafka-protocol broker implements them, so they are left to `-X`.
+    pub fn producer_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("linger.ms", "1")
+            .set("queue.buffering.max.messages", "1000000")
+            .set("message.timeout.ms", "60000")
+            .set("compression.type", "none");
+        merge(&mut c, &self.client_config());
+        c
+    }
+
+    /// A group consumer's config: manual commits, from the start of a topic
+    /// new to the group, range assignment so that partition i of every input
+    /// topic lands on the same replica (a window's properties and models).
+    pub fn consumer_config(&self, group: &str) -> ClientConfig {
+        let session_ms = (self.session_timeout * 1000.0).round() as u64;
+        let mut c = ClientConfig::new();
+        c.set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("partition.assignment.strategy", "range")
+            .set("session.timeout.ms", session_ms.to_string())
+            .set(
+                "heartbeat.interval.ms",
+                (session_ms / 3).max(100).to_string(),
+            )
+            .set("enable.partition.eof", "false")
+            // Low latency on a quiet stream: a fetch returns within 5 ms
+            // when there is nothing (the default 500 ms adds up per stage).
+            .set("fetch.wait.max.ms", "5");
+        merge(&mut c, &self.client_config());
+        c
+    }
+}
+
+/// Copies `from` over `to`: user properties win over our defaults.
+fn merge(to: &mut ClientConfig, from: &ClientConfig) {
+    for (k, v) in from.config_map() {
+        to.set(k, v);
+    }
+}
+
+/// Kafka's rule: 1 to 249 characters of [a-zA-Z0-9._-].
+fn check_topic_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid topic name ([a-zA-Z0-9._-], 1 to 249 characters)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        kafka: KafkaArgs,
+    }
+
+    #[test]
+    fn every_problem_of_a_bad_config_is_reported() {
+        let cli = Cli::parse_from([
+            "x",
+            "--brokers",
+            "",
+            "--topic-alerts",
+            "stats",
+            "--partitions",
+            "0",
+            "--session-timeout",
+            "0.1",
+            "-X",
+            "no.such.property=1",
+        ]);
+        let problems = cli.kafka.problems();
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+    }
+
+    #[test]
+    fn properties_are_key_value_and_override_defaults() {
+        let cli = Cli::parse_from(["x", "-X", "linger.ms=50", "-X", "client.id=a=b"]);
+        assert!(cli.kafka.problems().is_empty());
+        let c = cli.kafka.producer_config();
+        assert_eq!(c.get("linger.ms"), Some("50"));
+        assert_eq!(c.get("client.id"), Some("a=b"));
+        assert!("novalue".parse::<Property>().is_err());
+    }
+
+    #[test]
+    fn topic_roles_are_found_by_name() {
+        let cli = Cli::parse_from(["x", "--topic-tweets", "t1"]);
+        assert_eq!(cli.kafka.topics.role("t1"), Some(Topic::Tweets));
+        assert_eq!(cli.kafka.topics.role("tweets"), None);
+        assert_eq!(cli.kafka.window_partitions(&[600, 1200]), 2);
+    }
+}

@@ -1,0 +1,127 @@
+//! The client context: librdkafka's callbacks as tracing events, and the
+//! partitions a rebalance took away, handed to the run loop.
+//!
+//! Rebalance callbacks run inside the consumer's poll, in the middle of the
+//! run loop's batch; the stage must not be touched from there (it is owned
+//! by the loop), so revoked partitions are queued and the loop applies them
+//! between two messages.
+
+use std::sync::Mutex;
+
+use rdkafka::TopicPartitionList;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
+
+/// Logs client events with the stage's name; collects revoked partitions.
+#[derive(Debug)]
+pub struct Context {
+    stage: &'static str,
+    revoked: Mutex<Vec<(String, i32)>>,
+}
+
+impl Context {
+    pub fn new(stage: &'static str) -> Self {
+        Self {
+            stage,
+            revoked: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Partitions revoked since the last call, as (topic, partition).
+    pub fn take_revoked(&self) -> Vec<(String, i32)> {
+        match self.revoked.lock() {
+            Ok(mut v) => std::mem::take(&mut *v),
+            // A panic while holding this lock can only come from Vec::push
+            // (allocation failure); the data is still a valid Vec.
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+}
+
+fn list(tpl: &TopicPartitionList) -> String {
+    let parts: Vec<String> = tpl
+        .elements()
+        .iter()
+        .map(|e| format!("{}/{}", e.topic(), e.partition()))
+        .collect();
+    parts.join(",")
+}
+
+impl ClientContext for Context {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        let stage = self.stage;
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(stage, facility = fac, message, "librdkafka")
+            }
+            RDKafkaLogLevel::Warning => {
+                tracing::warn!(stage, facility = fac, message, "librdkafka")
+            }
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(stage, facility = fac, message, "librdkafka")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(stage, facility = fac, message, "librdkafka"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        // Transient broker errors (connection refused, all brokers down)
+        // are retried by librdkafka itself; they are worth a warning only.
+        tracing::warn!(stage = self.stage, %error, reason, "kafka client error");
+    }
+}
+
+impl ConsumerContext for Context {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(tpl) => {
+                tracing::info!(stage = self.stage, partitions = %list(tpl), "partitions revoked");
+                let parts = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .collect::<Vec<_>>();
+                match self.revoked.lock() {
+                    Ok(mut v) => v.extend(parts),
+                    Err(poisoned) => poisoned.into_inner().extend(parts),
+                }
+            }
+            Rebalance::Assign(tpl) => {
+                tracing::info!(stage = self.stage, partitions = %list(tpl), "partitions assigned")
+            }
+            Rebalance::Error(error) => {
+                tracing::warn!(stage = self.stage, %error, "rebalance failed")
+            }
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        let committed: Vec<String> = offsets
+            .elements()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}/{}@{}",
+                    e.topic(),
+                    e.partition(),
+                    e.offset().to_raw().unwrap_or(-1)
+                )
+            })
+            .collect();
+        match result {
+            Ok(()) => tracing::debug!(
+                stage = self.stage,
+                offsets = committed.join(","),
+                "offsets committed"
+            ),
+            Err(error) => {
+                tracing::warn!(stage = self.stage, offsets = committed.join(","), %error, "commit failed")
+            }
+        }
+    }
+}

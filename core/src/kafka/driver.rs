@@ -1,0 +1,375 @@
+//! THE run loop of every consuming stage: receive, handle, produce, commit,
+//! shut down. Written once, generic over [`Stage`].
+//!
+//! Delivery is at least once, by batches: the loop handles up to `--batch`
+//! messages or `--batch-wait`, waits until every output of the batch is
+//! delivered, then commits, per input partition, the next offset to read,
+//! held back to the stage's [`Stage::retained_offset`] so that a restarted
+//! stage rebuilds its in-memory state by replay. Replays make duplicates;
+//! consumers dedupe by `(cid, T_obs)` (SPEC §6).
+//!
+//! Undecodable or refused input is counted, logged with its origin, sent
+//! to the dead-letter topic with the reason in a header, and skipped: it
+//! never stops a partition.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Headers, Message as _};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::args::KafkaArgs;
+use super::context::Context;
+use super::output::{ORIGIN_TS, Output, OutputError, Refused, now_ms};
+use super::telemetry::{LogReceiver, Metrics, TelemetryError};
+use super::{preload, shutdown, topics};
+use crate::schema::{Message, Topic, Window};
+use crate::stage::{Ctx, Origin, Stage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Topics(#[from] topics::TopicsError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Telemetry(#[from] TelemetryError),
+    #[error("cannot create the consumer: {0}")]
+    Consumer(#[source] KafkaError),
+    #[error("cannot subscribe to {topics}: {source}")]
+    Subscribe {
+        topics: String,
+        #[source]
+        source: KafkaError,
+    },
+    #[error("cannot read {topic} at start: {source}")]
+    Preload {
+        topic: String,
+        #[source]
+        source: KafkaError,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+    #[error("shutdown took longer than the {0:?} grace")]
+    Grace(Duration),
+}
+
+/// A pause in the input this long closes the batch.
+const IDLE: Duration = Duration::from_millis(2);
+
+/// What a stage process needs besides its stage.
+#[derive(Debug)]
+pub struct Setup<'a> {
+    pub args: &'a KafkaArgs,
+    pub windows: &'a [Window],
+    /// Topics the stage produces to (created when missing).
+    pub outputs: &'a [Topic],
+    /// Input topics read whole, without the group, before consuming: the
+    /// predictor's models, so it predicts with the latest model at once.
+    pub preload: &'a [Topic],
+    pub metrics: Metrics,
+    /// WARN+ log records to forward to the logs topic.
+    pub logs: Option<LogReceiver>,
+}
+
+/// Creates the stage's topics and producer, the shared start of
+/// [`run`] and of the generator.
+pub async fn start_output(
+    stage: &'static str,
+    setup: &Setup<'_>,
+    inputs: &[Topic],
+) -> Result<Output, DriverError> {
+    let mut roles: Vec<Topic> = inputs.iter().chain(setup.outputs).copied().collect();
+    if setup.args.log_to_kafka {
+        roles.push(Topic::Logs);
+    }
+    let specs = topics::specs(setup.args, setup.windows, &roles);
+    let counts = topics::ensure(setup.args, &specs).await?;
+    Ok(Output::new(
+        setup.args,
+        setup.windows,
+        counts,
+        stage,
+        setup.metrics.clone(),
+    )?)
+}
+
+/// Runs `stage` until SIGTERM/SIGINT; returns it after a clean shutdown.
+pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, DriverError> {
+    let name = stage.name();
+    let args = setup.args;
+    let inputs = stage.inputs();
+    let mut output = start_output(name, &setup, inputs).await?;
+    let mut out = Vec::new();
+    for &topic in setup.preload {
+        let n = preload::read_all(args, name, topic, &mut stage).await?;
+        tracing::info!(
+            stage = name,
+            topic = args.topics.name(topic),
+            messages = n,
+            "preloaded"
+        );
+    }
+    let group = args.group(name);
+    let consumer: StreamConsumer<Context> = args
+        .consumer_config(&group)
+        .create_with_context(Context::new(name))
+        .map_err(DriverError::Consumer)?;
+    let names: Vec<&str> = inputs.iter().map(|t| args.topics.name(*t)).collect();
+    consumer
+        .subscribe(&names)
+        .map_err(|source| DriverError::Subscribe {
+            topics: names.join(","),
+            source,
+        })?;
+    tracing::info!(stage = name, group, topics = names.join(","), "consuming");
+
+    let mut offsets = Offsets::default();
+    let mut signal = std::pin::pin!(shutdown::signal());
+    let batch_wait = Duration::from_secs_f64(args.batch_wait);
+    let mut last_tick = Instant::now();
+    let mut logs = setup.logs.take();
+    loop {
+        let deadline = tokio::time::Instant::now() + batch_wait;
+        let mut handled = 0;
+        let mut stopping = false;
+        while handled < args.batch {
+            tokio::select! {
+                biased;
+                _ = &mut signal => { stopping = true; break; }
+                received = consumer.recv() => match received {
+                    Ok(m) => {
+                        handle_one(&mut stage, &m, args, &setup.metrics, &mut output, &mut out, &mut offsets).await?;
+                        handled += 1;
+                    }
+                    Err(error) => {
+                        // Unknown topics while they are being created, broker
+                        // restarts: librdkafka recovers by itself.
+                        tracing::warn!(stage = name, %error, "consumer error");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                _ = tokio::time::sleep_until(deadline) => break,
+                // A batch closes early when the input pauses: under light
+                // load a message does not wait for --batch-wait.
+                _ = tokio::time::sleep(IDLE), if handled > 0 => break,
+            }
+            apply_revoked(&mut stage, &consumer, args, &mut offsets);
+        }
+        apply_revoked(&mut stage, &consumer, args, &mut offsets);
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            last_tick = Instant::now();
+            stage.tick(now_secs(), &mut out);
+            for msg in out.drain(..) {
+                output.send(&msg, now_ms()).await?;
+            }
+        }
+        if let Some(rx) = logs.as_mut() {
+            while let Ok(log) = rx.try_recv() {
+                output.send_log(&log).await?;
+            }
+        }
+        if stopping {
+            return shut_down(stage, &consumer, output, &mut offsets, args, &setup.metrics).await;
+        }
+        output.settle().await?;
+        commit(
+            &stage,
+            &consumer,
+            args,
+            &mut offsets,
+            CommitMode::Async,
+            &setup.metrics,
+        );
+    }
+}
+
+/// Decodes, handles and produces one input; dead-letters it when refused.
+async fn handle_one<S: Stage>(
+    stage: &mut S,
+    m: &BorrowedMessage<'_>,
+    args: &KafkaArgs,
+    metrics: &Metrics,
+    output: &mut Output,
+    out: &mut Vec<Message>,
+    offsets: &mut Offsets,
+) -> Result<(), DriverError> {
+    let topic_name = m.topic();
+    metrics.messages.with_label_values(&[topic_name]).inc();
+    let Some(role) = args.topics.role(topic_name) else {
+        return Ok(());
+    };
+    offsets.next.insert((role, m.partition()), m.offset() + 1);
+    let origin_ms = origin_ts(m);
+    let payload = m.payload().unwrap_or_default();
+    let result = Message::decode(role, m.key(), payload)
+        .map_err(|e| e.to_string())
+        .and_then(|msg| {
+            let ctx = Ctx {
+                now: now_secs(),
+                origin: Origin {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                },
+            };
+            stage.handle(msg, ctx, out).map_err(|e| e.to_string())
+        });
+    if let Err(reason) = result {
+        out.clear();
+        metrics.dead_letters.with_label_values(&[topic_name]).inc();
+        tracing::warn!(
+            stage = stage.name(),
+            topic = topic_name,
+            partition = m.partition(),
+            offset = m.offset(),
+            reason,
+            "message dead-lettered"
+        );
+        let refused = Refused {
+            topic: topic_name,
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key(),
+            payload,
+            reason: &reason,
+        };
+        output.dead_letter(refused).await?;
+        return Ok(());
+    }
+    for msg in out.drain(..) {
+        output.send(&msg, origin_ms).await?;
+    }
+    Ok(())
+}
+
+/// The input's `origin-ts` header, else its broker timestamp, else now.
+fn origin_ts(m: &BorrowedMessage<'_>) -> i64 {
+    let from_header = m.headers().and_then(|h| {
+        h.iter()
+            .find(|h| h.key == ORIGIN_TS)
+            .and_then(|h| h.value)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.parse::<i64>().ok())
+    });
+    from_header
+        .or_else(|| m.timestamp().to_millis())
+        .unwrap_or_else(now_ms)
+}
+
+/// Input positions: the next offset to read and the last committed one.
+#[derive(Debug, Default)]
+struct Offsets {
+    next: HashMap<(Topic, i32), i64>,
+    committed: HashMap<(Topic, i32), i64>,
+}
+
+/// Drops what the stage and the loop hold for partitions a rebalance took.
+fn apply_revoked<S: Stage>(
+    stage: &mut S,
+    consumer: &StreamConsumer<Context>,
+    args: &KafkaArgs,
+    offsets: &mut Offsets,
+) {
+    let revoked = consumer.context().take_revoked();
+    if revoked.is_empty() {
+        return;
+    }
+    let mut by_topic: HashMap<Topic, Vec<i32>> = HashMap::new();
+    for (name, partition) in revoked {
+        let Some(role) = args.topics.role(&name) else {
+            continue;
+        };
+        offsets.next.remove(&(role, partition));
+        offsets.committed.remove(&(role, partition));
+        by_topic.entry(role).or_default().push(partition);
+    }
+    for (role, parts) in by_topic {
+        stage.revoke(role, &parts);
+    }
+}
+
+/// Commits, per partition, min(retained offset, next offset) when it moved
+/// forward: a restarted stage replays what it held only in memory.
+fn commit<S: Stage>(
+    stage: &S,
+    consumer: &StreamConsumer<Context>,
+    args: &KafkaArgs,
+    offsets: &mut Offsets,
+    mode: CommitMode,
+    metrics: &Metrics,
+) {
+    let mut tpl = TopicPartitionList::new();
+    let mut moved = Vec::new();
+    for (&(role, partition), &next) in &offsets.next {
+        let mut at = next;
+        if let Some(retained) = stage.retained_offset(role, partition) {
+            at = at.min(retained);
+        }
+        if offsets
+            .committed
+            .get(&(role, partition))
+            .is_some_and(|&c| c >= at)
+        {
+            continue;
+        }
+        if tpl
+            .add_partition_offset(args.topics.name(role), partition, Offset::Offset(at))
+            .is_ok()
+        {
+            moved.push(((role, partition), at));
+        }
+    }
+    if moved.is_empty() {
+        return;
+    }
+    match consumer.commit(&tpl, mode) {
+        Ok(()) => {
+            metrics.commits.inc();
+            offsets.committed.extend(moved);
+        }
+        Err(error) => tracing::warn!(%error, "commit request failed"),
+    }
+}
+
+/// Stop consuming, flush the stage, deliver, commit, leave the group, all
+/// within the grace period.
+async fn shut_down<S: Stage>(
+    mut stage: S,
+    consumer: &StreamConsumer<Context>,
+    mut output: Output,
+    offsets: &mut Offsets,
+    args: &KafkaArgs,
+    metrics: &Metrics,
+) -> Result<S, DriverError> {
+    let grace = Duration::from_secs_f64(args.shutdown_grace);
+    tracing::info!(
+        stage = stage.name(),
+        grace_s = args.shutdown_grace,
+        "stopping"
+    );
+    let work = async {
+        let mut out = Vec::new();
+        stage.flush(&mut out);
+        for msg in out.drain(..) {
+            output.send(&msg, now_ms()).await?;
+        }
+        output.settle().await?;
+        output.flush(grace)?;
+        commit(&stage, consumer, args, offsets, CommitMode::Sync, metrics);
+        Ok::<(), DriverError>(())
+    };
+    match tokio::time::timeout(grace, work).await {
+        Ok(result) => result?,
+        Err(_) => return Err(DriverError::Grace(grace)),
+    }
+    consumer.unsubscribe();
+    tracing::info!(stage = stage.name(), "stopped");
+    Ok(stage)
+}
+
+/// Wall-clock seconds: the `now` of production stages.
+pub fn now_secs() -> f64 {
+    now_ms() as f64 / 1000.0
+}

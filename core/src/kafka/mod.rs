@@ -1,0 +1,30 @@
+//! The Kafka transport (feature `kafka`): the same stages as the
+//! in-process pipeline, each in its own process.
+//!
+//! - [`app`]: what every stage binary does around its stage.
+//! - [`args`]: the shared clap options (brokers, group, topic names,
+//!   partitions, client properties, dead letters, grace).
+//! - [`partition`]: the explicit window partitioner of SPEC §1.
+//! - [`topics`]: create-if-missing, with partitions and compaction.
+//! - [`context`]: client callbacks as tracing events; revoked partitions.
+//! - [`output`]: producing, dead letters, delivery futures, `origin-ts`.
+//! - [`driver`]: THE run loop (receive, handle, produce, commit, shutdown).
+//! - [`preload`]: a topic read whole before the loop (the predictor's models).
+//! - [`source`]: the generator's loop, paced or as fast as possible.
+//! - [`telemetry`]: tracing, Prometheus counters, /metrics and /health.
+//! - [`shutdown`]: SIGTERM and SIGINT.
+
+pub mod app;
+pub mod args;
+pub mod context;
+pub mod driver;
+pub mod output;
+pub mod partition;
+pub mod preload;
+pub mod shutdown;
+pub mod source;
+pub mod telemetry;
+pub mod topics;
+
+pub use args::{KafkaArgs, WindowArgs};
+pub use driver::{DriverError, Setup, run};

@@ -1,0 +1,272 @@
+//! The producing side of a stage: where each output message goes, dead
+//! letters, forwarded logs, and the delivery futures a batch waits for.
+//!
+//! Every record carries an `origin-ts` header (milliseconds): the time its
+//! oldest ancestor entered the pipeline, so the dashboard and the benchmark
+//! measure end-to-end latency from a window's close to its alert.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+
+use super::args::KafkaArgs;
+use super::context::Context;
+use super::partition::WindowPartitioner;
+use super::telemetry::Metrics;
+use crate::schema::{LogMsg, Message, Topic, Window};
+
+/// The header holding the origin timestamp, in milliseconds.
+pub const ORIGIN_TS: &str = "origin-ts";
+/// The header naming the process that produced a record (`stage-pid`):
+/// shows which replica handled a window.
+pub const INSTANCE: &str = "instance";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot create the producer: {0}")]
+    Client(#[source] KafkaError),
+    #[error("cannot deliver to {topic}: {source}")]
+    Delivery {
+        topic: String,
+        #[source]
+        source: KafkaError,
+    },
+    #[error("the producer was closed with deliveries pending")]
+    Canceled,
+}
+
+/// Where a refused input came from, for its dead letter.
+#[derive(Debug, Clone, Copy)]
+pub struct Refused<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<&'a [u8]>,
+    pub payload: &'a [u8],
+    pub reason: &'a str,
+}
+
+/// A producer that knows the topic names and the window partitioner.
+pub struct Output {
+    producer: FutureProducer<Context>,
+    args: KafkaArgs,
+    partitioner: WindowPartitioner,
+    partitions: HashMap<String, i32>,
+    stage: &'static str,
+    instance: String,
+    metrics: Metrics,
+    pending: Vec<(Topic, DeliveryFuture)>,
+    dead_pending: Vec<DeliveryFuture>,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output")
+            .field("stage", &self.stage)
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}
+
+impl Output {
+    /// `partitions`: actual partition counts by topic name (from
+    /// [`super::topics::ensure`]).
+    pub fn new(
+        args: &KafkaArgs,
+        windows: &[Window],
+        partitions: HashMap<String, i32>,
+        stage: &'static str,
+        metrics: Metrics,
+    ) -> Result<Self, OutputError> {
+        let producer = args
+            .producer_config()
+            .create_with_context(Context::new(stage))
+            .map_err(OutputError::Client)?;
+        Ok(Self {
+            producer,
+            args: args.clone(),
+            partitioner: WindowPartitioner::new(windows),
+            partitions,
+            stage,
+            instance: format!("{stage}-{}", std::process::id()),
+            metrics,
+            pending: Vec::new(),
+            dead_pending: Vec::new(),
+        })
+    }
+
+    /// Deliveries not yet awaited.
+    pub fn pending(&self) -> usize {
+        self.pending.len() + self.dead_pending.len()
+    }
+
+    /// Queues `msg` for its topic: window-keyed topics by the explicit
+    /// window partitioner, others by key hash (or any partition).
+    pub async fn send(&mut self, msg: &Message, origin_ms: i64) -> Result<(), OutputError> {
+        let role = msg.topic();
+        let topic = self.args.topics.name(role).to_owned();
+        let partition = match (role.is_window_keyed(), msg.window()) {
+            (true, Some(w)) => Some(self.partitioner.partition(w, self.partition_count(&topic))),
+            _ => None,
+        };
+        let payload = msg.encode();
+        let key = msg.key();
+        let ts = origin_ms.to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: ORIGIN_TS,
+                value: Some(&ts),
+            })
+            .insert(Header {
+                key: INSTANCE,
+                value: Some(&self.instance),
+            });
+        let future = self
+            .enqueue(
+                &topic,
+                partition,
+                key.as_deref().map(str::as_bytes),
+                &payload,
+                headers,
+            )
+            .await?;
+        self.pending.push((role, future));
+        Ok(())
+    }
+
+    /// Forwards a log record to the logs topic.
+    pub async fn send_log(&mut self, log: &LogMsg) -> Result<(), OutputError> {
+        self.send(&Message::Log(log.clone()), now_ms()).await
+    }
+
+    /// Sends a refused input to the dead-letter topic (if one is set), with
+    /// where it came from and why in headers.
+    pub async fn dead_letter(&mut self, r: Refused<'_>) -> Result<(), OutputError> {
+        if self.args.dead_letter_topic.is_empty() {
+            return Ok(());
+        }
+        let (partition, offset) = (r.partition.to_string(), r.offset.to_string());
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "reason",
+                value: Some(r.reason),
+            })
+            .insert(Header {
+                key: "topic",
+                value: Some(r.topic),
+            })
+            .insert(Header {
+                key: "partition",
+                value: Some(&partition),
+            })
+            .insert(Header {
+                key: "offset",
+                value: Some(&offset),
+            })
+            .insert(Header {
+                key: "stage",
+                value: Some(self.stage),
+            });
+        let topic = self.args.dead_letter_topic.clone();
+        let future = self
+            .enqueue(&topic, None, r.key, r.payload, headers)
+            .await?;
+        self.dead_pending.push(future);
+        Ok(())
+    }
+
+    fn partition_count(&self, topic: &str) -> i32 {
+        self.partitions.get(topic).copied().unwrap_or(1)
+    }
+
+    /// Enqueues a record, waiting for earlier deliveries when the local
+    /// queue is full instead of failing.
+    async fn enqueue(
+        &mut self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        headers: OwnedHeaders,
+    ) -> Result<DeliveryFuture, OutputError> {
+        let mut record: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(topic).payload(payload).headers(headers);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        loop {
+            match self.producer.send_result(record) {
+                Ok(future) => return Ok(future),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    if self.pending() > 0 {
+                        self.settle().await?;
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+                Err((source, _)) => {
+                    return Err(OutputError::Delivery {
+                        topic: topic.to_owned(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Waits until every queued record is delivered. An error means some
+    /// record is lost for good (librdkafka already retried it for
+    /// message.timeout.ms): the caller must not commit the inputs.
+    pub async fn settle(&mut self) -> Result<(), OutputError> {
+        for (role, future) in std::mem::take(&mut self.pending) {
+            let topic = self.args.topics.name(role);
+            match future.await {
+                Ok(Ok(_)) => self.metrics.produced.with_label_values(&[topic]).inc(),
+                Ok(Err((source, _))) => {
+                    return Err(OutputError::Delivery {
+                        topic: topic.to_owned(),
+                        source,
+                    });
+                }
+                Err(_) => return Err(OutputError::Canceled),
+            }
+        }
+        for future in std::mem::take(&mut self.dead_pending) {
+            match future.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((source, _))) => {
+                    return Err(OutputError::Delivery {
+                        topic: self.args.dead_letter_topic.clone(),
+                        source,
+                    });
+                }
+                Err(_) => return Err(OutputError::Canceled),
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes librdkafka's queue (shutdown).
+    pub fn flush(&self, timeout: Duration) -> Result<(), OutputError> {
+        self.producer
+            .flush(timeout)
+            .map_err(|source| OutputError::Delivery {
+                topic: "(flush)".into(),
+                source,
+            })
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,116 @@
+//! The explicit window partitioner of SPEC §1.
+//!
+//! Window i of the configured list goes to partition i mod N. Hashing the
+//! key is not enough: with 2 partitions, the Java client's murmur2 puts "600"
+//! and "1200" on the same partition (one replica would get both windows, the
+//! other none), and librdkafka's default hash differs from Java's and
+//! Python's, so a mixed deployment would not even agree on where a window
+//! lives. Explicit partitions make every replica of a consumer group own
+//! whole windows, and make a window's `parameters` and `size` meet.
+
+use crate::schema::Window;
+
+/// Maps a window to its partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowPartitioner {
+    windows: Vec<Window>,
+}
+
+impl WindowPartitioner {
+    /// `windows`: the configured list, in the same order for every stage
+    /// (the option parser sorts it).
+    pub fn new(windows: &[Window]) -> Self {
+        Self {
+            windows: windows.to_vec(),
+        }
+    }
+
+    /// The partition of `window` on a topic with `partitions` partitions.
+    /// A window missing from the list (a foreign producer's) falls back to
+    /// `window mod N`: still deterministic, and the same in every stage.
+    pub fn partition(&self, window: Window, partitions: i32) -> i32 {
+        let n = u64::from(partitions.max(1).unsigned_abs());
+        let slot = match self.windows.iter().position(|&w| w == window) {
+            Some(i) => i as u64,
+            None => u64::from(window),
+        };
+        // slot % n < n <= i32::MAX, so the conversion is lossless.
+        i32::try_from(slot % n).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kafka's Java client hash (`Utils.murmur2`), to show what the
+    /// explicit partitioner avoids.
+    fn murmur2(data: &[u8]) -> i32 {
+        let (seed, m, r) = (0x9747_b28c_u32, 0x5bd1_e995_u32, 24);
+        let len = data.len();
+        let mut h = seed ^ len as u32;
+        let chunks = data.chunks_exact(4);
+        let tail = chunks.remainder();
+        for c in chunks {
+            let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            k = k.wrapping_mul(m);
+            k ^= k >> r;
+            k = k.wrapping_mul(m);
+            h = h.wrapping_mul(m);
+            h ^= k;
+        }
+        match tail.len() {
+            3 => {
+                h ^= u32::from(tail[2]) << 16;
+                h ^= u32::from(tail[1]) << 8;
+                h ^= u32::from(tail[0]);
+                h = h.wrapping_mul(m);
+            }
+            2 => {
+                h ^= u32::from(tail[1]) << 8;
+                h ^= u32::from(tail[0]);
+                h = h.wrapping_mul(m);
+            }
+            1 => {
+                h ^= u32::from(tail[0]);
+                h = h.wrapping_mul(m);
+            }
+            _ => {}
+        }
+        h ^= h >> 13;
+        h = h.wrapping_mul(m);
+        h ^= h >> 15;
+        h as i32
+    }
+
+    fn java_partition(key: &str, n: i32) -> i32 {
+        (murmur2(key.as_bytes()) & 0x7fff_ffff) % n
+    }
+
+    #[test]
+    fn murmur2_puts_600_and_1200_on_the_same_of_two_partitions() {
+        assert_eq!(java_partition("600", 2), java_partition("1200", 2));
+    }
+
+    #[test]
+    fn each_window_gets_its_own_partition_when_there_are_enough() {
+        let p = WindowPartitioner::new(&[600, 1200]);
+        assert_eq!((p.partition(600, 2), p.partition(1200, 2)), (0, 1));
+        let p = WindowPartitioner::new(&[300, 600, 1200]);
+        assert_eq!([300, 600, 1200].map(|w| p.partition(w, 3)), [0, 1, 2]);
+    }
+
+    #[test]
+    fn windows_wrap_around_fewer_partitions() {
+        let p = WindowPartitioner::new(&[300, 600, 1200]);
+        assert_eq!([300, 600, 1200].map(|w| p.partition(w, 2)), [0, 1, 0]);
+        assert_eq!(p.partition(1200, 1), 0);
+    }
+
+    #[test]
+    fn unknown_windows_fall_back_to_window_mod_partitions() {
+        let p = WindowPartitioner::new(&[600, 1200]);
+        assert_eq!(p.partition(301, 2), 1);
+        assert_eq!(p.partition(600, 0), 0, "no partition count is read as one");
+    }
+}
