@@ -275,6 +275,11 @@ pub struct LearnerArgs {
     /// termination delay, or its sample is lost.
     #[arg(long, env = "TWEETOSCOPE_STATE_TTL", value_parser = parse_seconds, default_value = "7d")]
     pub state_ttl: f64,
+    /// Until a window has a model, a fit with n* at or above this is left
+    /// unpredicted and counted as failed (its w = 1 prediction grows as
+    /// 1 / (1 - n*)); 1 predicts every fit.
+    #[arg(long, env = "TWEETOSCOPE_NEAR_CRITICAL", default_value_t = crate::estimator::NEAR_CRITICAL)]
+    pub near_critical: f64,
 }
 
 impl LearnerArgs {
@@ -285,6 +290,12 @@ impl LearnerArgs {
         }
         if self.max_samples < self.min_samples {
             p.push("--max-samples must be >= --min-samples".into());
+        }
+        if !(self.near_critical > 0.0 && self.near_critical <= 1.0) {
+            p.push(format!(
+                "--near-critical {} must be in (0, 1]",
+                self.near_critical
+            ));
         }
         if !(self.retrain_growth > 0.0 && self.retrain_growth.is_finite()) {
             p.push("--retrain-growth must be > 0".into());
@@ -327,6 +338,7 @@ impl LearnerArgs {
             features: self.features.0.clone(),
             state_ttl: self.state_ttl,
             done_ttl: self.state_ttl,
+            near_critical: self.near_critical,
             ..PredictorConfig::default()
         }
     }

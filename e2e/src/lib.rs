@@ -148,6 +148,11 @@ impl Deployment {
         if binary == "collector" {
             args.extend(["--windows".into(), self.windows.clone()]);
         }
+        if binary == "predictor" {
+            // These tests check delivery: every series must come out as a
+            // stat, near-critical fits included (see --near-critical).
+            args.extend(["--near-critical".into(), "1".into()]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let log = self.logs.join(format!("{}.{label}.log", self.prefix));
         let file =
