@@ -5,9 +5,13 @@
 //! so the stages themselves know nothing of clap. Durations are human
 //! ("1800", "1800s", "30m", "1h 30m").
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use clap::{Args, ValueEnum};
 
 use crate::collector::CollectorConfig;
+use crate::data::{DataError, Dataset};
 use crate::hawkes::{FitConfig, MarkLaw, MarkMean, Prior, Solver};
 use crate::learner::LearnerConfig;
 use crate::model::{ForestConfig, Target};
@@ -423,5 +427,44 @@ impl ReplayArgs {
             watermark_interval: self.watermark_interval,
             seed: self.seed,
         }
+    }
+}
+
+/// Where the tweets come from: a NEWS-format data set, or the synthetic
+/// source (seeded by the replay's `--seed`).
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// NEWS-format data file (time,magnitude rows); needs --index.
+    #[arg(long, env = "TWEETOSCOPE_DATA", requires = "index")]
+    pub data: Option<PathBuf>,
+    /// NEWS-format index file (start_ind,end_ind rows); needs --data.
+    #[arg(long, env = "TWEETOSCOPE_INDEX", requires = "data")]
+    pub index: Option<PathBuf>,
+    /// Synthetic cascades, when no --data is given.
+    #[arg(long, env = "TWEETOSCOPE_CASCADES", default_value_t = 3000)]
+    pub cascades: usize,
+}
+
+impl SourceArgs {
+    pub fn problems(&self) -> Vec<String> {
+        if self.data.is_none() && self.cascades == 0 {
+            vec!["--cascades must be >= 1 without --data".into()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The data set, or the synthetic one for `seed`. The caller checks
+    /// that it is not empty (a data file may hold no cascade).
+    pub fn load(&self, seed: u64) -> Result<Arc<Dataset>, DataError> {
+        let set = match (&self.data, &self.index) {
+            (Some(data), Some(index)) => Dataset::load(data, index)?,
+            _ => crate::synthetic::generate(&crate::synthetic::SyntheticConfig {
+                cascades: self.cascades,
+                seed,
+                ..crate::synthetic::SyntheticConfig::default()
+            }),
+        };
+        Ok(Arc::new(set))
     }
 }
