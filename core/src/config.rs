@@ -5,9 +5,13 @@
 //! so the stages themselves know nothing of clap. Durations are human
 //! ("1800", "1800s", "30m", "1h 30m").
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use clap::{Args, ValueEnum};
 
 use crate::collector::CollectorConfig;
+use crate::data::{DataError, Dataset};
 use crate::hawkes::{FitConfig, MarkLaw, MarkMean, Prior, Solver};
 use crate::learner::LearnerConfig;
 use crate::model::{ForestConfig, Target};
@@ -144,7 +148,7 @@ pub struct HawkesArgs {
     #[arg(long, env = "TWEETOSCOPE_MU", default_value_t = MarkLaw::COURSE.mu)]
     pub mu: f64,
     /// Where the mean magnitude E[m] in n* = p E[m] comes from.
-    #[arg(long, env = "TWEETOSCOPE_MARK_MEAN", value_enum, default_value_t = MarkMeanArg::Law)]
+    #[arg(long, env = "TWEETOSCOPE_MARK_MEAN", value_enum, default_value_t = MarkMeanArg::Empirical)]
     pub mark_mean: MarkMeanArg,
     /// Prior means of (p, beta).
     #[arg(long, env = "TWEETOSCOPE_PRIOR_MEAN", num_args = 2, value_delimiter = ',', default_values_t = Prior::COURSE.mean)]
@@ -240,7 +244,7 @@ pub enum TargetArg {
     LogW,
 }
 
-/// The learned correction (SPEC §6), for the predictor and the learner.
+/// The predictor's state and the learned correction (SPEC §6).
 #[derive(Debug, Clone, Args)]
 pub struct LearnerArgs {
     /// Features of the correction: "default", "course" or names.
@@ -270,6 +274,16 @@ pub struct LearnerArgs {
         default_value_t = 0
     )]
     pub forest_seed: u64,
+    /// How long the predictor keeps a window's parameters waiting for the
+    /// size (and the reverse). Must exceed the longest cascade plus the
+    /// termination delay, or its sample is lost.
+    #[arg(long, env = "TWEETOSCOPE_STATE_TTL", value_parser = parse_seconds, default_value = "7d")]
+    pub state_ttl: f64,
+    /// Until a window has a model, a fit with n* at or above this is left
+    /// unpredicted and counted as failed (its w = 1 prediction grows as
+    /// 1 / (1 - n*)); 1 predicts every fit.
+    #[arg(long, env = "TWEETOSCOPE_NEAR_CRITICAL", default_value_t = crate::estimator::NEAR_CRITICAL)]
+    pub near_critical: f64,
 }
 
 impl LearnerArgs {
@@ -280,6 +294,12 @@ impl LearnerArgs {
         }
         if self.max_samples < self.min_samples {
             p.push("--max-samples must be >= --min-samples".into());
+        }
+        if !(self.near_critical > 0.0 && self.near_critical <= 1.0) {
+            p.push(format!(
+                "--near-critical {} must be in (0, 1]",
+                self.near_critical
+            ));
         }
         if !(self.retrain_growth > 0.0 && self.retrain_growth.is_finite()) {
             p.push("--retrain-growth must be > 0".into());
@@ -320,6 +340,9 @@ impl LearnerArgs {
     pub fn predictor_config(&self) -> PredictorConfig {
         PredictorConfig {
             features: self.features.0.clone(),
+            state_ttl: self.state_ttl,
+            done_ttl: self.state_ttl,
+            near_critical: self.near_critical,
             ..PredictorConfig::default()
         }
     }
@@ -404,5 +427,44 @@ impl ReplayArgs {
             watermark_interval: self.watermark_interval,
             seed: self.seed,
         }
+    }
+}
+
+/// Where the tweets come from: a NEWS-format data set, or the synthetic
+/// source (seeded by the replay's `--seed`).
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// NEWS-format data file (time,magnitude rows); needs --index.
+    #[arg(long, env = "TWEETOSCOPE_DATA", requires = "index")]
+    pub data: Option<PathBuf>,
+    /// NEWS-format index file (start_ind,end_ind rows); needs --data.
+    #[arg(long, env = "TWEETOSCOPE_INDEX", requires = "data")]
+    pub index: Option<PathBuf>,
+    /// Synthetic cascades, when no --data is given.
+    #[arg(long, env = "TWEETOSCOPE_CASCADES", default_value_t = 3000)]
+    pub cascades: usize,
+}
+
+impl SourceArgs {
+    pub fn problems(&self) -> Vec<String> {
+        if self.data.is_none() && self.cascades == 0 {
+            vec!["--cascades must be >= 1 without --data".into()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The data set, or the synthetic one for `seed`. The caller checks
+    /// that it is not empty (a data file may hold no cascade).
+    pub fn load(&self, seed: u64) -> Result<Arc<Dataset>, DataError> {
+        let set = match (&self.data, &self.index) {
+            (Some(data), Some(index)) => Dataset::load(data, index)?,
+            _ => crate::synthetic::generate(&crate::synthetic::SyntheticConfig {
+                cascades: self.cascades,
+                seed,
+                ..crate::synthetic::SyntheticConfig::default()
+            }),
+        };
+        Ok(Arc::new(set))
     }
 }

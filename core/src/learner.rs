@@ -170,7 +170,7 @@ impl Learner {
             Ok(model) => {
                 set.version = version;
                 self.stats.models_trained += 1;
-                tracing::info!(window, version, samples = xs.len(), "model trained");
+                tracing::debug!(window, version, samples = xs.len(), "model trained");
                 out.push(Message::Model(model.to_msg()));
             }
             Err(error) => {

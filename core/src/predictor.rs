@@ -29,14 +29,19 @@ pub struct PredictorConfig {
     pub done_ttl: f64,
     /// Bound on the reported correction w.
     pub w_max: f64,
+    /// Without a model, a fit whose n* reaches this gets no alert: its
+    /// w = 1 prediction grows as 1 / (1 - n*) and means nothing. It is
+    /// counted as failed, and still becomes a training sample.
+    pub near_critical: f64,
 }
 
 impl Default for PredictorConfig {
     fn default() -> Self {
         Self {
             features: features::DEFAULT.iter().map(|s| s.to_string()).collect(),
-            state_ttl: 86_400.0,
-            done_ttl: 86_400.0,
+            state_ttl: 7.0 * 86_400.0,
+            near_critical: crate::estimator::NEAR_CRITICAL,
+            done_ttl: 7.0 * 86_400.0,
             w_max: DEFAULT_W_MAX,
         }
     }
@@ -65,6 +70,8 @@ pub struct PredictorStats {
     /// A feature vector could not be built: for a window's model (the
     /// prediction used w = 1) or for a sample (it was not sent).
     pub features_missing: u64,
+    /// Near-critical fits left unpredicted because no model existed yet.
+    pub failed: u64,
 }
 
 type Key = (String, Window);
@@ -73,7 +80,8 @@ type Key = (String, Window);
 #[derive(Debug)]
 struct Predicted {
     params: ParametersMsg,
-    n_pred: f64,
+    /// None: no alert was sent (near-critical fit without a model).
+    n_pred: Option<f64>,
     n_hawkes: f64,
 }
 
@@ -239,16 +247,24 @@ impl Predictor {
             },
             None => (1.0, n_hawkes),
         };
-        self.stats.alerts += 1;
-        out.push(Message::Alert(AlertMsg {
-            kind: "alert".into(),
-            cid: p.cid.clone(),
-            msg: p.msg.clone(),
-            t_obs,
-            n_tot: n_pred,
-            w: Some(w),
-            n_obs: Some(p.n_obs),
-        }));
+        let unreliable = w == 1.0 && n_pred == n_hawkes && p.n_star >= self.cfg.near_critical;
+        let n_pred = if unreliable {
+            self.stats.failed += 1;
+            tracing::debug!(cid = %p.cid, window = t_obs, n_star = p.n_star, "near-critical fit left unpredicted");
+            None
+        } else {
+            self.stats.alerts += 1;
+            out.push(Message::Alert(AlertMsg {
+                kind: "alert".into(),
+                cid: p.cid.clone(),
+                msg: p.msg.clone(),
+                t_obs,
+                n_tot: n_pred,
+                w: Some(w),
+                n_obs: Some(p.n_obs),
+            }));
+            Some(n_pred)
+        };
         self.advance(ctx.now);
         self.hold(ctx.origin);
         let predicted = Predicted {
@@ -298,14 +314,16 @@ impl Predictor {
         let p = &pred.params;
         // A size is at least the first tweet; guard the division anyway.
         let truth = (n_tot as f64).max(1.0);
-        self.stats.stats += 1;
-        out.push(Message::Stat(StatMsg {
-            kind: "stat".into(),
-            cid: cid.clone(),
-            t_obs,
-            are: (pred.n_pred - truth).abs() / truth,
-            are_hawkes: Some((pred.n_hawkes - truth).abs() / truth),
-        }));
+        if let Some(n_pred) = pred.n_pred {
+            self.stats.stats += 1;
+            out.push(Message::Stat(StatMsg {
+                kind: "stat".into(),
+                cid: cid.clone(),
+                t_obs,
+                are: (n_pred - truth).abs() / truth,
+                are_hawkes: Some((pred.n_hawkes - truth).abs() / truth),
+            }));
+        }
         if p.g1 <= 0.0 {
             self.stats.samples_skipped_g1_zero += 1;
         } else if let Some(x) = features::vector(p, &self.cfg.features) {

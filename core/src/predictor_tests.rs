@@ -300,3 +300,27 @@ fn retained_offset_follows_the_oldest_pending_half() {
         (None, 1)
     );
 }
+
+#[test]
+fn a_near_critical_fit_without_a_model_gets_no_alert_but_still_trains() {
+    let mut pr = Predictor::new(PredictorConfig::default());
+    let mut p = params("9");
+    p.n_star = 0.999;
+    let out = run(&mut pr, p_msg(p), at(0.0, 1));
+    assert!(alerts(&out).is_empty(), "{out:?}");
+    assert_eq!(pr.stats().failed, 1);
+    let out = run(&mut pr, size("9", 80), at(1.0, 2));
+    assert!(
+        !out.iter().any(|m| matches!(m, Message::Stat(_))),
+        "no stat without a prediction: {out:?}"
+    );
+    let samples: Vec<_> = out
+        .iter()
+        .filter(|m| matches!(m, Message::Sample(_)))
+        .collect();
+    assert_eq!(samples.len(), 1, "{out:?}");
+    // Below the threshold the w = 1 prediction is sent as usual.
+    let mut p = params("10");
+    p.n_star = 0.9;
+    assert_eq!(alerts(&run(&mut pr, p_msg(p), at(2.0, 3))).len(), 1);
+}

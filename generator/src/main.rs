@@ -2,33 +2,24 @@
 //! synthetic one, as tweet sources onto the tweets topic (keyed by source),
 //! with watermarks and end markers, paced by --speed or as fast as possible.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
-use tweetoscope_core::config::ReplayArgs;
+use tweetoscope_core::config::{ReplayArgs, SourceArgs};
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::generator::Replay;
 use tweetoscope_core::kafka::driver::{Setup, start_output};
 use tweetoscope_core::kafka::{KafkaArgs, app, source};
 use tweetoscope_core::schema::Topic;
-use tweetoscope_core::synthetic::{self, SyntheticConfig};
 
 /// Sends tweets, watermarks and end markers of several sources.
 #[derive(Debug, Parser)]
 #[command(name = "generator", version)]
 struct Cli {
-    /// NEWS-format data file (time,magnitude rows); needs --index.
-    #[arg(long, env = "TWEETOSCOPE_DATA", requires = "index")]
-    data: Option<PathBuf>,
-    /// NEWS-format index file (start_ind,end_ind rows); needs --data.
-    #[arg(long, env = "TWEETOSCOPE_INDEX", requires = "data")]
-    index: Option<PathBuf>,
-    /// Synthetic cascades, when no --data is given (seeded by --seed).
-    #[arg(long, env = "TWEETOSCOPE_CASCADES", default_value_t = 3000)]
-    cascades: usize,
+    #[command(flatten)]
+    source: SourceArgs,
     /// Time acceleration: source seconds per wall-clock second (course:
     /// 1000). Default: as fast as possible.
     #[arg(long, env = "TWEETOSCOPE_SPEED")]
@@ -45,29 +36,17 @@ impl Cli {
         if self.speed.is_some_and(|s| !(s > 0.0 && s.is_finite())) {
             p.push("--speed must be a positive number".into());
         }
-        if self.data.is_none() && self.cascades == 0 {
-            p.push("--cascades must be >= 1 without --data".into());
-        }
+        p.extend(self.source.problems());
         p
     }
 
     fn load(&self) -> anyhow::Result<Arc<Dataset>> {
-        let set = match (&self.data, &self.index) {
-            (Some(data), Some(index)) => Dataset::load(data, index).with_context(|| {
-                format!(
-                    "cannot read the data set {} / {}",
-                    data.display(),
-                    index.display()
-                )
-            })?,
-            _ => synthetic::generate(&SyntheticConfig {
-                cascades: self.cascades,
-                seed: self.replay.seed,
-                ..SyntheticConfig::default()
-            }),
-        };
+        let set = self
+            .source
+            .load(self.replay.seed)
+            .context("cannot read the data set")?;
         anyhow::ensure!(!set.is_empty(), "the data set has no cascade");
-        Ok(Arc::new(set))
+        Ok(set)
     }
 }
 

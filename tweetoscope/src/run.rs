@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
-use tweetoscope_core::config::{ReplayArgs, parse_seconds};
+use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
 use tweetoscope_core::generator::Replay;
 use tweetoscope_core::pipeline::{Envelope, spawn_threaded};
 use tweetoscope_core::schema::{AlertMsg, Message, Window};
 
 use crate::report::Report;
-use crate::stages::{SourceArgs, StageArgs};
+use crate::stages::StageArgs;
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -88,7 +88,11 @@ fn alert_line(a: &AlertMsg) -> String {
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     args.stages.check(&args.replay)?;
-    let set = args.source.load(args.replay.seed)?;
+    let set = args
+        .source
+        .load(args.replay.seed)
+        .context("cannot read the data set")?;
+    anyhow::ensure!(!set.is_empty(), "the data set has no cascade");
     let replay_cfg = args.replay.config();
     let span = Replay::new(set.clone(), replay_cfg.clone())
         .last()

@@ -22,7 +22,10 @@ const P_EPS: f64 = 1e-8;
 pub enum MarkMean {
     /// E[m] from the configured power law (course behaviour).
     Law,
-    /// E[m] = the mean observed magnitude of the series being fitted.
+    /// E[m] = the mean observed magnitude of the series being fitted. The
+    /// prior on p is then read as the prior on n* = p E[m] it implies under
+    /// the power law: its mean and deviation scale by E_law[m] / E[m], so
+    /// real follower counts (thousands) do not push p against its bound.
     Empirical,
 }
 
@@ -146,8 +149,12 @@ fn posterior<'a>(
     }
     let mark_mean = match cfg.mark_mean {
         MarkMean::Law => cfg.marks.mean(),
+        // The retweeters' marks, not the root's: n* counts children per
+        // retweet, and the root (the original author) is usually the
+        // largest account by far.
         MarkMean::Empirical => {
-            marks.iter().map(|m| m.max(MIN_MARK)).sum::<f64>() / marks.len() as f64
+            let children = if marks.len() > 1 { &marks[1..] } else { marks };
+            children.iter().map(|m| m.max(MIN_MARK)).sum::<f64>() / children.len() as f64
         }
     };
     if !(mark_mean > 0.0 && mark_mean.is_finite()) {
@@ -161,11 +168,23 @@ fn posterior<'a>(
     if !(b_min > 0.0 && b_min <= b_max && b_max.is_finite()) {
         return Err(FitError::BetaBounds(b_min, b_max));
     }
+    let prior = match cfg.mark_mean {
+        MarkMean::Law => cfg.prior,
+        MarkMean::Empirical => {
+            let scale = cfg.marks.mean() / mark_mean;
+            let mut prior = cfg.prior;
+            if scale.is_finite() {
+                prior.mean[0] *= scale;
+                prior.std[0] *= scale;
+            }
+            prior
+        }
+    };
     let post = Posterior {
         times,
         marks,
         t_obs,
-        prior: cfg.prior.log_normal()?,
+        prior: prior.log_normal()?,
         lo: [P_EPS.ln(), b_min.ln()],
         hi: [p_max.ln(), b_max.ln()],
     };
