@@ -108,7 +108,7 @@ pub struct CollectorArgs {
     #[arg(long, env = "TWEETOSCOPE_MIN_CASCADE_SIZE", default_value_t = 10)]
     pub min_cascade_size: usize,
     /// How long an ended cascade's id is remembered to drop its late tweets.
-    #[arg(long, env = "TWEETOSCOPE_LATE_HORIZON", value_parser = parse_seconds, default_value = "1d")]
+    #[arg(long, env = "TWEETOSCOPE_LATE_HORIZON", value_parser = parse_seconds, default_value = "7d")]
     pub late_horizon: f64,
 }
 

@@ -160,7 +160,11 @@ impl Router {
         // the message then has nowhere to go, as with a closed producer.
         let tx = match msg.topic() {
             Topic::Tweets => &self.collector,
-            Topic::CascadeSeries => &self.estimator,
+            Topic::CascadeSeries => {
+                // The sink counts the cascades sent for estimation.
+                let _ = self.sink.send(msg.clone());
+                &self.estimator
+            }
             Topic::CascadeProperties | Topic::Models => &self.predictor,
             Topic::Samples => match &self.learner {
                 Some(l) => l,
@@ -188,7 +192,8 @@ pub struct Threaded {
     learner: Option<JoinHandle<Learner>>,
 }
 
-/// Starts one thread per stage; the receiver yields alerts, stats and logs.
+/// Starts one thread per stage; the receiver yields series, alerts, stats
+/// and logs.
 pub fn spawn_threaded(stages: Stages) -> (Threaded, Receiver<Message>) {
     let (ctx, crx) = channel();
     let (etx, erx) = channel();

@@ -4,7 +4,7 @@
 //! synchronous driver makes the output a pure function of the input, the
 //! options and the seed, so two runs give byte-identical files.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -107,10 +107,11 @@ pub fn evaluate(
     let mut report = Report::default();
     let mut params: HashMap<(String, Window), ParametersMsg> = HashMap::new();
     let mut warm: BTreeSet<Window> = BTreeSet::new();
+    let mut predicted: HashSet<(String, Window)> = HashSet::new();
     let mut written = 0u64;
     let mut io_error: Option<std::io::Error> = None;
     let mut sink = |msg: &Message| match msg {
-        Message::Series(s) => report.series(s.t_obs),
+        Message::Series(s) => report.series(&s.cid, s.t_obs),
         Message::Properties(PropertiesMsg::Parameters(p)) => {
             if let Some(w) = p.t_obs {
                 params.insert((p.cid.clone(), w), p.clone());
@@ -120,6 +121,11 @@ pub fn evaluate(
             warm.insert(m.t_obs);
         }
         Message::Alert(a) => {
+            // Downstream dedupes by (cid, T_obs): a cascade reopened by late
+            // tweets after the collector forgot it is predicted only once.
+            if !predicted.insert((a.cid.clone(), a.t_obs)) {
+                return;
+            }
             let Some(p) = params.remove(&(a.cid.clone(), a.t_obs)) else {
                 return;
             };

@@ -1,6 +1,6 @@
 //! The per-window accuracy table printed by `run` and `eval`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use tweetoscope_core::schema::Window;
@@ -8,8 +8,10 @@ use tweetoscope_core::schema::Window;
 /// Absolute relative errors of one window's predictions.
 #[derive(Debug, Default, Clone)]
 pub struct WindowErrors {
-    /// Series sent for estimation; those without parameters failed.
-    pub series: u64,
+    /// Cascades sent for estimation (ids, deduplicated: a cascade may be
+    /// sent again after a restart or a late reopening); those without a
+    /// prediction failed.
+    pub series: HashSet<String>,
     pub corrected: Vec<f64>,
     pub hawkes: Vec<f64>,
     /// The same, restricted to predictions made once a model existed.
@@ -34,8 +36,12 @@ pub fn summary(v: &[f64]) -> Option<(f64, f64, f64)> {
 }
 
 impl Report {
-    pub fn series(&mut self, window: Window) {
-        self.windows.entry(window).or_default().series += 1;
+    pub fn series(&mut self, cid: &str, window: Window) {
+        self.windows
+            .entry(window)
+            .or_default()
+            .series
+            .insert(cid.to_owned());
     }
 
     pub fn record(&mut self, window: Window, corrected: f64, hawkes: f64, warm: bool) {
@@ -76,7 +82,7 @@ impl Report {
                 "{:>7} {:>9} {:>6} | {} | {} | {:>6} {:>9} {:>9}",
                 window,
                 n,
-                w.series.saturating_sub(n),
+                (w.series.len() as u64).saturating_sub(n),
                 fmt(&w.corrected),
                 fmt(&w.hawkes),
                 w.warm_corrected.len(),
@@ -102,8 +108,9 @@ mod tests {
     #[test]
     fn failed_counts_series_without_prediction() {
         let mut r = Report::default();
-        r.series(600);
-        r.series(600);
+        r.series("1", 600);
+        r.series("2", 600);
+        r.series("2", 600);
         r.record(600, 0.1, 0.5, true);
         let table = r.table();
         let row = table.lines().nth(1).unwrap();

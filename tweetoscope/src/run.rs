@@ -130,6 +130,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         for msg in output {
             match msg {
                 Message::Alert(a) => {
+                    if used_model.contains_key(&(a.cid.clone(), a.t_obs)) {
+                        continue; // a redelivered prediction
+                    }
                     predicted += 1;
                     used_model.insert((a.cid.clone(), a.t_obs), a.w.is_some_and(|w| w != 1.0));
                     if top.offer(&a) {
@@ -137,8 +140,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                     }
                     ui_bar.set_message(format!("{predicted} predictions"));
                 }
+                Message::Series(s) => report.series(&s.cid, s.t_obs),
                 Message::Stat(s) => {
-                    report.series(s.t_obs);
                     let warm = used_model
                         .remove(&(s.cid.clone(), s.t_obs))
                         .unwrap_or(false);
