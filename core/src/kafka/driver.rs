@@ -326,7 +326,10 @@ fn commit<S: Stage>(
     }
     match consumer.commit(&tpl, mode) {
         Ok(()) => {
-            let list: Vec<String> = moved.iter().map(|((t, p), at)| format!("{t}/{p}@{at}")).collect();
+            let list: Vec<String> = moved
+                .iter()
+                .map(|((t, p), at)| format!("{t}/{p}@{at}"))
+                .collect();
             tracing::debug!(offsets = list.join(","), "commit requested");
             metrics.commits.inc();
             offsets.committed.extend(moved);
