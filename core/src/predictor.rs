@@ -398,21 +398,21 @@ impl Stage for Predictor {
                 break;
             };
             // A completed or revoked key, or one re-created later, is not ours.
-            if self.pending.get(&key).is_some_and(|e| e.seq == seq) {
-                if let Some(e) = self.remove(&key) {
-                    self.stats.expired_parameters += u64::from(e.predicted.is_some());
-                    self.stats.expired_sizes += u64::from(e.size.is_some());
-                }
+            if self.pending.get(&key).is_some_and(|e| e.seq == seq)
+                && let Some(e) = self.remove(&key)
+            {
+                self.stats.expired_parameters += u64::from(e.predicted.is_some());
+                self.stats.expired_sizes += u64::from(e.size.is_some());
             }
         }
         while let Some((done_at, _)) = self.done_queue.front() {
             if now - done_at <= self.cfg.done_ttl {
                 break;
             }
-            if let Some((done_at, key)) = self.done_queue.pop_front() {
-                if self.done.get(&key).is_some_and(|(t, _)| *t == done_at) {
-                    self.done.remove(&key);
-                }
+            if let Some((done_at, key)) = self.done_queue.pop_front()
+                && self.done.get(&key).is_some_and(|(t, _)| *t == done_at)
+            {
+                self.done.remove(&key);
             }
         }
     }

@@ -64,7 +64,7 @@ impl Stage for Dashboard {
                 e.0 += 1;
                 e.1 += s.are;
                 self.stats += 1;
-                if self.every > 0 && self.stats % self.every == 0 {
+                if self.every > 0 && self.stats.is_multiple_of(self.every) {
                     let parts: Vec<String> = self
                         .are
                         .iter()
