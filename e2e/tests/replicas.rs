@@ -169,6 +169,26 @@ fn two_estimator_replicas_share_the_series_and_fit_none_twice() {
     assert_eq!(owners.len(), 2, "one replica fitted everything: {owners:?}");
 }
 
+/// Waits for the generator to finish, then for every (cid, window) that got
+/// a series to come out as a stat; fails naming the lost ones.
+fn assert_no_stat_lost(d: &Deployment, g: &mut Proc) {
+    assert!(
+        g.wait(Duration::from_secs(180)),
+        "generator failed: {}",
+        g.log_text()
+    );
+    let expected = expected_stats(d);
+    let stats = wait_stats(d, &expected, Duration::from_secs(180));
+    let got = keys(&stats, "stat");
+    let lost: Vec<_> = expected.difference(&got).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} cascades lost their stat: {lost:?}",
+        lost.len(),
+        expected.len()
+    );
+}
+
 #[test]
 fn a_collector_killed_mid_stream_and_restarted_loses_no_cascade() {
     let d = Deployment::new("collkill");
@@ -198,21 +218,7 @@ fn a_collector_killed_mid_stream_and_restarted_loses_no_cascade() {
     c.kill();
     std::thread::sleep(Duration::from_secs(2));
     let _c2 = d.spawn("collector", "collector-2", &horizon);
-    assert!(
-        g.wait(Duration::from_secs(180)),
-        "generator failed: {}",
-        g.log_text()
-    );
-    let expected = expected_stats(&d);
-    let stats = wait_stats(&d, &expected, Duration::from_secs(180));
-    let got = keys(&stats, "stat");
-    let lost: Vec<_> = expected.difference(&got).collect();
-    assert!(
-        lost.is_empty(),
-        "{} of {} cascades lost their stat: {lost:?}",
-        lost.len(),
-        expected.len()
-    );
+    assert_no_stat_lost(&d, &mut g);
 }
 
 #[test]
@@ -233,21 +239,7 @@ fn a_predictor_replica_killed_hands_its_windows_to_the_survivor() {
     );
     assert!(early.len() >= 20, "no alert before the kill");
     p1.kill();
-    assert!(
-        g.wait(Duration::from_secs(180)),
-        "generator failed: {}",
-        g.log_text()
-    );
-    let expected = expected_stats(&d);
-    let stats = wait_stats(&d, &expected, Duration::from_secs(180));
-    let got = keys(&stats, "stat");
-    let lost: Vec<_> = expected.difference(&got).collect();
-    assert!(
-        lost.is_empty(),
-        "{} of {} stats lost: {lost:?}",
-        lost.len(),
-        expected.len()
-    );
+    assert_no_stat_lost(&d, &mut g);
     assert!(
         p2.log_text().matches("partitions assigned").count() >= 2,
         "the survivor never took over"
