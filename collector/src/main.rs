@@ -5,7 +5,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::anyhow;
 use clap::Parser;
 use tweetoscope_core::collector::Collector;
 use tweetoscope_core::config::CollectorArgs;
@@ -25,20 +24,13 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = app::check(cli.kafka.problems())
-        .map_err(|e| anyhow!(e))
-        .and_then(|()| {
-            let stage = Collector::new(cli.collector.config());
-            let outputs = [Topic::CascadeSeries, Topic::CascadeProperties];
-            app::serve(
-                stage,
-                &cli.kafka,
-                &cli.collector.windows.0,
-                &outputs,
-                &[],
-                &cli,
-            )?;
-            Ok(())
-        });
-    app::exit(result)
+    app::run_stage(
+        cli.kafka.problems(),
+        || Collector::new(cli.collector.config()),
+        &cli.kafka,
+        &cli.collector.windows.0,
+        &[Topic::CascadeSeries, Topic::CascadeProperties],
+        &[],
+        &cli,
+    )
 }

@@ -18,6 +18,19 @@ use crate::model::{ForestConfig, Target};
 use crate::predictor::PredictorConfig;
 use crate::schema::Window;
 
+/// Every configuration problem at once, as one error message; `Ok` when
+/// there is none. Shared by every binary so all report alike.
+pub fn check(problems: Vec<String>) -> Result<(), String> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid configuration:\n  - {}",
+            problems.join("\n  - ")
+        ))
+    }
+}
+
 /// Seconds from "600", "600s", "10m", "1h 30m" or "0.5".
 pub fn parse_seconds(s: &str) -> Result<f64, String> {
     let s = s.trim();

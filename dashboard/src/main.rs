@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::process::ExitCode;
 
-use anyhow::anyhow;
 use clap::Parser;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
 use tweetoscope_core::schema::{Message, Topic, Window};
@@ -88,15 +87,17 @@ impl Stage for Dashboard {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = app::check(cli.kafka.problems())
-        .map_err(|e| anyhow!(e))
-        .and_then(|()| {
-            let stage = Dashboard {
-                every: cli.summary_every,
-                ..Dashboard::default()
-            };
-            app::serve(stage, &cli.kafka, &cli.windows.windows.0, &[], &[], &cli)?;
-            Ok(())
-        });
-    app::exit(result)
+    let stage = || Dashboard {
+        every: cli.summary_every,
+        ..Dashboard::default()
+    };
+    app::run_stage(
+        cli.kafka.problems(),
+        stage,
+        &cli.kafka,
+        &cli.windows.windows.0,
+        &[],
+        &[],
+        &cli,
+    )
 }

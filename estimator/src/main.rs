@@ -4,7 +4,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::anyhow;
 use clap::Parser;
 use tweetoscope_core::config::HawkesArgs;
 use tweetoscope_core::estimator::Estimator;
@@ -25,18 +24,13 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let problems = [cli.kafka.problems(), cli.hawkes.problems()].concat();
-    let result = app::check(problems).map_err(|e| anyhow!(e)).and_then(|()| {
-        let stage = Estimator::new(cli.hawkes.config());
-        app::serve(
-            stage,
-            &cli.kafka,
-            &cli.windows.windows.0,
-            &[Topic::CascadeProperties],
-            &[],
-            &cli,
-        )?;
-        Ok(())
-    });
-    app::exit(result)
+    app::run_stage(
+        [cli.kafka.problems(), cli.hawkes.problems()].concat(),
+        || Estimator::new(cli.hawkes.config()),
+        &cli.kafka,
+        &cli.windows.windows.0,
+        &[Topic::CascadeProperties],
+        &[],
+        &cli,
+    )
 }

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::anyhow;
 use clap::Parser;
 use tweetoscope_core::config::LearnerArgs;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
@@ -24,18 +23,13 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let problems = [cli.kafka.problems(), cli.learner.problems()].concat();
-    let result = app::check(problems).map_err(|e| anyhow!(e)).and_then(|()| {
-        let stage = Learner::new(cli.learner.learner_config());
-        app::serve(
-            stage,
-            &cli.kafka,
-            &cli.windows.windows.0,
-            &[Topic::Models],
-            &[],
-            &cli,
-        )?;
-        Ok(())
-    });
-    app::exit(result)
+    app::run_stage(
+        [cli.kafka.problems(), cli.learner.problems()].concat(),
+        || Learner::new(cli.learner.learner_config()),
+        &cli.kafka,
+        &cli.windows.windows.0,
+        &[Topic::Models],
+        &[],
+        &cli,
+    )
 }

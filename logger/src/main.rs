@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::anyhow;
 use clap::Parser;
 use tweetoscope_core::kafka::{KafkaArgs, app};
 use tweetoscope_core::schema::{Message, Topic};
@@ -60,11 +59,13 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // Its own warnings would come back to it through the topic.
     cli.kafka.log_to_kafka = false;
-    let result = app::check(cli.kafka.problems())
-        .map_err(|e| anyhow!(e))
-        .and_then(|()| {
-            app::serve(Printer, &cli.kafka, &[], &[], &[], &cli)?;
-            Ok(())
-        });
-    app::exit(result)
+    app::run_stage(
+        cli.kafka.problems(),
+        || Printer,
+        &cli.kafka,
+        &[],
+        &[],
+        &[],
+        &cli,
+    )
 }

@@ -6,7 +6,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::anyhow;
 use clap::Parser;
 use tweetoscope_core::config::LearnerArgs;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
@@ -27,19 +26,13 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let problems = [cli.kafka.problems(), cli.learner.problems()].concat();
-    let result = app::check(problems).map_err(|e| anyhow!(e)).and_then(|()| {
-        let stage = Predictor::new(cli.learner.predictor_config());
-        let outputs = [Topic::Alerts, Topic::Stats, Topic::Samples];
-        app::serve(
-            stage,
-            &cli.kafka,
-            &cli.windows.windows.0,
-            &outputs,
-            &[Topic::Models],
-            &cli,
-        )?;
-        Ok(())
-    });
-    app::exit(result)
+    app::run_stage(
+        [cli.kafka.problems(), cli.learner.problems()].concat(),
+        || Predictor::new(cli.learner.predictor_config()),
+        &cli.kafka,
+        &cli.windows.windows.0,
+        &[Topic::Alerts, Topic::Stats, Topic::Samples],
+        &[Topic::Models],
+        &cli,
+    )
 }

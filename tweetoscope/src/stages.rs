@@ -1,9 +1,8 @@
 //! Options shared by `run` and `eval`: the source and the stages.
 
-use anyhow::bail;
 use clap::Args;
 use tweetoscope_core::collector::Collector;
-use tweetoscope_core::config::{CollectorArgs, HawkesArgs, LearnerArgs, ReplayArgs};
+use tweetoscope_core::config::{self, CollectorArgs, HawkesArgs, LearnerArgs, ReplayArgs};
 use tweetoscope_core::estimator::Estimator;
 use tweetoscope_core::learner::Learner;
 use tweetoscope_core::pipeline::Stages;
@@ -26,18 +25,13 @@ pub struct StageArgs {
 impl StageArgs {
     /// Checks every option and reports all problems at once.
     pub fn check(&self, replay: &ReplayArgs) -> anyhow::Result<()> {
-        let problems: Vec<String> = [
+        let problems = [
             self.hawkes.problems(),
             self.learner.problems(),
             replay.problems(),
         ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if !problems.is_empty() {
-            bail!("invalid configuration:\n  - {}", problems.join("\n  - "));
-        }
-        Ok(())
+        .concat();
+        config::check(problems).map_err(anyhow::Error::msg)
     }
 
     pub fn build(&self) -> Stages {

@@ -9,18 +9,7 @@ use super::telemetry::{self, Metrics};
 use crate::schema::{Topic, Window};
 use crate::stage::Stage;
 
-/// Every configuration problem at once, as one error message; `Ok` when
-/// there is none.
-pub fn check(problems: Vec<String>) -> Result<(), String> {
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid configuration:\n  - {}",
-            problems.join("\n  - ")
-        ))
-    }
-}
+pub use crate::config::check;
 
 /// Starts tracing and the metrics endpoint, logs the effective
 /// configuration, and gives the multi-threaded runtime to `f`.
@@ -43,6 +32,47 @@ pub fn with_runtime<T>(
         tracing::info!(stage, %addr, "serving /metrics and /health");
         f(metrics, logs).await
     })
+}
+
+/// The whole `main` of a consuming stage binary: report every configuration
+/// problem or build the stage, serve it until SIGTERM/SIGINT, and map the
+/// outcome to the exit code.
+pub fn run_stage<S: Stage>(
+    problems: Vec<String>,
+    build: impl FnOnce() -> S,
+    args: &KafkaArgs,
+    windows: &[Window],
+    outputs: &[Topic],
+    preload: &[Topic],
+    config: &dyn Debug,
+) -> std::process::ExitCode {
+    let result = check(problems).map_err(Failure::Config).and_then(|()| {
+        serve(build(), args, windows, outputs, preload, config)
+            .map(drop)
+            .map_err(Failure::Driver)
+    });
+    exit(result)
+}
+
+/// Why a stage binary stopped with an error.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("{0}")]
+    Config(String),
+    #[error("{}", causes(.0))]
+    Driver(DriverError),
+}
+
+/// An error and its sources, joined as anyhow's `{:#}` prints them.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
 }
 
 /// Runs a consuming stage until SIGTERM/SIGINT.
