@@ -1,0 +1,55 @@
+//! The `alerts` and `stats` topics: predictions and their errors.
+
+use serde::{Deserialize, Serialize};
+
+use super::Window;
+use super::codec::de_cid;
+
+/// A prediction on `alerts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertMsg {
+    #[serde(rename = "type", default = "alert_tag")]
+    pub kind: String,
+    #[serde(deserialize_with = "de_cid")]
+    pub cid: String,
+    #[serde(default)]
+    pub msg: String,
+    #[serde(rename = "T_obs")]
+    pub t_obs: Window,
+    /// Predicted final size.
+    pub n_tot: f64,
+    /// Extra: the correction used (1 until a model exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub w: Option<f64>,
+    /// Extra: observed tweets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_obs: Option<u64>,
+}
+
+fn alert_tag() -> String {
+    "alert".to_owned()
+}
+
+/// A prediction error on `stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatMsg {
+    #[serde(rename = "type", default = "stat_tag")]
+    pub kind: String,
+    #[serde(deserialize_with = "de_cid")]
+    pub cid: String,
+    #[serde(rename = "T_obs")]
+    pub t_obs: Window,
+    #[serde(rename = "ARE")]
+    pub are: f64,
+    /// Extra: ARE of the w = 1 prediction, to see what the correction buys.
+    #[serde(
+        rename = "ARE_hawkes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub are_hawkes: Option<f64>,
+}
+
+fn stat_tag() -> String {
+    "stat".to_owned()
+}

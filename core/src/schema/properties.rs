@@ -1,0 +1,80 @@
+//! The `cascade_properties` topic: final sizes and fitted parameters.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Window;
+use super::codec::{de_cid, de_num, ser_num};
+
+/// A message on `cascade_properties`: a final size from the collector or
+/// fitted parameters from the estimator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum PropertiesMsg {
+    Size(SizeMsg),
+    Parameters(ParametersMsg),
+}
+
+impl PropertiesMsg {
+    pub fn cid(&self) -> &str {
+        match self {
+            PropertiesMsg::Size(s) => &s.cid,
+            PropertiesMsg::Parameters(p) => &p.cid,
+        }
+    }
+
+    /// The window, when the value carries it (ours always do; the course's
+    /// only carry it in the key).
+    pub fn window(&self) -> Option<Window> {
+        match self {
+            PropertiesMsg::Size(s) => s.t_obs,
+            PropertiesMsg::Parameters(p) => p.t_obs,
+        }
+    }
+
+    pub fn set_window(&mut self, w: Window) {
+        match self {
+            PropertiesMsg::Size(s) => s.t_obs = Some(w),
+            PropertiesMsg::Parameters(p) => p.t_obs = Some(w),
+        }
+    }
+}
+
+/// The cascade's final size, sent by the collector at termination.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SizeMsg {
+    #[serde(deserialize_with = "de_cid")]
+    pub cid: String,
+    pub n_tot: u64,
+    #[serde(serialize_with = "ser_num", deserialize_with = "de_num")]
+    pub t_end: f64,
+    /// Extra: the window this size is keyed by (the course puts it only in
+    /// the key).
+    #[serde(rename = "T_obs", default, skip_serializing_if = "Option::is_none")]
+    pub t_obs: Option<Window>,
+}
+
+/// The estimator's fit of one partial cascade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParametersMsg {
+    #[serde(deserialize_with = "de_cid")]
+    pub cid: String,
+    #[serde(default)]
+    pub msg: String,
+    pub n_obs: u64,
+    /// Retweets still to come with w = 1: G1 / (1 - n*).
+    pub n_supp: f64,
+    /// `[p, beta]`.
+    pub params: [f64; 2],
+    pub n_star: f64,
+    #[serde(rename = "G1")]
+    pub g1: f64,
+    /// Extra: the window (the course puts it only in the key).
+    #[serde(rename = "T_obs", default, skip_serializing_if = "Option::is_none")]
+    pub t_obs: Option<Window>,
+    /// Extra: named features of the partial cascade for the learned
+    /// correction (see [`crate::features`]). Absent from course messages.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub features: BTreeMap<String, f64>,
+}

@@ -1,0 +1,38 @@
+//! The `cascade_series` topic: partial cascades for the estimator.
+
+use serde::{Deserialize, Serialize};
+
+use super::Window;
+use super::codec::{de_cid, de_pairs, ser_pairs};
+
+/// A partial cascade on `cascade_series`: tweets with relative time < `T_obs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesMsg {
+    #[serde(rename = "type", default = "serie_tag")]
+    pub kind: String,
+    #[serde(deserialize_with = "de_cid")]
+    pub cid: String,
+    #[serde(default)]
+    pub msg: String,
+    #[serde(rename = "T_obs")]
+    pub t_obs: Window,
+    /// `(time relative to the first tweet, magnitude)`, in time order.
+    #[serde(serialize_with = "ser_pairs", deserialize_with = "de_pairs")]
+    pub tweets: Vec<(f64, f64)>,
+}
+
+fn serie_tag() -> String {
+    "serie".to_owned()
+}
+
+impl SeriesMsg {
+    pub fn new(cid: String, msg: String, t_obs: Window, tweets: Vec<(f64, f64)>) -> Self {
+        Self {
+            kind: serie_tag(),
+            cid,
+            msg,
+            t_obs,
+            tweets,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The `tweets` topic: tweets, retweets, watermarks and end records.
+
+use serde::{Deserialize, Serialize};
+
+use super::SourceId;
+use super::codec::{de_num, de_source, ser_num};
+
+/// A message on `tweets`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TweetMsg {
+    /// Opens a cascade.
+    Tweet(Tweet),
+    /// Extends a cascade (or opens it, when its first tweet was not seen).
+    Retweet(Tweet),
+    /// The source's clock has reached `t`: no older tweet will follow.
+    Watermark {
+        #[serde(deserialize_with = "de_source")]
+        source: SourceId,
+        #[serde(serialize_with = "ser_num", deserialize_with = "de_num")]
+        t: f64,
+    },
+    /// The source is finished: every open cascade of it terminates.
+    End {
+        #[serde(deserialize_with = "de_source")]
+        source: SourceId,
+    },
+}
+
+impl TweetMsg {
+    pub fn source(&self) -> SourceId {
+        match self {
+            TweetMsg::Tweet(t) | TweetMsg::Retweet(t) => t.source,
+            TweetMsg::Watermark { source, .. } | TweetMsg::End { source } => *source,
+        }
+    }
+
+    /// The source clock this message advances to, if any.
+    pub fn time(&self) -> Option<f64> {
+        match self {
+            TweetMsg::Tweet(t) | TweetMsg::Retweet(t) => Some(t.t),
+            TweetMsg::Watermark { t, .. } => Some(*t),
+            TweetMsg::End { .. } => None,
+        }
+    }
+}
+
+/// A tweet or retweet. Both course editions are read: the 2020 one names the
+/// cascade only in `info` ("cascade=N"), the 2021 one also sends `tweet_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tweet {
+    #[serde(default)]
+    pub msg: String,
+    /// Seconds on the source's clock.
+    #[serde(serialize_with = "ser_num", deserialize_with = "de_num")]
+    pub t: f64,
+    /// Magnitude: the author's follower count.
+    #[serde(serialize_with = "ser_num", deserialize_with = "de_num")]
+    pub m: f64,
+    #[serde(deserialize_with = "de_source")]
+    pub source: SourceId,
+    #[serde(default)]
+    pub info: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tweet_id: Option<serde_json::Value>,
+}
+
+impl Tweet {
+    /// The cascade id: `cascade=N` in `info`, else the 2021 edition's
+    /// `tweet_id`.
+    pub fn cascade_id(&self) -> Option<String> {
+        let from_info = self.info.split([',', ';', ' ']).find_map(|part| {
+            let (k, v) = part.split_once('=')?;
+            (k.trim() == "cascade" && !v.trim().is_empty()).then(|| v.trim().to_owned())
+        });
+        from_info.or_else(|| match &self.tweet_id {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        })
+    }
+}
