@@ -249,6 +249,42 @@ impl HawkesArgs {
     }
 }
 
+/// The magnitude law a predictor completes 2020-edition parameters with
+/// (they carry neither n* nor G1): the same flags as the estimator's, so one
+/// environment configures both.
+#[derive(Debug, Clone, Args)]
+pub struct MarkLawArgs {
+    /// Power-law exponent of magnitudes.
+    #[arg(long, env = "TWEETOSCOPE_ALPHA", default_value_t = MarkLaw::COURSE.alpha)]
+    pub alpha: f64,
+    /// Minimum magnitude of the power law.
+    #[arg(long, env = "TWEETOSCOPE_MU", default_value_t = MarkLaw::COURSE.mu)]
+    pub mu: f64,
+}
+
+impl MarkLawArgs {
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if !(self.alpha > 2.0 && self.alpha.is_finite()) {
+            p.push(format!(
+                "--alpha {} must be > 2 for E[m] to be finite",
+                self.alpha
+            ));
+        }
+        if !(self.mu > 0.0 && self.mu.is_finite()) {
+            p.push(format!("--mu {} must be > 0", self.mu));
+        }
+        p
+    }
+
+    pub fn law(&self) -> MarkLaw {
+        MarkLaw {
+            alpha: self.alpha,
+            mu: self.mu,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TargetArg {
     /// Regress ln(n_tot / n_obs): bounded, needs our predictor's samples.

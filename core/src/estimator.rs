@@ -1,9 +1,17 @@
 //! The estimator stage: fits the marked Hawkes process to each partial
 //! cascade (SPEC §5) and publishes the parameters and the w = 1 prediction.
+//!
+//! Series are read as course collectors send them, too: times are shifted
+//! to the first tweet (some send absolute times), tweets at or past the
+//! window are dropped and counted, and a (cid, T_obs) already fitted is not
+//! fitted again (a 2021 collector resends the series on every tweet); the
+//! keys remembered for that are bounded by [`SEEN_CAPACITY`].
+
+use std::collections::{HashSet, VecDeque};
 
 use crate::features;
 use crate::hawkes::{self, FitConfig, FitError};
-use crate::schema::{Message, ParametersMsg, PropertiesMsg, SeriesMsg, Topic};
+use crate::schema::{Message, ParametersMsg, PropertiesMsg, SeriesMsg, Topic, Window};
 use crate::stage::{Ctx, Stage, StageError};
 
 /// Counters for metrics and the end-of-run report.
@@ -16,7 +24,17 @@ pub struct EstimatorStats {
     /// Fits whose branching factor is at least [`NEAR_CRITICAL`]: their
     /// w = 1 prediction is unreliable (it grows as 1 / (1 - n*)).
     pub near_critical: u64,
+    /// Series whose first time was not 0 (absolute times): shifted.
+    pub shifted: u64,
+    /// Tweets at or past the window's end, dropped before the fit.
+    pub past_window: u64,
+    /// Series of a (cid, T_obs) already fitted: skipped.
+    pub repeated: u64,
 }
+
+/// How many fitted (cid, T_obs) keys are remembered to skip repeats, the
+/// oldest forgotten first: a few MB at most.
+pub const SEEN_CAPACITY: usize = 100_000;
 
 /// n* from which a cascade counts as near-critical.
 pub const NEAR_CRITICAL: f64 = 0.95;
@@ -28,6 +46,8 @@ pub struct Estimator {
     stats: EstimatorStats,
     times: Vec<f64>,
     marks: Vec<f64>,
+    seen: HashSet<(String, Window)>,
+    seen_order: VecDeque<(String, Window)>,
 }
 
 impl Estimator {
@@ -37,6 +57,8 @@ impl Estimator {
             stats: EstimatorStats::default(),
             times: Vec::new(),
             marks: Vec::new(),
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
         }
     }
 
@@ -45,15 +67,26 @@ impl Estimator {
     }
 
     /// The pure part: a series in, parameters (with the series' shape
-    /// features) or the reason of the failure out.
+    /// features) or the reason of the failure out. Times are taken relative
+    /// to the first tweet and only those before `T_obs` are fitted.
     pub fn estimate(&mut self, series: &SeriesMsg) -> Result<ParametersMsg, FitError> {
         self.times.clear();
         self.marks.clear();
-        self.times.extend(series.tweets.iter().map(|&(t, _)| t));
-        self.marks.extend(series.tweets.iter().map(|&(_, m)| m));
         let t_obs = f64::from(series.t_obs);
+        let t0 = series.tweets.first().map_or(0.0, |&(t, _)| t);
+        if t0 != 0.0 {
+            self.stats.shifted += 1;
+        }
+        for &(t, m) in &series.tweets {
+            if t - t0 < t_obs {
+                self.times.push(t - t0);
+                self.marks.push(m);
+            } else {
+                self.stats.past_window += 1;
+            }
+        }
         let fit = hawkes::fit_map(&self.times, &self.marks, t_obs, &self.cfg)?;
-        let n_obs = series.tweets.len() as u64;
+        let n_obs = self.times.len() as u64;
         Ok(ParametersMsg {
             cid: series.cid.clone(),
             msg: series.msg.clone(),
@@ -65,6 +98,23 @@ impl Estimator {
             t_obs: Some(series.t_obs),
             features: features::series_features(&self.times, &self.marks, t_obs),
         })
+    }
+}
+
+impl Estimator {
+    /// Whether (cid, T_obs) is seen for the first time; remembers it.
+    fn first_time(&mut self, series: &SeriesMsg) -> bool {
+        let key = (series.cid.clone(), series.t_obs);
+        if !self.seen.insert(key.clone()) {
+            return false;
+        }
+        self.seen_order.push_back(key);
+        while self.seen_order.len() > SEEN_CAPACITY {
+            if let Some(old) = self.seen_order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        true
     }
 }
 
@@ -85,6 +135,11 @@ impl Stage for Estimator {
             });
         };
         self.stats.series += 1;
+        if !self.first_time(&series) {
+            self.stats.repeated += 1;
+            tracing::debug!(cid = %series.cid, window = series.t_obs, "series already fitted: skipped");
+            return Ok(());
+        }
         match self.estimate(&series) {
             Ok(params) => {
                 self.stats.fitted += 1;
@@ -144,6 +199,60 @@ mod tests {
         assert!(p.n_star < 1.0 && p.params.iter().all(|v| v.is_finite() && *v > 0.0));
         assert!(features::vector(p, features::DEFAULT).is_some());
         assert_eq!(est.stats().fitted, 1);
+    }
+
+    #[test]
+    fn course_series_with_absolute_times_are_shifted_and_cut_at_the_window() {
+        let shifted: Vec<(f64, f64)> =
+            vec![(0.0, 500.0), (30.0, 80.0), (200.0, 40.0), (590.0, 12.0)];
+        let absolute: Vec<(f64, f64)> = shifted
+            .iter()
+            .map(|&(t, m)| (t + 1_600_000_000.0, m))
+            .chain([(1_600_000_600.0, 9.0), (1_600_000_900.0, 7.0)])
+            .collect();
+        let mut ours = Estimator::new(FitConfig::default());
+        let mut course = Estimator::new(FitConfig::default());
+        let expected = ours.estimate(&series(shifted)).unwrap();
+        let got = course.estimate(&series(absolute)).unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(got.n_obs, 4);
+        assert_eq!((course.stats().shifted, course.stats().past_window), (1, 2));
+        assert_eq!((ours.stats().shifted, ours.stats().past_window), (0, 0));
+    }
+
+    #[test]
+    fn a_repeated_series_is_fitted_once_per_window() {
+        let tweets = vec![(0.0, 500.0), (30.0, 80.0), (200.0, 40.0), (590.0, 12.0)];
+        let mut est = Estimator::new(FitConfig::default());
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            est.handle(
+                Message::Series(series(tweets.clone())),
+                Ctx::default(),
+                &mut out,
+            )
+            .unwrap();
+        }
+        let other = SeriesMsg::new("7".into(), String::new(), 1200, tweets);
+        est.handle(Message::Series(other), Ctx::default(), &mut out)
+            .unwrap();
+        assert_eq!(out.len(), 2, "one fit for (7, 600), one for (7, 1200)");
+        assert_eq!((est.stats().repeated, est.stats().fitted), (2, 2));
+    }
+
+    #[test]
+    fn the_memory_of_fitted_series_is_bounded() {
+        let mut est = Estimator::new(FitConfig::default());
+        for i in 0..SEEN_CAPACITY + 10 {
+            let s = SeriesMsg::new(i.to_string(), String::new(), 600, vec![(0.0, 1.0)]);
+            assert!(est.first_time(&s));
+        }
+        assert_eq!(
+            (est.seen.len(), est.seen_order.len()),
+            (SEEN_CAPACITY, SEEN_CAPACITY)
+        );
+        let oldest = SeriesMsg::new("0".into(), String::new(), 600, vec![(0.0, 1.0)]);
+        assert!(est.first_time(&oldest), "the oldest key was forgotten");
     }
 
     #[test]

@@ -7,14 +7,14 @@
 //! may come in either order and more than once, so completed keys are
 //! remembered for a while to drop duplicates, and unmatched halves expire.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use crate::features;
-use crate::hawkes::final_size;
+use crate::hawkes::{MarkLaw, final_size};
 use crate::model::{Correction, DEFAULT_W_MAX};
 use crate::schema::{
-    AlertMsg, Message, ModelMsg, ParametersMsg, PropertiesMsg, SampleMsg, SizeMsg, StatMsg, Topic,
-    Window,
+    AlertMsg, Decoder, Message, ModelMsg, ParametersMsg, PropertiesMsg, SampleMsg, SizeMsg,
+    StatMsg, Topic, Window,
 };
 use crate::stage::{Ctx, Origin, Stage, StageError};
 
@@ -33,6 +33,8 @@ pub struct PredictorConfig {
     /// w = 1 prediction grows as 1 / (1 - n*) and means nothing. It is
     /// counted as failed, and still becomes a training sample.
     pub near_critical: f64,
+    /// Magnitude law that completes 2020-edition parameters (n*, G1).
+    pub marks: MarkLaw,
 }
 
 impl Default for PredictorConfig {
@@ -43,6 +45,7 @@ impl Default for PredictorConfig {
             near_critical: crate::estimator::NEAR_CRITICAL,
             done_ttl: 7.0 * 86_400.0,
             w_max: DEFAULT_W_MAX,
+            marks: MarkLaw::COURSE,
         }
     }
 }
@@ -72,6 +75,13 @@ pub struct PredictorStats {
     pub features_missing: u64,
     /// Near-critical fits left unpredicted because no model existed yet.
     pub failed: u64,
+    /// Samples sent with the course features `[beta, n_star, G1]` because
+    /// the message lacked a configured one (parameters from a course
+    /// estimator carry no `features` map).
+    pub samples_course_features: u64,
+    /// Completed pairs that gave no sample (G1 = 0, or not even the course
+    /// features could be built); each is logged with its reason.
+    pub samples_not_sent: u64,
 }
 
 type Key = (String, Window);
@@ -113,6 +123,9 @@ pub struct Predictor {
     held: HashMap<i32, BTreeMap<i64, u32>>,
     clock: f64,
     seq: u64,
+    /// Windows (and model versions) whose missing features were already
+    /// logged at warn level: one warning each, the counters say how many.
+    warned: HashSet<(Window, u64)>,
 }
 
 impl Predictor {
@@ -128,6 +141,7 @@ impl Predictor {
             held: HashMap::new(),
             clock: f64::NEG_INFINITY,
             seq: 0,
+            warned: HashSet::new(),
         }
     }
 
@@ -242,6 +256,16 @@ impl Predictor {
                 Some(x) => model.predict(&x, n_obs, p.g1, p.n_star),
                 None => {
                     self.stats.features_missing += 1;
+                    let missing = first_missing(&p, &model.features);
+                    if self.warned.insert((t_obs, model.version)) {
+                        tracing::warn!(
+                            window = t_obs,
+                            model_version = model.version,
+                            cid = %p.cid,
+                            missing,
+                            "parameters lack a feature of the window's model: predicted with w = 1"
+                        );
+                    }
                     (1.0, n_hawkes)
                 }
             },
@@ -326,7 +350,9 @@ impl Predictor {
         }
         if p.g1 <= 0.0 {
             self.stats.samples_skipped_g1_zero += 1;
-        } else if let Some(x) = features::vector(p, &self.cfg.features) {
+            self.stats.samples_not_sent += 1;
+            tracing::debug!(cid = %cid, window = t_obs, reason = "G1 = 0: W is undefined", "no sample");
+        } else if let Some((names, x)) = self.sample_features(p, t_obs) {
             self.stats.samples += 1;
             out.push(Message::Sample(SampleMsg {
                 kind: "sample".into(),
@@ -334,17 +360,48 @@ impl Predictor {
                 t_obs,
                 x,
                 w: (n_tot as f64 - p.n_obs as f64) * (1.0 - p.n_star) / p.g1,
-                features: self.cfg.features.clone(),
+                features: names,
                 n_obs: Some(p.n_obs),
                 n_tot: Some(n_tot),
                 n_hawkes: Some(pred.n_hawkes),
             }));
         } else {
             self.stats.features_missing += 1;
+            self.stats.samples_not_sent += 1;
+            tracing::warn!(
+                cid = %cid,
+                window = t_obs,
+                reason = "not even the course features are finite",
+                "no sample"
+            );
         }
         self.done
             .insert(key.clone(), (self.clock, origin.partition));
         self.done_queue.push_back((self.clock, key.clone()));
+    }
+
+    /// The sample's feature names and values: the configured features when
+    /// the message carries them all, else the course's `[beta, n_star, G1]`
+    /// (counted, and logged once per window), which every message has.
+    fn sample_features(
+        &mut self,
+        p: &ParametersMsg,
+        t_obs: Window,
+    ) -> Option<(Vec<String>, Vec<f64>)> {
+        if let Some(x) = features::vector(p, &self.cfg.features) {
+            return Some((self.cfg.features.clone(), x));
+        }
+        let x = features::vector(p, features::COURSE)?;
+        self.stats.samples_course_features += 1;
+        if self.warned.insert((t_obs, 0)) {
+            tracing::warn!(
+                window = t_obs,
+                cid = %p.cid,
+                missing = first_missing(p, &self.cfg.features),
+                "parameters lack a configured feature (a course estimator's?): samples of this window fall back to the course features"
+            );
+        }
+        Some((features::COURSE.iter().map(|s| s.to_string()).collect(), x))
     }
 
     fn on_model(&mut self, m: ModelMsg) -> Result<(), StageError> {
@@ -366,9 +423,22 @@ impl Predictor {
     }
 }
 
+/// The first of `names` that `p` cannot provide, for the log.
+fn first_missing<'a, S: AsRef<str>>(p: &ParametersMsg, names: &'a [S]) -> &'a str {
+    names
+        .iter()
+        .map(AsRef::as_ref)
+        .find(|n| features::value(p, n).is_none())
+        .unwrap_or("")
+}
+
 impl Stage for Predictor {
     fn name(&self) -> &'static str {
         "predictor"
+    }
+
+    fn decoder(&self) -> Decoder {
+        Decoder::new(self.cfg.marks)
     }
 
     fn inputs(&self) -> &'static [Topic] {

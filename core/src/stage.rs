@@ -7,7 +7,8 @@
 //! rule is testable in a plain `#[test]` and both transports (in-process and
 //! Kafka) run the very same code.
 
-use crate::schema::{Message, Topic};
+use crate::hawkes::MarkLaw;
+use crate::schema::{Decoder, Message, Topic};
 
 /// Where an input came from on its transport. The in-process transport
 /// numbers messages on partition 0.
@@ -42,6 +43,12 @@ pub trait Stage {
 
     /// The topics this stage consumes.
     fn inputs(&self) -> &'static [Topic];
+
+    /// How a transport reads this stage's inputs: a stage configured with
+    /// a magnitude law completes 2020-edition parameters with it.
+    fn decoder(&self) -> Decoder {
+        Decoder::new(MarkLaw::COURSE)
+    }
 
     /// Handles one message, pushing what it produces into `out`.
     fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError>;

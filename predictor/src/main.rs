@@ -7,9 +7,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tweetoscope_core::config::LearnerArgs;
+use tweetoscope_core::config::{LearnerArgs, MarkLawArgs};
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
-use tweetoscope_core::predictor::Predictor;
+use tweetoscope_core::predictor::{Predictor, PredictorConfig};
 use tweetoscope_core::schema::Topic;
 
 /// Predicts each cascade's final size and scores it once the size is known.
@@ -19,6 +19,8 @@ struct Cli {
     #[command(flatten)]
     learner: LearnerArgs,
     #[command(flatten)]
+    marks: MarkLawArgs,
+    #[command(flatten)]
     windows: WindowArgs,
     #[command(flatten)]
     kafka: KafkaArgs,
@@ -27,8 +29,18 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     app::run_stage(
-        [cli.kafka.problems(), cli.learner.problems()].concat(),
-        || Predictor::new(cli.learner.predictor_config()),
+        [
+            cli.kafka.problems(),
+            cli.learner.problems(),
+            cli.marks.problems(),
+        ]
+        .concat(),
+        || {
+            Predictor::new(PredictorConfig {
+                marks: cli.marks.law(),
+                ..cli.learner.predictor_config()
+            })
+        },
         &cli.kafka,
         &cli.windows.windows.0,
         &[Topic::Alerts, Topic::Stats, Topic::Samples],

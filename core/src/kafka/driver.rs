@@ -204,7 +204,9 @@ async fn handle_one<S: Stage>(
     offsets.next.insert((role, m.partition()), m.offset() + 1);
     let origin_ms = origin_ts(m);
     let payload = m.payload().unwrap_or_default();
-    let result = Message::decode(role, m.key(), payload)
+    let result = stage
+        .decoder()
+        .decode(role, m.key(), payload)
         .map_err(|e| e.to_string())
         .and_then(|msg| {
             let ctx = Ctx {

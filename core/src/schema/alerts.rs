@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Window;
-use super::codec::de_cid;
+use super::codec::{de_cid, de_text, de_window};
 
 /// A prediction on `alerts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,9 +12,15 @@ pub struct AlertMsg {
     pub kind: String,
     #[serde(deserialize_with = "de_cid")]
     pub cid: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_text")]
     pub msg: String,
-    #[serde(rename = "T_obs")]
+    /// `t_obs` in the 2020 edition.
+    #[serde(
+        rename = "T_obs",
+        alias = "t_obs",
+        default,
+        deserialize_with = "de_window"
+    )]
     pub t_obs: Window,
     /// Predicted final size.
     pub n_tot: f64,
@@ -37,7 +43,13 @@ pub struct StatMsg {
     pub kind: String,
     #[serde(deserialize_with = "de_cid")]
     pub cid: String,
-    #[serde(rename = "T_obs")]
+    /// `t_obs` in the 2020 edition.
+    #[serde(
+        rename = "T_obs",
+        alias = "t_obs",
+        default,
+        deserialize_with = "de_window"
+    )]
     pub t_obs: Window,
     #[serde(rename = "ARE")]
     pub are: f64,

@@ -80,3 +80,44 @@ pub(super) fn de_source<'de, D: Deserializer<'de>>(d: D) -> Result<SourceId, D::
         ))),
     }
 }
+
+/// Free text we only copy (`msg`): course producers also write `null`, a
+/// number or `false` there. Null reads as empty, any other value as its
+/// JSON text, so such a field never costs the message.
+pub(super) fn de_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+/// Counts (`n_obs`, `n_tot`): Python producers may write `32.0` or `"32"`.
+pub(super) fn de_count<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = de_num(d)?;
+    if v >= 0.0 && v.fract() == 0.0 && v < 9.0e15 {
+        Ok(v as u64)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "a count must be a non-negative integer, got {v}"
+        )))
+    }
+}
+
+/// A window (`T_obs`) in the value, from an integer, an integral float or a
+/// string. Absent reads as 0, which [`super::Decoder`] replaces by the
+/// key's window (course samples and properties carry it only there).
+pub(super) fn de_window<'de, D: Deserializer<'de>>(d: D) -> Result<super::Window, D::Error> {
+    let v = de_num(d)?;
+    parse_window(v).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "T_obs must be a positive whole number of seconds, got {v}"
+        ))
+    })
+}
+
+/// `v` as a window, if it is a whole number of seconds that fits.
+pub(super) fn parse_window(v: f64) -> Option<super::Window> {
+    (v >= 0.0 && v.fract() == 0.0 && v <= f64::from(super::Window::MAX))
+        .then_some(v as super::Window)
+}

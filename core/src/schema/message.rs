@@ -1,9 +1,10 @@
 //! Any message of the pipeline: decoding by topic, validation, encoding.
 
 use super::{
-    AlertMsg, LogMsg, ModelMsg, PropertiesMsg, SampleMsg, SeriesMsg, StatMsg, Topic, TweetMsg,
-    Window,
+    AlertMsg, Decoder, LogMsg, ModelMsg, PropertiesMsg, SampleMsg, SeriesMsg, StatMsg, Topic,
+    TweetMsg, Window,
 };
+use crate::hawkes::MarkLaw;
 
 /// Any message of the pipeline, tagged by the topic it belongs on.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,40 +86,16 @@ impl Message {
         result.unwrap_or_default()
     }
 
-    /// Reads a payload of `topic`. `key` fills the window of course messages
-    /// that carry it only in the key. Checks values a stage could not use
-    /// (non-finite numbers, empty ids, unsorted series).
+    /// Reads a payload of `topic` as [`Decoder`] does, completing 2020
+    /// parameters with the course's magnitude law (alpha 2.4, mu 10), the
+    /// constants the 2020 course predictor hard-codes. A stage configured
+    /// with another law reads through its own [`Decoder`].
     pub fn decode(
         topic: Topic,
         key: Option<&[u8]>,
         payload: &[u8],
     ) -> Result<Message, DecodeError> {
-        let json = |source| DecodeError::Json { topic, source };
-        let invalid = |reason: String| DecodeError::Invalid { topic, reason };
-        let msg = match topic {
-            Topic::Tweets => Message::Tweet(serde_json::from_slice(payload).map_err(json)?),
-            Topic::CascadeSeries => Message::Series(serde_json::from_slice(payload).map_err(json)?),
-            Topic::CascadeProperties => {
-                let mut p: PropertiesMsg = serde_json::from_slice(payload).map_err(json)?;
-                if p.window().is_none() {
-                    let w = key
-                        .and_then(|k| std::str::from_utf8(k).ok())
-                        .and_then(|k| k.trim().parse::<Window>().ok())
-                        .ok_or_else(|| {
-                            invalid("no T_obs in the value nor a window in the key".into())
-                        })?;
-                    p.set_window(w);
-                }
-                Message::Properties(p)
-            }
-            Topic::Samples => Message::Sample(serde_json::from_slice(payload).map_err(json)?),
-            Topic::Models => Message::Model(serde_json::from_slice(payload).map_err(json)?),
-            Topic::Alerts => Message::Alert(serde_json::from_slice(payload).map_err(json)?),
-            Topic::Stats => Message::Stat(serde_json::from_slice(payload).map_err(json)?),
-            Topic::Logs => Message::Log(serde_json::from_slice(payload).map_err(json)?),
-        };
-        msg.validate().map_err(invalid)?;
-        Ok(msg)
+        Decoder::new(MarkLaw::COURSE).decode(topic, key, payload)
     }
 
     /// Rejects values that parse but no stage could use.

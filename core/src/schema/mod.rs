@@ -9,10 +9,12 @@
 //!
 //! One file per topic: [`tweets`], [`series`], [`properties`], [`samples`],
 //! [`models`], [`alerts`] (alerts and stats), [`logs`]; [`message`] reads and
-//! checks any of them by topic.
+//! checks any of them by topic; [`Decoder`] reads both course editions
+//! (2020 and 2021) as well as ours.
 
 mod alerts;
 mod codec;
+mod decoder;
 mod logs;
 mod message;
 mod models;
@@ -22,6 +24,7 @@ mod series;
 mod tweets;
 
 pub use alerts::{AlertMsg, StatMsg};
+pub use decoder::Decoder;
 pub use logs::LogMsg;
 pub use message::{DecodeError, Message};
 pub use models::ModelMsg;

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Window;
-use super::codec::{de_cid, de_num, ser_num};
+use super::codec::{de_cid, de_count, de_num, de_text, ser_num};
+use crate::hawkes::MarkLaw;
 
 /// A message on `cascade_properties`: a final size from the collector or
 /// fitted parameters from the estimator.
@@ -46,12 +47,18 @@ impl PropertiesMsg {
 pub struct SizeMsg {
     #[serde(deserialize_with = "de_cid")]
     pub cid: String,
+    #[serde(deserialize_with = "de_count")]
     pub n_tot: u64,
     #[serde(serialize_with = "ser_num", deserialize_with = "de_num")]
     pub t_end: f64,
     /// Extra: the window this size is keyed by (the course puts it only in
     /// the key).
-    #[serde(rename = "T_obs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "T_obs",
+        alias = "t_obs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub t_obs: Option<Window>,
 }
 
@@ -60,21 +67,60 @@ pub struct SizeMsg {
 pub struct ParametersMsg {
     #[serde(deserialize_with = "de_cid")]
     pub cid: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_text")]
     pub msg: String,
+    #[serde(deserialize_with = "de_count")]
     pub n_obs: u64,
     /// Retweets still to come with w = 1: G1 / (1 - n*).
     pub n_supp: f64,
     /// `[p, beta]`.
     pub params: [f64; 2],
+    /// Branching factor. NaN when absent (2020 edition) until
+    /// [`ParametersMsg::complete`] derives it.
+    #[serde(default = "absent")]
     pub n_star: f64,
-    #[serde(rename = "G1")]
+    /// NaN when absent (2020 edition) until [`ParametersMsg::complete`].
+    #[serde(rename = "G1", default = "absent")]
     pub g1: f64,
     /// Extra: the window (the course puts it only in the key).
-    #[serde(rename = "T_obs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "T_obs",
+        alias = "t_obs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub t_obs: Option<Window>,
     /// Extra: named features of the partial cascade for the learned
     /// correction (see [`crate::features`]). Absent from course messages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub features: BTreeMap<String, f64>,
+}
+
+fn absent() -> f64 {
+    f64::NAN
+}
+
+impl ParametersMsg {
+    /// Completes a 2020-edition message, which carries neither `n_star` nor
+    /// `G1`, the way the 2020 course predictor derives them from what it
+    /// does carry and the magnitude law (alpha, mu) it is configured with:
+    ///
+    /// - n* = p E[m], E[m] = mu (alpha - 1) / (alpha - 2);
+    /// - G1 = n_supp (1 - n*), since the estimator sent
+    ///   n_supp = G1 / (1 - n*).
+    ///
+    /// Values the message carries are kept. Returns whether anything was
+    /// derived.
+    pub fn complete(&mut self, marks: MarkLaw) -> bool {
+        let mut derived = false;
+        if self.n_star.is_nan() {
+            self.n_star = self.params[0] * marks.mean();
+            derived = true;
+        }
+        if self.g1.is_nan() {
+            self.g1 = self.n_supp * (1.0 - self.n_star);
+            derived = true;
+        }
+        derived
+    }
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Window;
-use super::codec::de_cid;
+use super::codec::{de_cid, de_window};
 
 /// A training sample on `samples`: features `X` and target `W`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,7 +12,14 @@ pub struct SampleMsg {
     pub kind: String,
     #[serde(deserialize_with = "de_cid")]
     pub cid: String,
-    #[serde(rename = "T_obs")]
+    /// 0 when the value lacks it (course samples): [`super::Decoder`]
+    /// takes the key's.
+    #[serde(
+        rename = "T_obs",
+        alias = "t_obs",
+        default,
+        deserialize_with = "de_window"
+    )]
     pub t_obs: Window,
     #[serde(rename = "X")]
     pub x: Vec<f64>,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Window;
-use super::codec::{de_cid, de_pairs, ser_pairs};
+use super::codec::{de_cid, de_pairs, de_text, de_window, ser_pairs};
 
 /// A partial cascade on `cascade_series`: tweets with relative time < `T_obs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,9 +12,15 @@ pub struct SeriesMsg {
     pub kind: String,
     #[serde(deserialize_with = "de_cid")]
     pub cid: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_text")]
     pub msg: String,
-    #[serde(rename = "T_obs")]
+    /// 0 when the value lacks it: [`super::Decoder`] takes the key's.
+    #[serde(
+        rename = "T_obs",
+        alias = "t_obs",
+        default,
+        deserialize_with = "de_window"
+    )]
     pub t_obs: Window,
     /// `(time relative to the first tweet, magnitude)`, in time order.
     #[serde(serialize_with = "ser_pairs", deserialize_with = "de_pairs")]

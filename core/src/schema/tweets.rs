@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::SourceId;
-use super::codec::{de_num, de_source, ser_num};
+use super::codec::{de_num, de_source, de_text, ser_num};
 
 /// A message on `tweets`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +49,7 @@ impl TweetMsg {
 /// cascade only in `info` ("cascade=N"), the 2021 one also sends `tweet_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tweet {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_text")]
     pub msg: String,
     /// Seconds on the source's clock.
     #[serde(serialize_with = "ser_num", deserialize_with = "de_num")]
