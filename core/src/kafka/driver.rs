@@ -204,20 +204,36 @@ async fn handle_one<S: Stage>(
     offsets.next.insert((role, m.partition()), m.offset() + 1);
     let origin_ms = origin_ts(m);
     let payload = m.payload().unwrap_or_default();
-    let result = stage
-        .decoder()
-        .decode(role, m.key(), payload)
-        .map_err(|e| e.to_string())
-        .and_then(|msg| {
-            let ctx = Ctx {
-                now: now_secs(),
-                origin: Origin {
-                    partition: m.partition(),
-                    offset: m.offset(),
-                },
-            };
-            stage.handle(msg, ctx, out).map_err(|e| e.to_string())
-        });
+    let decoded = stage.decoder().decode(role, m.key(), payload);
+    if let Ok(msg) = &decoded
+        && let Some(reroute) = output.reroute(role, msg, m.partition())
+    {
+        // Not ours to handle: the owner of the window's partition will.
+        metrics.rerouted.with_label_values(&[topic_name]).inc();
+        if reroute.first {
+            tracing::warn!(
+                stage = stage.name(),
+                topic = topic_name,
+                partition = m.partition(),
+                offset = m.offset(),
+                window = msg.window(),
+                to = reroute.to,
+                "window on another partition than its own: produced again to it (further ones counted in rerouted_total)"
+            );
+        }
+        output.send(msg, origin_ms).await?;
+        return Ok(());
+    }
+    let result = decoded.map_err(|e| e.to_string()).and_then(|msg| {
+        let ctx = Ctx {
+            now: now_secs(),
+            origin: Origin {
+                partition: m.partition(),
+                offset: m.offset(),
+            },
+        };
+        stage.handle(msg, ctx, out).map_err(|e| e.to_string())
+    });
     if let Err(reason) = result {
         out.clear();
         metrics.dead_letters.with_label_values(&[topic_name]).inc();

@@ -14,7 +14,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use super::args::KafkaArgs;
 use super::context::Context;
-use super::partition::WindowPartitioner;
+use super::partition::{Reroute, Rerouter, WindowPartitioner};
 use super::telemetry::Metrics;
 use crate::schema::{LogMsg, Message, Topic, Window};
 
@@ -54,6 +54,7 @@ pub struct Output {
     producer: FutureProducer<Context>,
     args: KafkaArgs,
     partitioner: WindowPartitioner,
+    rerouter: Rerouter,
     partitions: HashMap<String, i32>,
     stage: &'static str,
     instance: String,
@@ -89,6 +90,7 @@ impl Output {
             producer,
             args: args.clone(),
             partitioner: WindowPartitioner::new(windows),
+            rerouter: Rerouter::new(WindowPartitioner::new(windows)),
             partitions,
             stage,
             instance: format!("{stage}-{}", std::process::id()),
@@ -96,6 +98,13 @@ impl Output {
             pending: Vec::new(),
             dead_pending: Vec::new(),
         })
+    }
+
+    /// Where an input of `role` read from partition `arrived` must be
+    /// produced again, when it is not its window's partition.
+    pub fn reroute(&mut self, role: Topic, msg: &Message, arrived: i32) -> Option<Reroute> {
+        let count = self.partition_count(self.args.topics.name(role));
+        self.rerouter.check(role, msg.window()?, arrived, count)
     }
 
     /// Deliveries not yet awaited.

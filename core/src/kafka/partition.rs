@@ -8,7 +8,9 @@
 //! lives. Explicit partitions make every replica of a consumer group own
 //! whole windows, and make a window's `parameters` and `size` meet.
 
-use crate::schema::Window;
+use std::collections::HashSet;
+
+use crate::schema::{Topic, Window};
 
 /// Maps a window to its partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,59 @@ impl WindowPartitioner {
         };
         // slot % n < n <= i32::MAX, so the conversion is lossless.
         i32::try_from(slot % n).unwrap_or(0)
+    }
+}
+
+/// What to do with a window-keyed input found on another partition than
+/// its window's (a course producer's key-hash partitioner put it there).
+///
+/// It is produced again to its window's partition and not handled here:
+/// the replica that owns that partition handles it, so a window's
+/// `parameters` and `size` still meet in one replica, and no two replicas
+/// handle the same window. Refusing it instead would lose every such
+/// message for good; handling it here would split a window's pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reroute {
+    /// The window's partition.
+    pub to: i32,
+    /// Whether this is the first time (topic, arrival partition, window)
+    /// was misplaced: the driver warns once per such triple and counts all.
+    pub first: bool,
+}
+
+/// Finds misplaced inputs. See [`Reroute`].
+#[derive(Debug, Clone)]
+pub struct Rerouter {
+    partitioner: WindowPartitioner,
+    warned: HashSet<(Topic, i32, Window)>,
+}
+
+impl Rerouter {
+    pub fn new(partitioner: WindowPartitioner) -> Self {
+        Self {
+            partitioner,
+            warned: HashSet::new(),
+        }
+    }
+
+    /// Where a message of `window`, read from partition `arrived` of
+    /// `topic` (`partitions` partitions), must go instead, if anywhere.
+    /// Models are not rerouted: every replica reads the whole topic.
+    pub fn check(
+        &mut self,
+        topic: Topic,
+        window: Window,
+        arrived: i32,
+        partitions: i32,
+    ) -> Option<Reroute> {
+        if !topic.is_window_keyed() || topic == Topic::Models {
+            return None;
+        }
+        let to = self.partitioner.partition(window, partitions);
+        (to != arrived).then(|| Reroute {
+            to,
+            first: self.warned.insert((topic, arrived, window)),
+        })
     }
 }
 
@@ -112,5 +167,36 @@ mod tests {
         let p = WindowPartitioner::new(&[600, 1200]);
         assert_eq!(p.partition(301, 2), 1);
         assert_eq!(p.partition(600, 0), 0, "no partition count is read as one");
+    }
+
+    #[test]
+    fn a_window_on_another_partition_is_sent_to_its_own() {
+        let mut r = Rerouter::new(WindowPartitioner::new(&[600, 1200]));
+        let t = Topic::CascadeProperties;
+        assert_eq!(r.check(t, 600, 0, 2), None);
+        assert_eq!(r.check(t, 1200, 1, 2), None);
+        assert_eq!(r.check(t, 1200, 0, 2), Some(Reroute { to: 1, first: true }));
+        assert_eq!(
+            r.check(t, 1200, 0, 2),
+            Some(Reroute {
+                to: 1,
+                first: false
+            })
+        );
+        assert_eq!(r.check(t, 600, 1, 2), Some(Reroute { to: 0, first: true }));
+        assert_eq!(
+            r.check(t, 1200, 0, 1),
+            None,
+            "one partition holds every window"
+        );
+    }
+
+    #[test]
+    fn only_consumed_window_keyed_topics_are_rerouted() {
+        let mut r = Rerouter::new(WindowPartitioner::new(&[600, 1200]));
+        assert_eq!(r.check(Topic::Models, 1200, 0, 2), None);
+        assert_eq!(r.check(Topic::Alerts, 1200, 0, 2), None);
+        assert!(r.check(Topic::CascadeSeries, 1200, 0, 2).is_some());
+        assert!(r.check(Topic::Samples, 1200, 0, 2).is_some());
     }
 }

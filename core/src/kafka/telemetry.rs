@@ -28,6 +28,7 @@ pub struct Metrics {
     pub registry: Registry,
     pub messages: IntCounterVec,
     pub dead_letters: IntCounterVec,
+    pub rerouted: IntCounterVec,
     pub produced: IntCounterVec,
     pub commits: IntCounter,
 }
@@ -57,6 +58,10 @@ impl Metrics {
         };
         let messages = vec("messages", "Input messages received")?;
         let dead_letters = vec("dead_letters", "Input messages refused and dead-lettered")?;
+        let rerouted = vec(
+            "rerouted",
+            "Inputs found on another partition than their window's, produced again to it",
+        )?;
         let produced = vec("produced", "Output messages delivered")?;
         let commits = IntCounter::new(
             format!("tweetoscope_{stage}_commits_total"),
@@ -67,6 +72,7 @@ impl Metrics {
             registry,
             messages,
             dead_letters,
+            rerouted,
             produced,
             commits,
         })
