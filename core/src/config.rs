@@ -475,6 +475,7 @@ impl ReplayArgs {
             start_spread: self.start_spread,
             watermark_interval: self.watermark_interval,
             seed: self.seed,
+            format: crate::generator::TweetFormat::Ours,
         }
     }
 }

@@ -15,6 +15,10 @@
 //! advances and its cascades terminate on time; a finished source sends
 //! `end`.
 //!
+//! [`TweetFormat::Course2021`] feeds a 2021 course collector instead: every
+//! tweet carries `tweet_id` (the cascade id, which that collector reads),
+//! and no watermark or `end` record is sent (it knows neither).
+//!
 //! Cost: two binary heaps, one over the sources and one per source over its
 //! active cascades, so memory is O(cascades dealt + active cascades) and each
 //! tweet costs O(log K + log S) plus its message.
@@ -49,6 +53,19 @@ pub struct ReplayConfig {
     pub watermark_interval: f64,
     /// Seeds the shuffle and the start offsets. Default 0.
     pub seed: u64,
+    /// What the records look like. Default: ours.
+    pub format: TweetFormat,
+}
+
+/// The shape of the records a replay sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TweetFormat {
+    /// SPEC §2: tweets named by `info`, watermarks and `end` records.
+    #[default]
+    Ours,
+    /// What a 2021 course collector reads: `tweet_id` in every tweet, no
+    /// watermark, no `end`.
+    Course2021,
 }
 
 impl Default for ReplayConfig {
@@ -59,6 +76,7 @@ impl Default for ReplayConfig {
             start_spread: 600.0,
             watermark_interval: 60.0,
             seed: 0,
+            format: TweetFormat::Ours,
         }
     }
 }
@@ -83,6 +101,7 @@ pub struct Replay {
     spread: f64,
     /// `None`: no watermarks.
     watermark: Option<f64>,
+    format: TweetFormat,
     total: usize,
 }
 
@@ -94,7 +113,9 @@ impl Replay {
         } else {
             0.0
         };
-        let watermark = (cfg.watermark_interval.is_finite() && cfg.watermark_interval > 0.0)
+        let watermark = (cfg.watermark_interval.is_finite()
+            && cfg.watermark_interval > 0.0
+            && cfg.format == TweetFormat::Ours)
             .then_some(cfg.watermark_interval);
         let mut order: Vec<usize> = (0..data.len()).filter(|&i| data.size(i) > 0).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(cfg.seed));
@@ -105,6 +126,7 @@ impl Replay {
             queue: BinaryHeap::with_capacity(n_sources),
             spread,
             watermark,
+            format: cfg.format,
             data,
         };
         for s in 0..n_sources {
@@ -140,23 +162,35 @@ impl Iterator for Replay {
     type Item = Emitted;
 
     fn next(&mut self) -> Option<Emitted> {
-        let n_sources = self.sources.len();
-        let mut top = self.queue.peek_mut()?;
-        let source = &mut self.sources[top.0.source];
-        let out = source.emit(
-            &self.data,
-            &self.order,
-            n_sources,
-            self.spread,
-            self.watermark,
-        );
-        match source.next_at(self.watermark) {
-            Some(at) => top.0.at = at,
-            None => {
-                PeekMut::pop(top);
+        loop {
+            let n_sources = self.sources.len();
+            let mut top = self.queue.peek_mut()?;
+            let source = &mut self.sources[top.0.source];
+            let mut out = source.emit(
+                &self.data,
+                &self.order,
+                n_sources,
+                self.spread,
+                self.watermark,
+            );
+            match source.next_at(self.watermark) {
+                Some(at) => top.0.at = at,
+                None => {
+                    PeekMut::pop(top);
+                }
             }
+            match (self.format, &mut out.msg) {
+                (TweetFormat::Course2021, TweetMsg::End { .. }) => continue,
+                (TweetFormat::Course2021, TweetMsg::Tweet(t) | TweetMsg::Retweet(t)) => {
+                    t.tweet_id = t.cascade_id().map(|cid| match cid.parse::<u64>() {
+                        Ok(n) => serde_json::Value::from(n),
+                        Err(_) => serde_json::Value::from(cid),
+                    });
+                }
+                _ => {}
+            }
+            return Some(out);
         }
-        Some(out)
     }
 }
 
@@ -455,6 +489,40 @@ mod tests {
             none.iter()
                 .all(|e| !matches!(e.msg, TweetMsg::Watermark { .. }))
         );
+    }
+
+    #[test]
+    fn the_course_2021_format_sends_tweet_ids_and_no_watermark_or_end() {
+        let ours = run(ReplayConfig {
+            max_active: 1,
+            ..config()
+        });
+        let course = run(ReplayConfig {
+            max_active: 1,
+            format: TweetFormat::Course2021,
+            ..config()
+        });
+        let tweets = |out: &[Emitted]| -> Vec<(f64, Option<usize>)> {
+            out.iter()
+                .filter_map(|e| Some((e.at, Some(cid(&e.msg)?))))
+                .collect()
+        };
+        assert_eq!(
+            tweets(&course),
+            tweets(&ours),
+            "the same tweets, in the same order"
+        );
+        assert_eq!(course.len(), tweets(&course).len(), "nothing but tweets");
+        assert!(ours.len() > course.len());
+        for e in &course {
+            let (TweetMsg::Tweet(t) | TweetMsg::Retweet(t)) = &e.msg else {
+                panic!("{e:?}")
+            };
+            let id = t.tweet_id.as_ref().and_then(|v| v.as_u64()).unwrap();
+            assert_eq!(Some(id as usize), cid(&e.msg));
+            let json = serde_json::to_string(&e.msg).unwrap();
+            assert!(json.contains(&format!(r#""tweet_id":{id}"#)), "{json}");
+        }
     }
 
     #[test]

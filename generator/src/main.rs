@@ -1,15 +1,17 @@
 //! The generator as its own process: replays a NEWS-format data set, or a
 //! synthetic one, as tweet sources onto the tweets topic (keyed by source),
 //! with watermarks and end markers, paced by --speed or as fast as possible.
+//! `--format course-2021` feeds a 2021 course collector instead: `tweet_id`
+//! in every tweet, no watermark or end record.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use tweetoscope_core::config::{ReplayArgs, SourceArgs};
 use tweetoscope_core::data::Dataset;
-use tweetoscope_core::generator::Replay;
+use tweetoscope_core::generator::{Replay, ReplayConfig, TweetFormat};
 use tweetoscope_core::kafka::driver::{Setup, start_output};
 use tweetoscope_core::kafka::{KafkaArgs, app, source};
 use tweetoscope_core::schema::Topic;
@@ -26,11 +28,36 @@ struct Cli {
     speed: Option<f64>,
     #[command(flatten)]
     replay: ReplayArgs,
+    /// Record shape: ours (SPEC §2, with watermarks and end records) or
+    /// what a 2021 course collector reads.
+    #[arg(long, env = "TWEETOSCOPE_FORMAT", value_enum, default_value_t = Format::Ours)]
+    format: Format,
+    /// Same as --format course-2021.
+    #[arg(long, env = "TWEETOSCOPE_COURSE", conflicts_with = "format")]
+    course: bool,
     #[command(flatten)]
     kafka: KafkaArgs,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Ours,
+    #[value(name = "course-2021")]
+    Course2021,
+}
+
 impl Cli {
+    fn replay_config(&self) -> ReplayConfig {
+        let format = match (self.course, self.format) {
+            (true, _) | (_, Format::Course2021) => TweetFormat::Course2021,
+            (false, Format::Ours) => TweetFormat::Ours,
+        };
+        ReplayConfig {
+            format,
+            ..self.replay.config()
+        }
+    }
+
     fn problems(&self) -> Vec<String> {
         let mut p = [self.kafka.problems(), self.replay.problems()].concat();
         if self.speed.is_some_and(|s| !(s > 0.0 && s.is_finite())) {
@@ -56,7 +83,7 @@ fn main() -> ExitCode {
         .map_err(|e| anyhow!(e))
         .and_then(|()| {
             let set = cli.load()?;
-            let replay = Replay::new(set.clone(), cli.replay.config());
+            let replay = Replay::new(set.clone(), cli.replay_config());
             let (kafka, speed) = (&cli.kafka, cli.speed);
             let report =
                 app::with_runtime("generator", kafka, &cli, async move |metrics, logs| {
