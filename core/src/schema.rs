@@ -313,6 +313,9 @@ pub struct ModelMsg {
     pub n_samples: u64,
     /// The serialized regressor: base64 of postcard bytes.
     pub regressor: String,
+    /// Extra (format 2): the spread of the regressor's errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::model::Calibration>,
 }
 
 fn model_tag() -> String {
@@ -340,6 +343,14 @@ pub struct AlertMsg {
     /// Extra: observed tweets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_obs: Option<u64>,
+    /// Extra, once a window has a calibrated model: the median of the
+    /// predictive distribution and its 10 % / 90 % quantiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_tot_median: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_tot_low: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_tot_high: Option<f64>,
 }
 
 fn alert_tag() -> String {
