@@ -36,7 +36,36 @@ use rand_distr::StandardNormal;
 
 use crate::data::Dataset;
 use crate::hawkes::MarkLaw;
-use crate::hawkes::simulate::simulate_cascade;
+use crate::hawkes::simulate::{power_law_delay, simulate_cascade, simulate_with_delays};
+
+/// The delay law between a tweet and its retweets in a synthetic set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SyntheticKernel {
+    /// Exp(beta), beta drawn per cascade (the model the estimator fits).
+    Exponential,
+    /// Mishra et al.'s power law (tau + c)^-(1 + theta), per cascade c
+    /// log-uniform in [c_min, c_max] seconds and theta uniform in
+    /// [theta_min, theta_max]: a law the exponential estimator does not
+    /// fit, for testing the pipeline off its own model.
+    PowerLaw {
+        c_min: f64,
+        c_max: f64,
+        theta_min: f64,
+        theta_max: f64,
+    },
+}
+
+impl SyntheticKernel {
+    /// The power law used by `simulate --kernel power-law`: c from 10 s to
+    /// 10 min, theta from 0.4 to 1.2 (median delays from seconds to an hour,
+    /// tails of days).
+    pub const POWER_LAW: SyntheticKernel = SyntheticKernel::PowerLaw {
+        c_min: 10.0,
+        c_max: 600.0,
+        theta_min: 0.4,
+        theta_max: 1.2,
+    };
+}
 
 /// Quantiles of the cascade sizes of the real NEWS set, `(q, size)`:
 /// computed once (linear interpolation between order statistics) from
@@ -111,6 +140,8 @@ pub struct SyntheticConfig {
     /// Round times to whole seconds and magnitudes to whole followers, as
     /// the real data is (and as `t` is on the wire). Default true.
     pub whole_numbers: bool,
+    /// The delay law. Default exponential.
+    pub kernel: SyntheticKernel,
 }
 
 impl Default for SyntheticConfig {
@@ -132,6 +163,7 @@ impl Default for SyntheticConfig {
             max_size: 36_000,
             t_max: 30.0 * 86_400.0,
             whole_numbers: true,
+            kernel: SyntheticKernel::Exponential,
         }
     }
 }
@@ -189,15 +221,35 @@ pub fn generate(cfg: &SyntheticConfig) -> Dataset {
         }
         let p = n_star.min(cfg.n_star_max) / mean_mark;
         let root = cfg.root_median * draw_log_normal(&mut rng, (0.0, cfg.root_sigma));
-        let events = simulate_cascade(
-            &mut rng,
-            p,
-            beta,
-            cfg.marks,
-            Some(root),
-            cfg.t_max,
-            max_size,
-        );
+        let events = match cfg.kernel {
+            SyntheticKernel::Exponential => simulate_cascade(
+                &mut rng,
+                p,
+                beta,
+                cfg.marks,
+                Some(root),
+                cfg.t_max,
+                max_size,
+            ),
+            SyntheticKernel::PowerLaw {
+                c_min,
+                c_max,
+                theta_min,
+                theta_max,
+            } => {
+                let c = c_min * (c_max / c_min).powf(rng.random::<f64>());
+                let theta = theta_min + (theta_max - theta_min) * rng.random::<f64>();
+                simulate_with_delays(
+                    &mut rng,
+                    p,
+                    |r: &mut ChaCha8Rng| power_law_delay(r, c, theta),
+                    cfg.marks,
+                    Some(root),
+                    cfg.t_max,
+                    max_size,
+                )
+            }
+        };
         if events.len() < min_size {
             continue;
         }
@@ -271,6 +323,35 @@ mod tests {
                 "q {q}: synthetic {got} vs NEWS {news}"
             );
         }
+    }
+
+    #[test]
+    fn power_law_cascades_have_news_like_sizes_and_longer_tails() {
+        let cfg = |kernel| SyntheticConfig {
+            cascades: 500,
+            seed: 3,
+            kernel,
+            ..SyntheticConfig::default()
+        };
+        let pl = generate(&cfg(SyntheticKernel::POWER_LAW));
+        assert_eq!(pl.len(), 500);
+        // Same branching, so the same size law: the medians agree.
+        let (a, b) = (
+            quantile(&sorted_sizes(&pl), 0.5),
+            quantile(
+                &sorted_sizes(&generate(&cfg(SyntheticKernel::Exponential))),
+                0.5,
+            ),
+        );
+        assert!((a / b - 1.0).abs() < 0.15, "{a} vs {b}");
+        // A heavy tail: the last tweet comes long after the median one.
+        let late = (0..pl.len())
+            .filter(|&i| {
+                let (t, _) = pl.cascade(i);
+                t[t.len() - 1] > 20.0 * t[t.len() / 2].max(1.0)
+            })
+            .count();
+        assert!(late > 100, "{late}");
     }
 
     #[test]
