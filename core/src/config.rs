@@ -114,8 +114,11 @@ pub struct CollectorArgs {
     /// Observation windows, in seconds or as durations.
     #[arg(long, env = "TWEETOSCOPE_WINDOWS", default_value = "600,1200")]
     pub windows: Windows,
-    /// Source-clock silence after a cascade's last tweet that ends it.
-    #[arg(long, env = "TWEETOSCOPE_TERMINATION", value_parser = parse_seconds, default_value = "1800")]
+    /// Source-clock silence after a cascade's last tweet that ends it. The
+    /// learner learns the sizes this lets through: real cascades pause for
+    /// hours (the course's 1800 s cuts 55 % of the tweets of the real auspol
+    /// cascades of 10 or more tweets, 1 day 1.5 %).
+    #[arg(long, env = "TWEETOSCOPE_TERMINATION", value_parser = parse_seconds, default_value = "1d")]
     pub termination: f64,
     /// Smallest partial cascade sent for estimation.
     #[arg(long, env = "TWEETOSCOPE_MIN_CASCADE_SIZE", default_value_t = 10)]
@@ -293,6 +296,14 @@ pub enum TargetArg {
     LogW,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PointArg {
+    /// The size minimising the expected ARE (below the median).
+    AreOptimal,
+    /// The median of the predictive distribution.
+    Median,
+}
+
 /// The predictor's state and the learned correction (SPEC §6).
 #[derive(Debug, Clone, Args)]
 pub struct LearnerArgs {
@@ -333,6 +344,10 @@ pub struct LearnerArgs {
     /// 1 / (1 - n*)); 1 predicts every fit.
     #[arg(long, env = "TWEETOSCOPE_NEAR_CRITICAL", default_value_t = crate::estimator::NEAR_CRITICAL)]
     pub near_critical: f64,
+    /// What an alert's n_tot is once the window has a calibrated model (the
+    /// other number is in its `n_tot_median` when that is the median).
+    #[arg(long, env = "TWEETOSCOPE_POINT", value_enum, default_value_t = PointArg::AreOptimal)]
+    pub point: PointArg,
 }
 
 impl LearnerArgs {
@@ -392,6 +407,10 @@ impl LearnerArgs {
             state_ttl: self.state_ttl,
             done_ttl: self.state_ttl,
             near_critical: self.near_critical,
+            point: match self.point {
+                PointArg::AreOptimal => crate::predictor::Point::AreOptimal,
+                PointArg::Median => crate::predictor::Point::Median,
+            },
             ..PredictorConfig::default()
         }
     }

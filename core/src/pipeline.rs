@@ -17,7 +17,7 @@ use crate::collector::Collector;
 use crate::estimator::Estimator;
 use crate::learner::Learner;
 use crate::predictor::Predictor;
-use crate::schema::{Message, Topic};
+use crate::schema::{Message, PropertiesMsg, Topic};
 use crate::stage::{Ctx, Origin, Stage};
 
 /// The four state machines of a pipeline. Without a learner, the predictor
@@ -165,7 +165,14 @@ impl Router {
                 let _ = self.sink.send(msg.clone());
                 &self.estimator
             }
-            Topic::CascadeProperties | Topic::Models => &self.predictor,
+            Topic::CascadeProperties => {
+                // The sink sees the fits, to score alerts against true sizes.
+                if matches!(msg, Message::Properties(PropertiesMsg::Parameters(_))) {
+                    let _ = self.sink.send(msg.clone());
+                }
+                &self.predictor
+            }
+            Topic::Models => &self.predictor,
             Topic::Samples => match &self.learner {
                 Some(l) => l,
                 None => return,
@@ -192,8 +199,8 @@ pub struct Threaded {
     learner: Option<JoinHandle<Learner>>,
 }
 
-/// Starts one thread per stage; the receiver yields series, alerts, stats
-/// and logs.
+/// Starts one thread per stage; the receiver yields series, parameters,
+/// alerts, stats and logs.
 pub fn spawn_threaded(stages: Stages) -> (Threaded, Receiver<Message>) {
     let (ctx, crx) = channel();
     let (etx, erx) = channel();

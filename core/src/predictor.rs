@@ -11,12 +11,24 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use crate::features;
 use crate::hawkes::{MarkLaw, final_size};
-use crate::model::{Correction, DEFAULT_W_MAX};
+use crate::model::{Correction, DEFAULT_W_MAX, Sizes};
 use crate::schema::{
     AlertMsg, Decoder, Message, ModelMsg, ParametersMsg, PropertiesMsg, SampleMsg, SizeMsg,
     StatMsg, Topic, Window,
 };
 use crate::stage::{Ctx, Origin, Stage, StageError};
+
+/// Which number of a calibrated model's predictive distribution an alert
+/// reports as `n_tot` (the other is in `n_tot_median` or implied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Point {
+    /// The size that minimises the expected ARE (see
+    /// [`crate::model::calibration`]): below the median.
+    #[default]
+    AreOptimal,
+    /// The median of the predictive distribution.
+    Median,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictorConfig {
@@ -35,6 +47,8 @@ pub struct PredictorConfig {
     pub near_critical: f64,
     /// Magnitude law that completes 2020-edition parameters (n*, G1).
     pub marks: MarkLaw,
+    /// What `n_tot` is when the window's model is calibrated.
+    pub point: Point,
 }
 
 impl Default for PredictorConfig {
@@ -46,6 +60,7 @@ impl Default for PredictorConfig {
             done_ttl: 7.0 * 86_400.0,
             w_max: DEFAULT_W_MAX,
             marks: MarkLaw::COURSE,
+            point: Point::default(),
         }
     }
 }
@@ -251,26 +266,7 @@ impl Predictor {
         }
         let n_obs = p.n_obs as f64;
         let n_hawkes = final_size(n_obs, p.g1, p.n_star, 1.0);
-        let (w, n_pred) = match self.models.get(&t_obs) {
-            Some(model) => match features::vector(&p, &model.features) {
-                Some(x) => model.predict(&x, n_obs, p.g1, p.n_star),
-                None => {
-                    self.stats.features_missing += 1;
-                    let missing = first_missing(&p, &model.features);
-                    if self.warned.insert((t_obs, model.version)) {
-                        tracing::warn!(
-                            window = t_obs,
-                            model_version = model.version,
-                            cid = %p.cid,
-                            missing,
-                            "parameters lack a feature of the window's model: predicted with w = 1"
-                        );
-                    }
-                    (1.0, n_hawkes)
-                }
-            },
-            None => (1.0, n_hawkes),
-        };
+        let (w, n_pred, sizes) = self.predict(&p, t_obs, n_hawkes);
         let unreliable = w == 1.0 && n_pred == n_hawkes && p.n_star >= self.cfg.near_critical;
         let n_pred = if unreliable {
             self.stats.failed += 1;
@@ -286,6 +282,9 @@ impl Predictor {
                 n_tot: n_pred,
                 w: Some(w),
                 n_obs: Some(p.n_obs),
+                n_tot_median: sizes.map(|s| s.median),
+                n_tot_low: sizes.map(|s| s.low),
+                n_tot_high: sizes.map(|s| s.high),
             }));
             Some(n_pred)
         };
@@ -302,6 +301,46 @@ impl Predictor {
             self.complete(&key, out);
         }
         Ok(())
+    }
+
+    /// The correction, the reported size and, with a calibrated model, the
+    /// predictive distribution's sizes; w = 1 and the Hawkes size without a
+    /// usable model.
+    fn predict(
+        &mut self,
+        p: &ParametersMsg,
+        t_obs: Window,
+        n_hawkes: f64,
+    ) -> (f64, f64, Option<Sizes>) {
+        let n_obs = p.n_obs as f64;
+        let Some(model) = self.models.get(&t_obs) else {
+            return (1.0, n_hawkes, None);
+        };
+        let Some(x) = features::vector(p, &model.features) else {
+            self.stats.features_missing += 1;
+            let missing = first_missing(p, &model.features);
+            if self.warned.insert((t_obs, model.version)) {
+                tracing::warn!(
+                    window = t_obs,
+                    model_version = model.version,
+                    cid = %p.cid,
+                    missing,
+                    "parameters lack a feature of the window's model: predicted with w = 1"
+                );
+            }
+            return (1.0, n_hawkes, None);
+        };
+        let (w, n) = model.predict(&x, n_obs, p.g1, p.n_star);
+        match model.sizes(&x, n_obs) {
+            Some(s) => {
+                let n = match self.cfg.point {
+                    Point::AreOptimal => s.are_optimal,
+                    Point::Median => s.median,
+                };
+                (model.w_for(n, n_obs, p.g1, p.n_star), n, Some(s))
+            }
+            None => (w, n, None),
+        }
     }
 
     fn on_size(&mut self, s: SizeMsg, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {

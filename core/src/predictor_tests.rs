@@ -324,3 +324,61 @@ fn a_near_critical_fit_without_a_model_gets_no_alert_but_still_trains() {
     p.n_star = 0.9;
     assert_eq!(alerts(&run(&mut pr, p_msg(p), at(2.0, 3))).len(), 1);
 }
+
+/// A model for window 600 whose labels are growth 3 times a log-normal
+/// noise of log-sd 0.5, whatever the features.
+fn noisy_model() -> Message {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let names: Vec<String> = features::DEFAULT.iter().map(|s| s.to_string()).collect();
+    let xs = vec![vec![0.0; names.len()]; 400];
+    let ys: Vec<f64> = (0..400)
+        .map(|_| 3f64.ln() + 0.5 * rng.sample::<f64, _>(rand_distr::StandardNormal))
+        .collect();
+    let cfg = ForestConfig {
+        n_trees: 10,
+        ..ForestConfig::default()
+    };
+    let c = Correction::train(600, 1, names, Target::LogGrowth, &xs, &ys, &cfg).unwrap();
+    Message::Model(c.to_msg())
+}
+
+#[test]
+fn a_calibrated_model_reports_the_are_optimal_size_with_its_median_and_interval() {
+    let mut pr = Predictor::new(PredictorConfig::default());
+    run(&mut pr, noisy_model(), at(0.0, 0));
+    let out = run(&mut pr, p_msg(params("1")), at(0.0, 1));
+    let a = alerts(&out)[0].clone();
+    let (median, low, high) = (
+        a.n_tot_median.unwrap(),
+        a.n_tot_low.unwrap(),
+        a.n_tot_high.unwrap(),
+    );
+    // Median near 20 * 3; the ARE-optimal point near exp(-0.5^2) of it.
+    assert!((median / 60.0 - 1.0).abs() < 0.1, "{a:?}");
+    assert!((a.n_tot / median - (-0.25f64).exp()).abs() < 0.08, "{a:?}");
+    assert!(low < a.n_tot && median < high, "{a:?}");
+    // w is the one that gives the reported size.
+    assert!((20.0 + a.w.unwrap() * 10.0 / 0.5 - a.n_tot).abs() < 1e-9);
+
+    let mut pr = Predictor::new(PredictorConfig {
+        point: Point::Median,
+        ..PredictorConfig::default()
+    });
+    run(&mut pr, noisy_model(), at(0.0, 0));
+    let out = run(&mut pr, p_msg(params("1")), at(0.0, 1));
+    let m = alerts(&out)[0];
+    assert_eq!(m.n_tot, median);
+    assert_eq!(m.n_tot_median, Some(median));
+}
+
+#[test]
+fn an_alert_without_a_model_has_no_interval() {
+    let mut pr = Predictor::new(PredictorConfig::default());
+    let out = run(&mut pr, p_msg(params("1")), at(0.0, 1));
+    let a = alerts(&out)[0];
+    assert_eq!(
+        (a.n_tot_median, a.n_tot_low, a.n_tot_high),
+        (None, None, None)
+    );
+}

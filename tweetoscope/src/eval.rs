@@ -47,7 +47,16 @@ struct Line<'a> {
     #[serde(rename = "T_obs")]
     t_obs: Window,
     n_obs: u64,
+    /// The alert's n_tot (`--point`: ARE-optimal by default).
     n_pred: f64,
+    /// The median of the predictive distribution (= n_pred without a
+    /// calibrated model).
+    n_pred_median: f64,
+    /// The 80 % interval, once the window has a calibrated model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n_pred_low: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n_pred_high: Option<f64>,
     n_pred_hawkes: f64,
     n_true: usize,
     #[serde(rename = "ARE")]
@@ -142,6 +151,9 @@ pub fn evaluate(
                 t_obs: a.t_obs,
                 n_obs: p.n_obs,
                 n_pred: a.n_tot,
+                n_pred_median: a.n_tot_median.unwrap_or(a.n_tot),
+                n_pred_low: a.n_tot_low,
+                n_pred_high: a.n_tot_high,
                 n_pred_hawkes: n_hawkes,
                 n_true,
                 are: are(a.n_tot),
@@ -151,7 +163,17 @@ pub fn evaluate(
                 g1: p.g1,
                 w: a.w.unwrap_or(1.0),
             };
-            report.record(a.t_obs, line.are, are(n_hawkes), warm.contains(&a.t_obs));
+            let covered = a
+                .n_tot_low
+                .zip(a.n_tot_high)
+                .map(|(lo, hi)| (lo..=hi).contains(&(n_true as f64)));
+            report.record(
+                a.t_obs,
+                line.are,
+                are(n_hawkes),
+                warm.contains(&a.t_obs),
+                covered,
+            );
             let written_ok = serde_json::to_writer(&mut *out, &line)
                 .map_err(std::io::Error::from)
                 .and_then(|()| out.write_all(b"\n"));

@@ -1,16 +1,18 @@
 //! `tweetoscope run`: the paced demo of the whole pipeline, one thread per
 //! stage, with live alerts and the accuracy table at the end.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
 use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
+use tweetoscope_core::data::Dataset;
 use tweetoscope_core::generator::Replay;
+use tweetoscope_core::hawkes;
 use tweetoscope_core::pipeline::{Envelope, spawn_threaded};
-use tweetoscope_core::schema::{AlertMsg, Message, Window};
+use tweetoscope_core::schema::{AlertMsg, Message, ParametersMsg, PropertiesMsg, Window};
 
 use crate::report::Report;
 use crate::stages::StageArgs;
@@ -75,6 +77,28 @@ impl Top {
     }
 }
 
+/// Records an alert's errors against the true size of its cascade (cid =
+/// row of the data set).
+fn score(report: &mut Report, a: &AlertMsg, p: &ParametersMsg, set: &Dataset) {
+    let Some(truth) = a
+        .cid
+        .parse::<usize>()
+        .ok()
+        .filter(|&i| i < set.len())
+        .map(|i| set.size(i) as f64)
+    else {
+        return;
+    };
+    let n_hawkes = hawkes::final_size(p.n_obs as f64, p.g1, p.n_star, 1.0);
+    let are = |n: f64| (n - truth).abs() / truth.max(1.0);
+    let covered = a
+        .n_tot_low
+        .zip(a.n_tot_high)
+        .map(|(lo, hi)| (lo..=hi).contains(&truth));
+    let warm = a.w.is_some_and(|w| w != 1.0) || a.n_tot_median.is_some();
+    report.record(a.t_obs, are(a.n_tot), are(n_hawkes), warm, covered);
+}
+
 fn alert_line(a: &AlertMsg) -> String {
     format!(
         "cascade {:>6}  window {:>5} s  seen {:>5}  predicted {:>8.0}  (w = {:.2})",
@@ -119,34 +143,41 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let (pipeline, output) = spawn_threaded(args.stages.build());
     let ui_bar = bar.clone();
     let top_n = args.top;
+    let truth_set = set.clone();
     let ui = std::thread::spawn(move || {
         let mut report = Report::default();
         let mut top = Top {
             n: top_n,
             best: Vec::new(),
         };
-        let mut used_model: HashMap<(String, Window), bool> = HashMap::new();
+        let mut seen: HashSet<(String, Window)> = HashSet::new();
+        let mut fits: HashMap<(String, Window), ParametersMsg> = HashMap::new();
         let mut predicted = 0u64;
         for msg in output {
             match msg {
+                Message::Properties(PropertiesMsg::Parameters(p)) => {
+                    if let Some(w) = p.t_obs {
+                        fits.insert((p.cid.clone(), w), p);
+                    }
+                }
                 Message::Alert(a) => {
-                    if used_model.contains_key(&(a.cid.clone(), a.t_obs)) {
+                    let key = (a.cid.clone(), a.t_obs);
+                    if !seen.insert(key.clone()) {
                         continue; // a redelivered prediction
                     }
                     predicted += 1;
-                    used_model.insert((a.cid.clone(), a.t_obs), a.w.is_some_and(|w| w != 1.0));
                     if top.offer(&a) {
                         ui_bar.println(alert_line(&a));
                     }
                     ui_bar.set_message(format!("{predicted} predictions"));
+                    // The source knows every cascade's full length: score
+                    // against it, as eval does, not against the collector's
+                    // size (cut by the termination delay).
+                    if let Some(p) = fits.remove(&key) {
+                        score(&mut report, &a, &p, &truth_set);
+                    }
                 }
                 Message::Series(s) => report.series(&s.cid, s.t_obs),
-                Message::Stat(s) => {
-                    let warm = used_model
-                        .remove(&(s.cid.clone(), s.t_obs))
-                        .unwrap_or(false);
-                    report.record(s.t_obs, s.are, s.are_hawkes.unwrap_or(s.are), warm);
-                }
                 _ => {}
             }
         }
@@ -191,18 +222,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         println!("  {}", alert_line(a));
     }
     println!(
-        "\nAccuracy per observation window (ARE = |predicted - final| / final, final size as the collector saw it):"
+        "\nAccuracy per observation window (ARE = |predicted - final| / final, final = the cascade's full length in the source):"
     );
     print!("{}", report.table());
     let est = stages.estimator.stats();
+    let col = stages.collector.stats();
     println!(
-        "\n{} series fitted, {} failed, {} near-critical (n* >= {}); {} late tweets dropped; done in {:.1} s",
+        "\n{} series fitted, {} failed, {} near-critical (n* >= {}); done in {:.1} s",
         est.fitted,
         est.failed,
         est.near_critical,
         tweetoscope_core::estimator::NEAR_CRITICAL,
-        stages.collector.stats().late_tweets,
         started.elapsed().as_secs_f64()
+    );
+    println!(
+        "{} of {} tweets ({:.1} %) cut as late: they came more than --termination ({:.0} s) after \
+         the previous tweet of their cascade, which had ended; the learner learns the sizes \
+         without them.",
+        col.late_tweets,
+        col.tweets,
+        100.0 * col.late_tweets as f64 / (col.tweets.max(1)) as f64,
+        args.stages.collector.termination,
     );
     Ok(())
 }

@@ -4,24 +4,40 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use tweetoscope_core::synthetic::{self, SyntheticConfig};
+use clap::ValueEnum;
+use tweetoscope_core::synthetic::{self, SyntheticConfig, SyntheticKernel};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KernelArg {
+    /// Exponential delays: the model the estimator fits.
+    Exponential,
+    /// Mishra et al.'s power-law delays: a law the estimator does not fit.
+    PowerLaw,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
     /// Number of cascades.
-    #[arg(long, default_value_t = 20_093)]
+    #[arg(long, env = "TWEETOSCOPE_CASCADES", default_value_t = 20_093)]
     pub cascades: usize,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, env = "TWEETOSCOPE_SEED", default_value_t = 1)]
     pub seed: u64,
     /// Writes PREFIX-data.csv and PREFIX-index.csv.
-    #[arg(long)]
+    #[arg(long, env = "TWEETOSCOPE_SIMULATE_OUT")]
     pub out: PathBuf,
+    /// The delay law between a tweet and its retweets.
+    #[arg(long, env = "TWEETOSCOPE_SIMULATE_KERNEL", value_enum, default_value_t = KernelArg::Exponential)]
+    pub kernel: KernelArg,
 }
 
 pub fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     let set = synthetic::generate(&SyntheticConfig {
         cascades: args.cascades,
         seed: args.seed,
+        kernel: match args.kernel {
+            KernelArg::Exponential => SyntheticKernel::Exponential,
+            KernelArg::PowerLaw => SyntheticKernel::POWER_LAW,
+        },
         ..SyntheticConfig::default()
     });
     let path = |suffix: &str| {

@@ -32,11 +32,43 @@ pub fn simulate_cascade<R: Rng + ?Sized>(
     t_max: f64,
     max_events: usize,
 ) -> Vec<(f64, f64)> {
+    let Ok(delay) = Exp::new(beta) else {
+        let root = root_mark.unwrap_or_else(|| marks.sample(rng));
+        return vec![(0.0, root)];
+    };
+    simulate_with_delays(
+        rng,
+        p,
+        |r: &mut R| delay.sample(r),
+        marks,
+        root_mark,
+        t_max,
+        max_events,
+    )
+}
+
+/// The power-law kernel of Mishra et al. normalised to a density,
+/// theta c^theta (tau + c)^-(1 + theta) (a Lomax law), drawn by inversion:
+/// tau = c (U^(-1/theta) - 1). Its tail is heavy: for theta <= 1 the mean
+/// delay is infinite.
+pub fn power_law_delay<R: Rng + ?Sized>(rng: &mut R, c: f64, theta: f64) -> f64 {
+    let u: f64 = 1.0 - rng.random::<f64>(); // in (0, 1]
+    c * (u.powf(-1.0 / theta) - 1.0)
+}
+
+/// [`simulate_cascade`] with any delay law between a tweet and its
+/// retweets (`delay` draws one): the branching structure is the same.
+pub fn simulate_with_delays<R: Rng + ?Sized>(
+    rng: &mut R,
+    p: f64,
+    mut delay: impl FnMut(&mut R) -> f64,
+    marks: MarkLaw,
+    root_mark: Option<f64>,
+    t_max: f64,
+    max_events: usize,
+) -> Vec<(f64, f64)> {
     let root = root_mark.unwrap_or_else(|| marks.sample(rng));
     let mut events = vec![(0.0, root)];
-    let Ok(delay) = Exp::new(beta) else {
-        return events;
-    };
     let mut next = 0;
     while next < events.len() && events.len() < max_events {
         let (t, m) = events[next];
@@ -46,7 +78,7 @@ pub fn simulate_cascade<R: Rng + ?Sized>(
         };
         let k = children.sample(rng) as usize;
         for _ in 0..k.min(max_events - events.len()) {
-            let tc = t + delay.sample(rng);
+            let tc = t + delay(rng);
             if tc <= t_max {
                 events.push((tc, marks.sample(rng)));
             }
@@ -61,6 +93,21 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn power_law_delays_follow_their_distribution_function() {
+        // P(tau <= x) = 1 - (c / (x + c))^theta.
+        let (c, theta) = (60.0, 0.6);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let d: Vec<f64> = (0..50_000)
+            .map(|_| power_law_delay(&mut rng, c, theta))
+            .collect();
+        for x in [10.0, 60.0, 600.0, 86_400.0] {
+            let got = d.iter().filter(|t| **t <= x).count() as f64 / d.len() as f64;
+            let cdf = 1.0 - (c / (x + c)).powf(theta);
+            assert!((got - cdf).abs() < 0.01, "x {x}: {got} vs {cdf}");
+        }
+    }
 
     #[test]
     fn mean_cascade_size_matches_branching_theory() {

@@ -30,6 +30,14 @@ pub struct AlertMsg {
     /// Extra: observed tweets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_obs: Option<u64>,
+    /// Extra, once a window has a calibrated model: the median of the
+    /// predictive distribution and its 10 % / 90 % quantiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_tot_median: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_tot_low: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_tot_high: Option<f64>,
 }
 
 fn alert_tag() -> String {

@@ -23,6 +23,9 @@ pub struct ModelMsg {
     pub n_samples: u64,
     /// The serialized regressor: base64 of postcard bytes.
     pub regressor: String,
+    /// Extra (format 2): the spread of the regressor's errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::model::Calibration>,
 }
 
 fn model_tag() -> String {

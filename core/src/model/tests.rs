@@ -219,8 +219,14 @@ fn corrupt_envelopes_are_refused_with_an_error() {
         ),
         "{e}"
     );
-    let e = with(&|m| m.format = 2);
-    assert!(matches!(e, ModelError::Format { found: 2 }), "{e}");
+    let e = with(&|m| m.format = 3);
+    assert!(matches!(e, ModelError::Format { found: 3 }), "{e}");
+    let e = with(&|m| {
+        if let Some(c) = m.calibration.as_mut() {
+            c.bins[0].high = f64::INFINITY;
+        }
+    });
+    assert!(matches!(e, ModelError::Calibration), "{e}");
     let e = with(&|m| m.target = "raw_w".into());
     assert!(matches!(e, ModelError::UnknownTarget(_)), "{e}");
 }
@@ -245,4 +251,88 @@ fn labels_follow_the_target() {
     s.n_obs = None;
     assert_eq!(Target::LogGrowth.label(&s), None);
     assert_eq!(Target::from_name("log_w"), Some(Target::LogW));
+}
+
+#[test]
+fn a_trained_model_is_calibrated_out_of_bag_and_the_masks_do_not_travel() {
+    // y = 2 x0 plus noise of sd 0.5: out-of-bag residuals see the noise.
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let (xs, mut ys) = data(1_000, 3, 21, |x| 2.0 * x[0]);
+    for y in &mut ys {
+        let z: f64 = rng.sample(rand_distr::StandardNormal);
+        *y += 0.5 * z;
+    }
+    let model = Correction::train(600, 1, names(3), Target::LogGrowth, &xs, &ys, &small()).unwrap();
+    let cal = model.calibration.as_ref().unwrap();
+    // A few rows are in the bag of all 10 trees: under 1,000 residuals,
+    // so 3 bins of at least 250.
+    assert_eq!(cal.bins.len(), 3);
+    assert!(cal.bins.iter().map(|b| b.n).sum::<u64>() > 950);
+    for b in &cal.bins {
+        // The noise, plus the forest's own error out of bag.
+        assert!((0.45..0.8).contains(&b.sd), "{b:?}");
+        assert!(b.are_shift < b.median_shift, "{b:?}");
+    }
+    // Without the in-bag masks (1,000 samples x 10 trees), the message is
+    // no larger than the bound for the forest alone.
+    let bytes = BASE64.decode(&model.to_msg().regressor).unwrap();
+    let mut trees = 0;
+    let r: raw::Regressor = postcard::from_bytes(&bytes).unwrap();
+    if let Some(f) = r.forest {
+        assert!(f._samples.is_none());
+        trees = f.trees.map_or(0, |t| t.len());
+    }
+    assert_eq!(trees, 10);
+    let s = model.sizes(&[0.5, 0.5, 0.5], 10.0).unwrap();
+    assert!(s.low < s.are_optimal && s.are_optimal < s.median && s.median < s.high);
+    // The point without calibration is the forest's own.
+    let (_, n) = model.predict(&[0.5, 0.5, 0.5], 10.0, 4.0, 0.5);
+    assert!(s.low < n && n < s.high);
+}
+
+#[test]
+fn the_interval_of_a_trained_model_covers_about_80_percent_of_new_cascades() {
+    let noisy = |seed: u64, n: usize| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed + 1_000);
+        let (xs, mut ys) = data(n, 3, seed, |x| 1.0 + x[0]);
+        for y in &mut ys {
+            let z: f64 = rng.sample(rand_distr::StandardNormal);
+            *y += 0.4 * z;
+        }
+        (xs, ys)
+    };
+    let (xs, ys) = noisy(31, 2_000);
+    let model = Correction::train(600, 1, names(3), Target::LogGrowth, &xs, &ys, &small()).unwrap();
+    let (xs, ys) = noisy(32, 2_000);
+    let inside = xs
+        .iter()
+        .zip(&ys)
+        .filter(|(x, y)| {
+            let s = model.sizes(x, 10.0).unwrap();
+            let truth = 10.0 * y.exp();
+            s.low <= truth && truth <= s.high
+        })
+        .count() as f64
+        / xs.len() as f64;
+    assert!((0.74..0.88).contains(&inside), "coverage {inside}");
+}
+
+#[test]
+fn a_format_1_envelope_is_read_without_calibration() {
+    let mut msg = trained(7).to_msg();
+    msg.format = 1;
+    let back = Correction::from_msg(&msg).unwrap();
+    assert!(back.calibration.is_none());
+    assert!(back.sizes(&[0.5, 0.5, 0.5], 10.0).is_none());
+    msg.calibration = None;
+    msg.format = 2;
+    assert!(Correction::from_msg(&msg).unwrap().calibration.is_none());
+}
+
+#[test]
+fn log_w_models_carry_no_calibration() {
+    let (xs, ys) = data(300, 2, 3, |x| x[0]);
+    let model = Correction::train(600, 1, names(2), Target::LogW, &xs, &ys, &small()).unwrap();
+    assert!(model.calibration.is_none());
+    assert!(model.sizes(&[0.5, 0.5], 10.0).is_none());
 }

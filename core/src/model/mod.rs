@@ -9,6 +9,11 @@
 //! growth ratio n_tot / n_obs instead: a forest only averages training
 //! labels, so its prediction stays within the growth ratios it has seen.
 //!
+//! Next to the forest, a [`Calibration`] learnt from the forest's
+//! out-of-bag residuals gives the spread of the predictive distribution, so
+//! a prediction offers its median, the point that minimises the expected
+//! ARE, and an 80 % interval (see `calibration`).
+//!
 //! The forest travels as base64 of its postcard bytes. Postcard is not
 //! self-describing, so bytes that decode may still describe a forest that
 //! would panic or loop when walked; [`Correction::from_msg`] checks the
@@ -23,10 +28,19 @@ use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use crate::schema::{ModelMsg, SampleMsg, Window};
 
+pub mod calibration;
+mod raw;
+
+pub use calibration::{Calibration, Sizes};
+
 /// Version of the envelope and of the regressor's byte layout. Bump it when
 /// either changes: a predictor refuses formats it does not know rather than
-/// misreading them.
-pub const FORMAT_VERSION: u32 = 1;
+/// misreading them. 2 added the calibration; format 1 (no calibration) is
+/// still read, its predictions have no interval and no ARE-optimal shift.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Formats [`Correction::from_msg`] reads.
+pub const READ_FORMATS: [u32; 2] = [1, 2];
 
 /// Budget for an encoded [`ModelMsg`]: below the broker's default 1 MiB
 /// message size with room for the Kafka record's own overhead.
@@ -71,7 +85,7 @@ pub enum ModelError {
     Fit(String),
     #[error("encoding the forest failed: {0}")]
     Encode(#[source] postcard::Error),
-    #[error("model format {found} is not the supported format {FORMAT_VERSION}")]
+    #[error("model format {found} is not a supported format {READ_FORMATS:?}")]
     Format { found: u32 },
     #[error("unknown model target {0:?} (expected \"log_growth\" or \"log_w\")")]
     UnknownTarget(String),
@@ -83,6 +97,8 @@ pub enum ModelError {
     Corrupt(String),
     #[error("the envelope names {envelope} features but the forest was trained on {forest}")]
     FeatureCount { envelope: usize, forest: usize },
+    #[error("the calibration holds non-finite numbers or unordered bins")]
+    Calibration,
 }
 
 /// What the forest predicts. Both give a correction w and a final size N.
@@ -194,8 +210,10 @@ impl ForestConfig {
         let postcard = per_tree.saturating_mul(self.n_trees).saturating_add(32);
         let base64 = postcard.div_ceil(3).saturating_mul(4);
         let names = serde_json::to_string(features).map_or(usize::MAX, |s| s.len());
-        // Fixed keys and the largest integers of the other fields.
-        let envelope = 256;
+        // Fixed keys and the largest integers of the other fields, and the
+        // calibration: at most MAX_BINS bins of 7 numbers, each under 25
+        // characters, and their keys.
+        let envelope = 256 + calibration::MAX_BINS * (7 * 25 + 80);
         base64.saturating_add(names).saturating_add(envelope)
     }
 
@@ -262,6 +280,8 @@ pub struct Correction {
     /// Bound on the reported correction; not part of the envelope, each
     /// predictor sets its own.
     pub w_max: f64,
+    /// The spread of the forest's errors, out of bag (LogGrowth only).
+    pub calibration: Option<Calibration>,
     forest: Forest,
     /// The forest's base64 postcard bytes, kept so that `to_msg` cannot fail
     /// and re-sends exactly what was trained.
@@ -311,7 +331,10 @@ impl Correction {
             .with_min_samples_leaf(cfg.min_samples_leaf)
             // A split whose halves cannot both hold a leaf is wasted work.
             .with_min_samples_split((2 * cfg.min_samples_leaf).max(2))
-            .with_seed(cfg.seed);
+            .with_seed(cfg.seed)
+            // For out-of-bag predictions; the masks are dropped before
+            // the forest is encoded.
+            .with_keep_samples(true);
         if let Some(m) = cfg.m {
             params = params.with_m(m.clamp(1, features.len()));
         }
@@ -319,7 +342,20 @@ impl Correction {
             DenseMatrix::from_2d_vec(&xs.to_vec()).map_err(|e| ModelError::Fit(e.to_string()))?;
         let forest =
             Forest::fit(&x, &ys.to_vec(), params).map_err(|e| ModelError::Fit(e.to_string()))?;
+        let calibration = match target {
+            Target::LogGrowth => {
+                let oob = forest
+                    .predict_oob(&x)
+                    .map_err(|e| ModelError::Fit(e.to_string()))?;
+                let pairs: Vec<(f64, f64)> = oob.iter().copied().zip(ys.iter().copied()).collect();
+                Calibration::fit(&pairs)
+            }
+            Target::LogW => None,
+        };
         let bytes = postcard::to_allocvec(&forest).map_err(ModelError::Encode)?;
+        let bytes = raw::without_samples(&bytes)?;
+        // The forest kept in memory is the one that travels, without masks.
+        let forest: Forest = postcard::from_bytes(&bytes).map_err(ModelError::Decode)?;
         let model = Self {
             window,
             version,
@@ -327,6 +363,7 @@ impl Correction {
             target,
             n_samples: xs.len() as u64,
             w_max: DEFAULT_W_MAX,
+            calibration,
             forest,
             regressor: BASE64.encode(bytes),
         };
@@ -350,7 +387,6 @@ impl Correction {
     /// fit (G1, n*). Never NaN or infinite: a non-finite forest output, or
     /// an `x` of the wrong length, falls back to w = 1.
     pub fn predict(&self, x: &[f64], n_obs: f64, g1: f64, n_star: f64) -> (f64, f64) {
-        let supp = g1 / (1.0 - n_star);
         let fallback = || {
             let n = crate::hawkes::final_size(n_obs, g1, n_star, 1.0);
             (1.0, if n.is_finite() { n } else { n_obs })
@@ -364,18 +400,35 @@ impl Correction {
                 if !n.is_finite() {
                     return fallback();
                 }
-                let w = if g1 == 0.0 || !(supp.is_finite() && supp > 0.0) {
-                    1.0
-                } else {
-                    ((n - n_obs) / supp).clamp(0.0, self.w_max)
-                };
-                (w, n)
+                (self.w_for(n, n_obs, g1, n_star), n)
             }
             Target::LogW => {
                 let w = y.exp().clamp(0.0, self.w_max);
                 let n = crate::hawkes::final_size(n_obs, g1, n_star, w);
                 if n.is_finite() { (w, n) } else { fallback() }
             }
+        }
+    }
+
+    /// The calibrated sizes for a cascade with features `x` and `n_obs`
+    /// observed tweets: None without a calibration (format 1, LogW) or a
+    /// usable forest output.
+    pub fn sizes(&self, x: &[f64], n_obs: f64) -> Option<Sizes> {
+        if self.target != Target::LogGrowth {
+            return None;
+        }
+        let y = self.raw(x).filter(|y| y.is_finite())?;
+        self.calibration.as_ref()?.sizes(n_obs, y)
+    }
+
+    /// The correction w that gives final size `n`, bounded by `w_max`
+    /// (1 when there is nothing to correct: G1 = 0).
+    pub fn w_for(&self, n: f64, n_obs: f64, g1: f64, n_star: f64) -> f64 {
+        let supp = g1 / (1.0 - n_star);
+        if g1 == 0.0 || !(supp.is_finite() && supp > 0.0) {
+            1.0
+        } else {
+            ((n - n_obs) / supp).clamp(0.0, self.w_max)
         }
     }
 
@@ -399,15 +452,21 @@ impl Correction {
             target: self.target.name().into(),
             n_samples: self.n_samples,
             regressor: self.regressor.clone(),
+            calibration: self.calibration.clone(),
         }
     }
 
     /// Reads an envelope, refusing unknown formats and targets and forests
     /// that do not match their feature list or could not be walked safely.
     pub fn from_msg(msg: &ModelMsg) -> Result<Self, ModelError> {
-        if msg.format != FORMAT_VERSION {
+        if !READ_FORMATS.contains(&msg.format) {
             return Err(ModelError::Format { found: msg.format });
         }
+        let calibration = match (msg.format, &msg.calibration) {
+            (1, _) | (_, None) => None,
+            (_, Some(c)) if c.is_valid() => Some(c.clone()),
+            (_, Some(_)) => return Err(ModelError::Calibration),
+        };
         let target = Target::from_name(&msg.target)
             .ok_or_else(|| ModelError::UnknownTarget(msg.target.clone()))?;
         if msg.features.is_empty() {
@@ -423,133 +482,12 @@ impl Correction {
             target,
             n_samples: msg.n_samples,
             w_max: DEFAULT_W_MAX,
+            calibration,
             forest,
             regressor: msg.regressor.clone(),
         })
     }
 }
 
-/// A mirror of smartcore 0.7's serialized forest, field for field, so that
-/// received bytes can be checked before smartcore walks them: its tree walk
-/// indexes nodes and feature columns unchecked and follows child links
-/// without a bound. A test checks that the mirror reads trained forests
-/// byte for byte.
-mod raw {
-    use std::marker::PhantomData;
-
-    use serde::Deserialize;
-
-    use super::ModelError;
-
-    #[derive(Deserialize)]
-    pub(super) struct Regressor {
-        pub forest: Option<BaseForest>,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct BaseForest {
-        pub trees: Option<Vec<Tree>>,
-        pub num_features: Option<usize>,
-        pub _samples: Option<Vec<Vec<bool>>>,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct Tree {
-        pub nodes: Vec<Node>,
-        pub _parameters: Option<TreeParameters>,
-        pub _depth: u16,
-        pub _root_mass: f64,
-        pub _phantom: (
-            PhantomData<()>,
-            PhantomData<()>,
-            PhantomData<()>,
-            PhantomData<()>,
-        ),
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct TreeParameters {
-        pub _max_depth: Option<u16>,
-        pub _min_samples_leaf: usize,
-        pub _min_samples_split: usize,
-        pub _seed: Option<u64>,
-        pub _splitter: Splitter,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) enum Splitter {
-        Random,
-        Best,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct Node {
-        pub output: f64,
-        pub split_feature: usize,
-        pub split_value: Option<f64>,
-        pub _split_score: Option<f64>,
-        pub true_child: Option<usize>,
-        pub false_child: Option<usize>,
-    }
-
-    fn corrupt(what: String) -> ModelError {
-        ModelError::Corrupt(what)
-    }
-
-    /// Checks that every tree is a proper tree over `n_features` columns
-    /// with finite outputs: children both present or both absent, each
-    /// after its parent (so walks end) and inside the node list.
-    pub(super) fn check(bytes: &[u8], n_features: usize) -> Result<(), ModelError> {
-        let (r, rest): (Regressor, _) =
-            postcard::take_from_bytes(bytes).map_err(ModelError::Decode)?;
-        if !rest.is_empty() {
-            return Err(corrupt(format!("{} trailing bytes", rest.len())));
-        }
-        let forest = r
-            .forest
-            .ok_or_else(|| corrupt("forest was never fitted".into()))?;
-        let trees = forest.trees.unwrap_or_default();
-        if trees.is_empty() {
-            return Err(corrupt("forest has no trees".into()));
-        }
-        let forest_features = forest.num_features.unwrap_or(0);
-        if forest_features != n_features {
-            return Err(ModelError::FeatureCount {
-                envelope: n_features,
-                forest: forest_features,
-            });
-        }
-        for (t, tree) in trees.iter().enumerate() {
-            let len = tree.nodes.len();
-            if len == 0 {
-                return Err(corrupt(format!("tree {t} has no nodes")));
-            }
-            for (i, node) in tree.nodes.iter().enumerate() {
-                let bad = |why: &str| corrupt(format!("tree {t} node {i}: {why}"));
-                if !node.output.is_finite() {
-                    return Err(bad("non-finite output"));
-                }
-                match (node.true_child, node.false_child) {
-                    (None, None) => {}
-                    (Some(a), Some(b)) => {
-                        if a <= i || b <= i || a >= len || b >= len {
-                            return Err(bad("child link out of order or range"));
-                        }
-                        if node.split_feature >= n_features {
-                            return Err(bad("split on a feature the model does not have"));
-                        }
-                        if !node.split_value.is_some_and(f64::is_finite) {
-                            return Err(bad("split without a finite threshold"));
-                        }
-                    }
-                    _ => return Err(bad("only one child")),
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
-#[path = "model_tests.rs"]
 mod tests;
