@@ -25,28 +25,42 @@
 //!   relative times stay >= 0, later windows are timed from the true start.
 //! - The series' `msg` is the original tweet's (`type:"tweet"`) when seen,
 //!   else that of the tweet that opened the cascade.
+//! - Event time is checked, not trusted: a tweet or watermark more than
+//!   `max_clock_skew` ahead of its source's clock (a time in milliseconds
+//!   by mistake would end every open cascade), or a tweet older than the
+//!   source's watermark (the source promised none), is refused with the
+//!   reason and dead-lettered by the driver. A source's first message has
+//!   no clock to compare with and is accepted.
+//! - Exact duplicates are dropped where a tweet carries its own identity: a
+//!   `tweet_id` different from its cascade id (the 2021 edition's, when
+//!   `info` names the cascade). They are remembered per open cascade, so the
+//!   memory is bounded by the open cascades and a replay drops the same
+//!   ones. Tweets without an identity cannot be told from a real retweet at
+//!   the same second with the same magnitude, and are kept.
 //!
-//! Restarts: `retained_offset` holds commits at the first tweet of the
-//! oldest open cascade, so every cascade open at a crash is rebuilt whole by
-//! replay. A cascade that had terminated but still has tweets past that
-//! offset is not remembered after a restart, so replay reopens it as a
-//! fragment (a retweet of an unknown cascade opens one, SPEC §2). Its
-//! messages may then be wrong duplicates; the predictor's dedupe by
-//! `(cid, T_obs)` drops them only if the originals are still held there.
+//! Restarts: `retained_offset` is the fixpoint of [`replay`]: the driver
+//! commits no further than an offset from which replay rebuilds every
+//! cascade whole, so a restarted collector produces exactly what an
+//! uninterrupted one does (plus duplicates of what it had delivered).
 //!
 //! Cost: a tweet is O(1) amortised (a hash lookup and a push, or a sorted
 //! insert when out of order). Each source keeps a min-heap of cascade
 //! deadlines; entries go stale when a tweet pushes `last` forward and are
 //! re-queued lazily when popped, so no step scans all cascades.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::schema::{
-    Message, PropertiesMsg, SeriesMsg, SizeMsg, SourceId, Topic, Tweet, TweetMsg, Window,
-};
-use crate::stage::{Ctx, Origin, Stage, StageError};
+use crate::schema::{Message, SourceId, Topic, Tweet, TweetMsg, Window};
+use crate::stage::{Ctx, Stage, StageError};
+
+#[path = "collector_replay.rs"]
+mod replay;
+#[path = "collector_source.rs"]
+mod source;
+
+use replay::ReplayPoints;
+use source::{Cascade, SourceState};
 
 /// The collector's parameters; defaults are the course's.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,9 +74,19 @@ pub struct CollectorConfig {
     /// At least 1: an empty series is invalid on the wire.
     pub min_cascade_size: usize,
     /// Seconds (source clock) a terminated cascade id is remembered, so that
-    /// its late tweets are dropped instead of opening a bogus cascade.
+    /// its late tweets are dropped instead of opening a bogus cascade. It
+    /// also bounds how far back a restart replays (see [`replay`]).
     pub late_horizon: f64,
+    /// Seconds a tweet or watermark may be ahead of its source's clock;
+    /// further is refused (dead-lettered).
+    pub max_clock_skew: f64,
 }
+
+/// Default of [`CollectorConfig::late_horizon`], one day.
+pub const LATE_HORIZON: f64 = 86_400.0;
+/// Default of [`CollectorConfig::max_clock_skew`], 30 days: far above any
+/// gap between two tweets of a source, far below a millisecond mistake.
+pub const MAX_CLOCK_SKEW: f64 = 30.0 * 86_400.0;
 
 impl Default for CollectorConfig {
     fn default() -> Self {
@@ -70,7 +94,8 @@ impl Default for CollectorConfig {
             windows: vec![600, 1200],
             termination: 1800.0,
             min_cascade_size: 10,
-            late_horizon: 86_400.0,
+            late_horizon: LATE_HORIZON,
+            max_clock_skew: MAX_CLOCK_SKEW,
         }
     }
 }
@@ -85,6 +110,10 @@ pub struct CollectorStats {
     pub late_tweets: u64,
     /// Tweets older than their source's clock (still added to their cascade).
     pub out_of_order: u64,
+    /// Tweets whose `tweet_id` was already seen in their cascade, dropped.
+    pub duplicates: u64,
+    /// Tweets and watermarks refused for their time (skew, watermark).
+    pub bad_times: u64,
     pub cascades_opened: u64,
     pub cascades_terminated: u64,
     pub series_sent: u64,
@@ -100,88 +129,8 @@ pub struct Collector {
     stats: CollectorStats,
     /// Ordered so that `finish` ends sources deterministically.
     sources: BTreeMap<SourceId, SourceState>,
-}
-
-/// One source's event-time state.
-#[derive(Debug)]
-struct SourceState {
-    clock: f64,
-    /// The partition this source was last seen on (for `revoke`).
-    partition: i32,
-    open: HashMap<Arc<str>, Cascade>,
-    /// Min-heap of cascade deadlines; see [`Due`].
-    due: BinaryHeap<Reverse<Due>>,
-    /// `(partition, offset, cascade number)` of each open cascade's first
-    /// tweet, so `retained_offset` needs no scan.
-    first_offsets: BTreeSet<(i32, i64, u64)>,
-    /// Terminated ids and the clock after which they are forgotten.
-    terminated: HashMap<Arc<str>, f64>,
-    forget: BinaryHeap<Reverse<(Time, Arc<str>)>>,
-    /// Numbers cascades and heap entries, unique within the source.
-    next_ticket: u64,
-}
-
-#[derive(Debug)]
-struct Cascade {
-    number: u64,
-    msg: String,
-    has_original: bool,
-    first: f64,
-    last: f64,
-    /// `(absolute time, magnitude)`, sorted by time.
-    tweets: Vec<(f64, f64)>,
-    /// Index of the first window not yet decided; windows are decided in
-    /// order because they are sorted.
-    next_window: usize,
-    /// Windows whose series was sent, in window order.
-    sent: Vec<Window>,
-    origin: Origin,
-    /// The ticket of this cascade's one live heap entry; others are stale.
-    ticket: u64,
-}
-
-/// A heap entry: look at cascade `cid` once the clock reaches `at` (passes
-/// it, when `strict`: termination needs `clock > last + termination`).
-/// Ordered by time, then first time and cid so that cascades due together
-/// are handled in an order that does not depend on the watermarks.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Due {
-    at: Time,
-    strict: bool,
-    first: Time,
-    cid: Arc<str>,
-    ticket: u64,
-}
-
-impl Due {
-    fn is_due(&self, clock: f64) -> bool {
-        if self.strict {
-            self.at.0 < clock
-        } else {
-            self.at.0 <= clock
-        }
-    }
-}
-
-/// An `f64` with a total order, for heap keys.
-#[derive(Debug, Clone, Copy)]
-struct Time(f64);
-
-impl PartialEq for Time {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Time {}
-impl PartialOrd for Time {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Time {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
-    }
+    /// Offsets of cascades no longer held, for `retained_offset`.
+    replay: ReplayPoints,
 }
 
 impl Collector {
@@ -194,6 +143,7 @@ impl Collector {
             cfg,
             stats: CollectorStats::default(),
             sources: BTreeMap::new(),
+            replay: ReplayPoints::default(),
         }
     }
 
@@ -210,6 +160,16 @@ impl Collector {
         self.sources.values().map(|s| s.open.len()).sum()
     }
 
+    /// Terminated cascade ids remembered for their late tweets, plus the
+    /// offset spans kept for `retained_offset`: the rest of the state.
+    pub fn remembered(&self) -> usize {
+        self.sources
+            .values()
+            .map(|s| s.terminated.len())
+            .sum::<usize>()
+            + self.replay.len()
+    }
+
     /// Ends every source, as if each had sent `end`: for finite in-process
     /// runs, where the input stops without one.
     pub fn finish(&mut self, out: &mut Vec<Message>) {
@@ -224,8 +184,40 @@ impl Collector {
     /// and the source is forgotten.
     fn end(&mut self, source: SourceId, out: &mut Vec<Message>) {
         if let Some(mut state) = self.sources.remove(&source) {
-            state.advance(f64::INFINITY, &self.cfg, &mut self.stats, out);
+            state.close(&self.cfg, &mut self.stats, out);
+            for span in state.finished.drain(..) {
+                self.replay.add(span);
+            }
             tracing::debug!(source, "source ended");
+        }
+    }
+
+    /// Refuses a time the source's clock and watermark rule out.
+    fn check_time(&mut self, source: SourceId, t: f64, tweet: bool) -> Result<(), StageError> {
+        let Some(state) = self.sources.get(&source) else {
+            return Ok(());
+        };
+        let problem = if state.clock.is_finite() && t > state.clock + self.cfg.max_clock_skew {
+            Some(format!(
+                "t {t} is {} s ahead of source {source}'s clock {} (more than the max clock skew, {} s)",
+                t - state.clock,
+                state.clock,
+                self.cfg.max_clock_skew
+            ))
+        } else if tweet && t < state.watermark {
+            Some(format!(
+                "t {t} is behind source {source}'s watermark {}",
+                state.watermark
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(reason) => {
+                self.stats.bad_times += 1;
+                Err(StageError::Invalid(reason))
+            }
+            None => Ok(()),
         }
     }
 
@@ -235,10 +227,13 @@ impl Collector {
         let Some(cid) = tweet.cascade_id() else {
             return;
         };
+        let identity = identity(&tweet, &cid);
         let (cfg, stats) = (&self.cfg, &mut self.stats);
-        let state = source_state(&mut self.sources, tweet.source, ctx.origin.partition);
-        state.advance(tweet.t, cfg, stats, out);
-        if state.terminated.contains_key(cid.as_str()) {
+        let origin = ctx.origin;
+        let state = source_state(&mut self.sources, tweet.source, origin.partition);
+        state.advance(tweet.t, Some(origin), cfg, stats, out);
+        if let Some(ended) = state.terminated.get_mut(cid.as_str()) {
+            ended.last_offset = origin.offset;
             stats.late_tweets += 1;
             tracing::debug!(cid = cid.as_str(), t = tweet.t, "late tweet dropped");
             return;
@@ -249,7 +244,15 @@ impl Collector {
         let cid: Arc<str> = cid.into();
         match state.open.get_mut(&cid) {
             Some(c) => {
-                let moved_back = c.add(tweet.t, tweet.m);
+                c.last_offset = origin.offset;
+                if let Some(id) = identity
+                    && !c.ids.insert(id)
+                {
+                    stats.duplicates += 1;
+                    tracing::debug!(cid = &*cid, t = tweet.t, "duplicate tweet dropped");
+                    return;
+                }
+                let moved_back = c.add(tweet.t, tweet.m, cfg);
                 if original && !c.has_original {
                     c.msg = tweet.msg;
                     c.has_original = true;
@@ -262,21 +265,12 @@ impl Collector {
             None => {
                 state.next_ticket += 1;
                 let number = state.next_ticket;
-                let c = Cascade {
-                    number,
-                    msg: tweet.msg,
-                    has_original: original,
-                    first: tweet.t,
-                    last: tweet.t,
-                    tweets: vec![(tweet.t, tweet.m)],
-                    next_window: 0,
-                    sent: Vec::new(),
-                    origin: ctx.origin,
-                    ticket: 0,
-                };
+                let mut c = Cascade::new(number, tweet.msg, original, tweet.t, tweet.m, origin);
+                c.ids.extend(identity);
                 state.open.insert(cid.clone(), c);
-                let o = ctx.origin;
-                state.first_offsets.insert((o.partition, o.offset, number));
+                state
+                    .first_offsets
+                    .insert((origin.partition, origin.offset, number));
                 state.requeue(&cid, cfg);
                 stats.cascades_opened += 1;
             }
@@ -285,6 +279,44 @@ impl Collector {
         // otherwise this is one peek.
         state.run_due(cfg, stats, out);
     }
+
+    /// Moves the spans of cascades the sources forgot into `replay`, and
+    /// prunes it now and then.
+    fn collect_spans(&mut self, source: SourceId) {
+        if let Some(state) = self.sources.get_mut(&source) {
+            for span in state.finished.drain(..) {
+                self.replay.add(span);
+            }
+        }
+        if self.replay.wants_prune() {
+            for partition in self.replay.partitions() {
+                let x = self.resume_at(partition);
+                self.replay.prune(partition, x);
+            }
+            self.replay.mark_pruned();
+        }
+    }
+
+    /// The replay point of `partition`; `None` when no source on it holds
+    /// anything (every record read so far may be committed).
+    fn resume_at(&self, partition: i32) -> Option<i64> {
+        let pinned = self
+            .sources
+            .values()
+            .filter_map(|s| s.pin(partition))
+            .min()?;
+        Some(self.replay.resume_at(partition, pinned))
+    }
+}
+
+/// A tweet's own identity, when it has one besides its cascade id.
+fn identity(tweet: &Tweet, cid: &str) -> Option<Box<str>> {
+    let id = match tweet.tweet_id.as_ref()? {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    (!id.is_empty() && id != cid).then(|| id.into_boxed_str())
 }
 
 /// The state of source `id`, created on its first message.
@@ -293,193 +325,11 @@ fn source_state(
     id: SourceId,
     partition: i32,
 ) -> &mut SourceState {
-    let state = sources.entry(id).or_insert_with(|| SourceState {
-        clock: f64::NEG_INFINITY,
-        partition,
-        open: HashMap::new(),
-        due: BinaryHeap::new(),
-        first_offsets: BTreeSet::new(),
-        terminated: HashMap::new(),
-        forget: BinaryHeap::new(),
-        next_ticket: 0,
-    });
+    let state = sources
+        .entry(id)
+        .or_insert_with(|| SourceState::new(partition));
     state.partition = partition;
     state
-}
-
-impl Cascade {
-    /// Adds a tweet, keeping times sorted. Returns whether `first` moved
-    /// back (the tweet is older than the cascade's first one).
-    fn add(&mut self, t: f64, m: f64) -> bool {
-        if t >= self.last {
-            self.tweets.push((t, m));
-            self.last = t;
-        } else {
-            let at = self.tweets.partition_point(|&(ti, _)| ti <= t);
-            self.tweets.insert(at, (t, m));
-        }
-        let moved_back = t < self.first;
-        self.first = self.first.min(t);
-        moved_back
-    }
-
-    /// When this cascade next needs looking at: its next window's end if
-    /// that comes no later than its termination, else its termination.
-    fn deadline(&self, cfg: &CollectorConfig) -> (f64, bool) {
-        let end = self.last + cfg.termination;
-        match cfg.windows.get(self.next_window) {
-            Some(&w) if self.first + f64::from(w) <= end => (self.first + f64::from(w), false),
-            _ => (end, true),
-        }
-    }
-}
-
-impl SourceState {
-    /// Moves the clock to `t` (never back) and handles what became due.
-    fn advance(
-        &mut self,
-        t: f64,
-        cfg: &CollectorConfig,
-        stats: &mut CollectorStats,
-        out: &mut Vec<Message>,
-    ) {
-        if t <= self.clock {
-            return;
-        }
-        self.clock = t;
-        self.run_due(cfg, stats, out);
-        while let Some(Reverse((Time(at), _))) = self.forget.peek() {
-            if *at >= self.clock {
-                break;
-            }
-            if let Some(Reverse((Time(at), cid))) = self.forget.pop()
-                && self.terminated.get(&cid).is_some_and(|&until| until <= at)
-            {
-                self.terminated.remove(&cid);
-            }
-        }
-    }
-
-    /// Gives cascade `cid` a fresh heap entry at its current deadline.
-    fn requeue(&mut self, cid: &Arc<str>, cfg: &CollectorConfig) {
-        let Some(c) = self.open.get_mut(cid) else {
-            return;
-        };
-        let (at, strict) = c.deadline(cfg);
-        self.next_ticket += 1;
-        c.ticket = self.next_ticket;
-        self.due.push(Reverse(Due {
-            at: Time(at),
-            strict,
-            first: Time(c.first),
-            cid: cid.clone(),
-            ticket: c.ticket,
-        }));
-    }
-
-    /// Pops the entries due at the current clock: decides elapsed windows,
-    /// terminates cascades, re-queues the rest. Every pop either does one of
-    /// those or drops a stale entry, so the work follows the output.
-    fn run_due(
-        &mut self,
-        cfg: &CollectorConfig,
-        stats: &mut CollectorStats,
-        out: &mut Vec<Message>,
-    ) {
-        let clock = self.clock;
-        while self.due.peek().is_some_and(|Reverse(d)| d.is_due(clock)) {
-            let Some(Reverse(entry)) = self.due.pop() else {
-                break;
-            };
-            let Some(c) = self.open.get_mut(&entry.cid) else {
-                continue;
-            };
-            if c.ticket != entry.ticket {
-                continue;
-            }
-            let end = c.last + cfg.termination;
-            let horizon = clock.min(end);
-            while let Some(&w) = cfg.windows.get(c.next_window) {
-                if c.first + f64::from(w) > horizon {
-                    break;
-                }
-                c.next_window += 1;
-                decide_window(&entry.cid, c, w, cfg, stats, out);
-            }
-            if clock > end {
-                self.terminate(&entry.cid, cfg, stats, out);
-            } else {
-                self.requeue(&entry.cid, cfg);
-            }
-        }
-    }
-
-    fn terminate(
-        &mut self,
-        cid: &Arc<str>,
-        cfg: &CollectorConfig,
-        stats: &mut CollectorStats,
-        out: &mut Vec<Message>,
-    ) {
-        let Some(c) = self.open.remove(cid) else {
-            return;
-        };
-        self.first_offsets
-            .remove(&(c.origin.partition, c.origin.offset, c.number));
-        let n_tot = c.tweets.len() as u64;
-        for &w in &c.sent {
-            out.push(Message::Properties(PropertiesMsg::Size(SizeMsg {
-                cid: cid.to_string(),
-                n_tot,
-                t_end: c.last,
-                t_obs: Some(w),
-            })));
-            stats.sizes_sent += 1;
-        }
-        stats.cascades_terminated += 1;
-        tracing::debug!(
-            cid = &**cid,
-            n_tot,
-            sizes = c.sent.len(),
-            "cascade terminated"
-        );
-        // At `end` the clock is infinite and the source is dropped anyway.
-        if self.clock.is_finite() {
-            let until = c.last + cfg.late_horizon;
-            self.terminated.insert(cid.clone(), until);
-            self.forget.push(Reverse((Time(until), cid.clone())));
-        }
-    }
-}
-
-/// Sends window `w`'s series of `c`, or counts it too small.
-fn decide_window(
-    cid: &str,
-    c: &mut Cascade,
-    w: Window,
-    cfg: &CollectorConfig,
-    stats: &mut CollectorStats,
-    out: &mut Vec<Message>,
-) {
-    let cut = c.first + f64::from(w);
-    let n = c.tweets.partition_point(|&(t, _)| t < cut);
-    if n < cfg.min_cascade_size {
-        stats.series_too_small += 1;
-        return;
-    }
-    let tweets = c.tweets[..n]
-        .iter()
-        .map(|&(t, m)| (t - c.first, m))
-        .collect();
-    out.push(Message::Series(SeriesMsg::new(
-        cid.to_owned(),
-        c.msg.clone(),
-        w,
-        tweets,
-    )));
-    c.sent.push(w);
-    stats.series_sent += 1;
-    tracing::debug!(cid, window = w, n_obs = n, "series sent");
 }
 
 impl Stage for Collector {
@@ -506,27 +356,34 @@ impl Stage for Collector {
         {
             return Err(StageError::Invalid(format!("non-finite time {t}")));
         }
+        let original = matches!(tweet, TweetMsg::Tweet(_));
         match tweet {
             TweetMsg::Tweet(t) | TweetMsg::Retweet(t) if t.cascade_id().is_none() => {
                 Err(StageError::Invalid("tweet without a cascade id".into()))
             }
-            TweetMsg::Tweet(t) => {
-                self.on_tweet(t, true, ctx, out);
-                Ok(())
-            }
-            TweetMsg::Retweet(t) => {
-                self.on_tweet(t, false, ctx, out);
+            TweetMsg::Tweet(t) | TweetMsg::Retweet(t) => {
+                let source = t.source;
+                self.check_time(source, t.t, true)?;
+                self.on_tweet(t, original, ctx, out);
+                self.collect_spans(source);
                 Ok(())
             }
             TweetMsg::Watermark { source, t } => {
+                self.check_time(source, t, false)?;
                 self.stats.watermarks += 1;
                 let state = source_state(&mut self.sources, source, ctx.origin.partition);
-                state.advance(t, &self.cfg, &mut self.stats, out);
+                if t > state.watermark {
+                    state.watermark = t;
+                    state.watermark_at = Some(ctx.origin);
+                }
+                state.advance(t, Some(ctx.origin), &self.cfg, &mut self.stats, out);
+                self.collect_spans(source);
                 Ok(())
             }
             TweetMsg::End { source } => {
                 self.stats.ends += 1;
                 self.end(source, out);
+                self.collect_spans(source);
                 Ok(())
             }
         }
@@ -538,21 +395,14 @@ impl Stage for Collector {
     /// owner of the partition rebuilds it by replay.
     fn flush(&mut self, _out: &mut Vec<Message>) {}
 
-    /// The first-tweet offset of the oldest open cascade that came in on
-    /// `partition`: committing past it would lose that cascade on restart.
+    /// The replay point of [`replay`]: committing past it would make a
+    /// restarted collector rebuild some cascade from its middle.
     fn retained_offset(&self, _topic: Topic, partition: i32) -> Option<i64> {
-        self.sources
-            .values()
-            .filter_map(|s| {
-                s.first_offsets
-                    .range((partition, i64::MIN, 0)..=(partition, i64::MAX, u64::MAX))
-                    .next()
-                    .map(|&(_, offset, _)| offset)
-            })
-            .min()
+        self.resume_at(partition)
     }
 
     fn revoke(&mut self, _topic: Topic, partitions: &[i32]) {
+        self.replay.revoke(partitions);
         self.sources.retain(|source, s| {
             let keep = !partitions.contains(&s.partition);
             if !keep {
@@ -566,3 +416,7 @@ impl Stage for Collector {
 #[cfg(test)]
 #[path = "collector_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "collector_fault_tests.rs"]
+mod fault_tests;

@@ -9,8 +9,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
+use crate::schema::{PropertiesMsg, SeriesMsg};
+use crate::stage::Origin;
 
-fn tweet_of(source: SourceId, cid: u32, t: f64, m: f64, original: bool) -> Message {
+pub(super) fn tweet_of(source: SourceId, cid: u32, t: f64, m: f64, original: bool) -> Message {
     let tweet = Tweet {
         msg: if original {
             "hello".into()
@@ -30,20 +32,20 @@ fn tweet_of(source: SourceId, cid: u32, t: f64, m: f64, original: bool) -> Messa
     })
 }
 
-fn rt(source: SourceId, cid: u32, t: f64) -> Message {
+pub(super) fn rt(source: SourceId, cid: u32, t: f64) -> Message {
     tweet_of(source, cid, t, 10.0 + t, false)
 }
 
-fn wm(source: SourceId, t: f64) -> Message {
+pub(super) fn wm(source: SourceId, t: f64) -> Message {
     Message::Tweet(TweetMsg::Watermark { source, t })
 }
 
-fn end(source: SourceId) -> Message {
+pub(super) fn end(source: SourceId) -> Message {
     Message::Tweet(TweetMsg::End { source })
 }
 
 /// The course's parameters with a small minimum size and a short memory.
-fn cfg() -> CollectorConfig {
+pub(super) fn cfg() -> CollectorConfig {
     CollectorConfig {
         min_cascade_size: 3,
         late_horizon: 10_000.0,
@@ -52,20 +54,20 @@ fn cfg() -> CollectorConfig {
 }
 
 /// A collector fed on partition 0 with consecutive offsets.
-struct Run {
-    c: Collector,
-    offset: i64,
+pub(super) struct Run {
+    pub(super) c: Collector,
+    pub(super) offset: i64,
 }
 
 impl Run {
-    fn new(cfg: CollectorConfig) -> Self {
+    pub(super) fn new(cfg: CollectorConfig) -> Self {
         Self {
             c: Collector::new(cfg),
             offset: 0,
         }
     }
 
-    fn send_on(&mut self, partition: i32, msg: Message) -> Vec<Message> {
+    pub(super) fn send_on(&mut self, partition: i32, msg: Message) -> Vec<Message> {
         let ctx = Ctx {
             now: 0.0,
             origin: Origin {
@@ -79,17 +81,17 @@ impl Run {
         out
     }
 
-    fn send(&mut self, msg: Message) -> Vec<Message> {
+    pub(super) fn send(&mut self, msg: Message) -> Vec<Message> {
         self.send_on(0, msg)
     }
 
-    fn send_all(&mut self, msgs: impl IntoIterator<Item = Message>) -> Vec<Message> {
+    pub(super) fn send_all(&mut self, msgs: impl IntoIterator<Item = Message>) -> Vec<Message> {
         msgs.into_iter().flat_map(|m| self.send(m)).collect()
     }
 }
 
 /// `(cid, window, n_obs)` of each series in `out`.
-fn series(out: &[Message]) -> Vec<(String, Window, usize)> {
+pub(super) fn series(out: &[Message]) -> Vec<(String, Window, usize)> {
     out.iter()
         .filter_map(|m| match m {
             Message::Series(s) => Some((s.cid.clone(), s.t_obs, s.tweets.len())),
@@ -99,7 +101,7 @@ fn series(out: &[Message]) -> Vec<(String, Window, usize)> {
 }
 
 /// `(cid, window, n_tot, t_end)` of each size in `out`.
-fn sizes(out: &[Message]) -> Vec<(String, Window, u64, f64)> {
+pub(super) fn sizes(out: &[Message]) -> Vec<(String, Window, u64, f64)> {
     out.iter()
         .filter_map(|m| match m {
             Message::Properties(PropertiesMsg::Size(s)) => {
@@ -313,7 +315,7 @@ fn other_sources_do_not_advance_this_sources_clock() {
 }
 
 #[test]
-fn retained_offset_tracks_the_oldest_open_cascade() {
+fn retained_offset_holds_every_open_or_remembered_cascade() {
     let mut run = Run::new(cfg());
     assert_eq!(run.c.retained_offset(Topic::Tweets, 0), None);
     run.send(rt(1, 7, 0.0)); // offset 0
@@ -324,9 +326,19 @@ fn retained_offset_tracks_the_oldest_open_cascade() {
     assert_eq!(run.c.retained_offset(Topic::Tweets, 0), Some(0));
     assert_eq!(run.c.retained_offset(Topic::Tweets, 1), Some(4));
     run.send(wm(1, 2900.5)); // cascade 7 ended (1100 + 1800), 8 is open
-    assert_eq!(run.c.retained_offset(Topic::Tweets, 0), Some(1));
-    run.send(wm(1, 5000.0));
-    assert_eq!(run.c.retained_offset(Topic::Tweets, 0), None);
+    assert_eq!(
+        run.c.retained_offset(Topic::Tweets, 0),
+        Some(0),
+        "7 may get late tweets"
+    );
+    run.send(wm(1, 5000.0)); // 8 ended too
+    assert_eq!(run.c.retained_offset(Topic::Tweets, 0), Some(0));
+    run.send(wm(1, 20_000.0)); // offset 7: both forgotten
+    assert_eq!(
+        run.c.retained_offset(Topic::Tweets, 0),
+        Some(7),
+        "the clock's record"
+    );
     assert_eq!(run.c.retained_offset(Topic::Tweets, 1), Some(4));
     assert_eq!(run.c.retained_offset(Topic::Tweets, 2), None);
 }
@@ -362,11 +374,13 @@ fn state_is_freed_after_termination() {
     run.send(wm(1, 2000.0));
     assert_eq!(run.c.open_cascades(), 0);
     let state = &run.c.sources[&1];
-    assert!(state.first_offsets.is_empty());
+    assert!(state.open.is_empty());
     assert_eq!(state.terminated.len(), 50);
+    assert_eq!(state.first_offsets.len(), 50, "pinned until forgotten");
     run.send(wm(1, 20_000.0));
     let state = &run.c.sources[&1];
     assert!(state.terminated.is_empty() && state.forget.is_empty());
+    assert!(state.first_offsets.is_empty());
     assert!(state.due.is_empty());
 }
 
@@ -394,7 +408,7 @@ fn tweets_without_a_cascade_id_or_with_a_non_finite_time_are_refused() {
 /// A random stream: a few sources, cascades with gaps around the
 /// termination delay, per-source time order, sources interleaved randomly.
 /// Integer times so watermarks land exactly on window ends.
-fn random_stream(rng: &mut ChaCha8Rng) -> Vec<Vec<(u32, f64)>> {
+pub(super) fn random_stream(rng: &mut ChaCha8Rng) -> Vec<Vec<(u32, f64)>> {
     let mut cid = 0;
     (0..3)
         .map(|_| {
@@ -420,7 +434,11 @@ fn random_stream(rng: &mut ChaCha8Rng) -> Vec<Vec<(u32, f64)>> {
 
 /// Interleaves the sources (seeded), with watermarks every `every` seconds
 /// between tweets and up to 5000 s after the last, then `end` for each.
-fn with_watermarks(sources: &[Vec<(u32, f64)>], every: Option<f64>, seed: u64) -> Vec<Message> {
+pub(super) fn with_watermarks(
+    sources: &[Vec<(u32, f64)>],
+    every: Option<f64>,
+    seed: u64,
+) -> Vec<Message> {
     let mut per_source: Vec<Vec<Message>> = sources
         .iter()
         .enumerate()

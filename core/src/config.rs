@@ -123,9 +123,14 @@ pub struct CollectorArgs {
     /// Smallest partial cascade sent for estimation.
     #[arg(long, env = "TWEETOSCOPE_MIN_CASCADE_SIZE", default_value_t = 10)]
     pub min_cascade_size: usize,
-    /// How long an ended cascade's id is remembered to drop its late tweets.
-    #[arg(long, env = "TWEETOSCOPE_LATE_HORIZON", value_parser = parse_seconds, default_value = "7d")]
+    /// How long an ended cascade's id is remembered to drop its late tweets
+    /// (source time). A restart replays about this much more input.
+    #[arg(long, env = "TWEETOSCOPE_LATE_HORIZON", value_parser = parse_seconds, default_value = "1d")]
     pub late_horizon: f64,
+    /// How far ahead of its source's clock a tweet or watermark may be;
+    /// further is dead-lettered (e.g. a time in milliseconds by mistake).
+    #[arg(long, env = "TWEETOSCOPE_MAX_CLOCK_SKEW", value_parser = parse_seconds, default_value = "30d")]
+    pub max_clock_skew: f64,
 }
 
 impl CollectorArgs {
@@ -135,6 +140,7 @@ impl CollectorArgs {
             termination: self.termination,
             min_cascade_size: self.min_cascade_size,
             late_horizon: self.late_horizon,
+            max_clock_skew: self.max_clock_skew,
         }
     }
 }

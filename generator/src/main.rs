@@ -12,7 +12,8 @@ use clap::{Parser, ValueEnum};
 use tweetoscope_core::config::{ReplayArgs, SourceArgs};
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::generator::{Replay, ReplayConfig, TweetFormat};
-use tweetoscope_core::kafka::driver::{Setup, start_output};
+use tweetoscope_core::kafka::driver::{DriverError, Setup, start_output};
+use tweetoscope_core::kafka::source::SourceReport;
 use tweetoscope_core::kafka::{KafkaArgs, app, source};
 use tweetoscope_core::schema::Topic;
 
@@ -95,7 +96,10 @@ fn main() -> ExitCode {
                         metrics,
                         logs: Some(logs),
                     };
-                    let mut output = start_output("generator", &setup, &[]).await?;
+                    let mut output = match start_output("generator", &setup, &[]).await {
+                        Err(DriverError::Stopped) => return Ok(SourceReport::default()),
+                        started => started?,
+                    };
                     source::run(replay, speed, &mut output).await
                 })?;
             tracing::info!(

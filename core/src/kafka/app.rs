@@ -2,6 +2,7 @@
 //! runtime, the driver, and the one report of every configuration problem.
 
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::args::KafkaArgs;
 use super::driver::{self, DriverError, Setup};
@@ -10,6 +11,19 @@ use crate::schema::{Topic, Window};
 use crate::stage::Stage;
 
 pub use crate::config::check;
+
+static READY: AtomicBool = AtomicBool::new(false);
+
+/// Whether the stage is serving: its broker answered, its topics exist, it
+/// consumes (or, for the generator, produces). False while it waits for the
+/// broker at start and once it is stopping: what a readiness probe reports.
+pub fn is_ready() -> bool {
+    READY.load(Ordering::SeqCst)
+}
+
+pub(crate) fn set_ready(ready: bool) {
+    READY.store(ready, Ordering::SeqCst);
+}
 
 /// Starts tracing and the metrics endpoint, logs the effective
 /// configuration, and gives the multi-threaded runtime to `f`.

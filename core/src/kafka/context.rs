@@ -7,6 +7,7 @@
 //! between two messages.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
@@ -19,6 +20,8 @@ use rdkafka::error::{KafkaError, KafkaResult};
 pub struct Context {
     stage: &'static str,
     revoked: Mutex<Vec<(String, i32)>>,
+    /// An asynchronous commit failed since the last check.
+    commit_failed: AtomicBool,
 }
 
 impl Context {
@@ -26,7 +29,14 @@ impl Context {
         Self {
             stage,
             revoked: Mutex::new(Vec::new()),
+            commit_failed: AtomicBool::new(false),
         }
+    }
+
+    /// Whether a commit failed since the last call: the run loop then
+    /// forgets what it believed committed and commits again.
+    pub fn take_commit_failed(&self) -> bool {
+        self.commit_failed.swap(false, Ordering::SeqCst)
     }
 
     /// Partitions revoked since the last call, as (topic, partition).
@@ -120,6 +130,7 @@ impl ConsumerContext for Context {
                 "offsets committed"
             ),
             Err(error) => {
+                self.commit_failed.store(true, Ordering::SeqCst);
                 tracing::warn!(stage = self.stage, offsets = committed.join(","), %error, "commit failed")
             }
         }

@@ -13,6 +13,7 @@
 //! never stops a partition.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -24,7 +25,7 @@ use super::args::KafkaArgs;
 use super::context::Context;
 use super::output::{ORIGIN_TS, Output, OutputError, Refused, now_ms};
 use super::telemetry::{LogReceiver, Metrics, TelemetryError};
-use super::{preload, shutdown, topics};
+use super::{app, preload, shutdown, topics};
 use crate::schema::{Message, Topic, Window};
 use crate::stage::{Ctx, Origin, Stage};
 
@@ -54,6 +55,10 @@ pub enum DriverError {
     Runtime(String),
     #[error("shutdown took longer than the {0:?} grace")]
     Grace(Duration),
+    /// SIGTERM/SIGINT came while the stage was starting (e.g. waiting for
+    /// the broker): nothing was consumed, so there is nothing to commit.
+    #[error("stopped by a signal before the stage started")]
+    Stopped,
 }
 
 /// A pause in the input this long closes the batch.
@@ -86,24 +91,41 @@ pub async fn start_output(
         roles.push(Topic::Logs);
     }
     let specs = topics::specs(setup.args, setup.windows, &roles);
-    let counts = topics::ensure(setup.args, &specs).await?;
-    Ok(Output::new(
+    let counts = tokio::select! {
+        biased;
+        () = shutdown::signal() => return Err(DriverError::Stopped),
+        counts = topics::ensure(setup.args, &specs) => counts?,
+    };
+    let output = Output::new(
         setup.args,
         setup.windows,
         counts,
         stage,
         setup.metrics.clone(),
-    )?)
+    )?;
+    app::set_ready(true);
+    Ok(output)
 }
 
 /// Runs `stage` until SIGTERM/SIGINT; returns it after a clean shutdown.
+/// A signal during the start (waiting for the broker, preloading) stops it
+/// cleanly too.
 pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, DriverError> {
     let name = stage.name();
     let args = setup.args;
     let inputs = stage.inputs();
-    let mut output = start_output(name, &setup, inputs).await?;
+    let mut output = match start_output(name, &setup, inputs).await {
+        Err(DriverError::Stopped) => {
+            tracing::info!(stage = name, "stopped before starting");
+            return Ok(stage);
+        }
+        started => started?,
+    };
     let mut out = Vec::new();
     for &topic in setup.preload {
+        if shutdown::requested() {
+            return Ok(stage);
+        }
         let n = preload::read_all(args, name, topic, &mut stage).await?;
         tracing::info!(
             stage = name,
@@ -113,10 +135,11 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
         );
     }
     let group = args.group(name);
-    let consumer: StreamConsumer<Context> = args
-        .consumer_config(&group)
-        .create_with_context(Context::new(name))
-        .map_err(DriverError::Consumer)?;
+    let consumer: Arc<StreamConsumer<Context>> = Arc::new(
+        args.consumer_config(&group)
+            .create_with_context(Context::new(name))
+            .map_err(DriverError::Consumer)?,
+    );
     let names: Vec<&str> = inputs.iter().map(|t| args.topics.name(*t)).collect();
     consumer
         .subscribe(&names)
@@ -141,8 +164,13 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
                 _ = &mut signal => { stopping = true; break; }
                 received = consumer.recv() => match received {
                     Ok(m) => {
-                        handle_one(&mut stage, &m, args, &setup.metrics, &mut output, &mut out, &mut offsets).await?;
-                        handled += 1;
+                        // A rebalance runs inside recv: drop what it took
+                        // before handling, and skip a message it took too.
+                        let revoked = apply_revoked(&mut stage, &consumer, args, &mut offsets);
+                        if !revoked.contains(&(m.topic().to_owned(), m.partition())) {
+                            handle_one(&mut stage, &m, args, &setup.metrics, &mut output, &mut out, &mut offsets).await?;
+                            handled += 1;
+                        }
                     }
                     Err(error) => {
                         // Unknown topics while they are being created, broker
@@ -172,7 +200,8 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             }
         }
         if stopping {
-            return shut_down(stage, &consumer, output, &mut offsets, args, &setup.metrics).await;
+            app::set_ready(false);
+            return shut_down(stage, consumer, output, &mut offsets, args, &setup.metrics).await;
         }
         output.settle().await?;
         commit(
@@ -283,20 +312,21 @@ struct Offsets {
     committed: HashMap<(Topic, i32), i64>,
 }
 
-/// Drops what the stage and the loop hold for partitions a rebalance took.
+/// Drops what the stage and the loop hold for partitions a rebalance took;
+/// returns them.
 fn apply_revoked<S: Stage>(
     stage: &mut S,
     consumer: &StreamConsumer<Context>,
     args: &KafkaArgs,
     offsets: &mut Offsets,
-) {
+) -> Vec<(String, i32)> {
     let revoked = consumer.context().take_revoked();
     if revoked.is_empty() {
-        return;
+        return revoked;
     }
     let mut by_topic: HashMap<Topic, Vec<i32>> = HashMap::new();
-    for (name, partition) in revoked {
-        let Some(role) = args.topics.role(&name) else {
+    for (name, partition) in &revoked {
+        let (Some(role), partition) = (args.topics.role(name), *partition) else {
             continue;
         };
         offsets.next.remove(&(role, partition));
@@ -306,10 +336,13 @@ fn apply_revoked<S: Stage>(
     for (role, parts) in by_topic {
         stage.revoke(role, &parts);
     }
+    revoked
 }
 
 /// Commits, per partition, min(retained offset, next offset) when it moved
-/// forward: a restarted stage replays what it held only in memory.
+/// forward: a restarted stage replays what it held only in memory. An
+/// offset counts as committed once the commit succeeded: a failed
+/// asynchronous commit (reported by the context) is sent again.
 fn commit<S: Stage>(
     stage: &S,
     consumer: &StreamConsumer<Context>,
@@ -318,6 +351,31 @@ fn commit<S: Stage>(
     mode: CommitMode,
     metrics: &Metrics,
 ) {
+    if consumer.context().take_commit_failed() {
+        offsets.committed.clear();
+    }
+    let Some((tpl, moved)) = to_commit(stage, args, offsets) else {
+        return;
+    };
+    match consumer.commit(&tpl, mode) {
+        Ok(()) => {
+            tracing::debug!(offsets = listed(&moved), "commit requested");
+            metrics.commits.inc();
+            offsets.committed.extend(moved);
+        }
+        Err(error) => tracing::warn!(%error, "commit request failed"),
+    }
+}
+
+type Moved = Vec<((Topic, i32), i64)>;
+
+/// The offsets to commit and where each partition moves, or `None` when
+/// nothing moved.
+fn to_commit<S: Stage>(
+    stage: &S,
+    args: &KafkaArgs,
+    offsets: &Offsets,
+) -> Option<(TopicPartitionList, Moved)> {
     let mut tpl = TopicPartitionList::new();
     let mut moved = Vec::new();
     for (&(role, partition), &next) in &offsets.next {
@@ -339,34 +397,31 @@ fn commit<S: Stage>(
             moved.push(((role, partition), at));
         }
     }
-    if moved.is_empty() {
-        return;
-    }
-    match consumer.commit(&tpl, mode) {
-        Ok(()) => {
-            let list: Vec<String> = moved
-                .iter()
-                .map(|((t, p), at)| format!("{t}/{p}@{at}"))
-                .collect();
-            tracing::debug!(offsets = list.join(","), "commit requested");
-            metrics.commits.inc();
-            offsets.committed.extend(moved);
-        }
-        Err(error) => tracing::warn!(%error, "commit request failed"),
-    }
+    (!moved.is_empty()).then_some((tpl, moved))
+}
+
+fn listed(moved: &Moved) -> String {
+    let list: Vec<String> = moved
+        .iter()
+        .map(|((t, p), at)| format!("{t}/{p}@{at}"))
+        .collect();
+    list.join(",")
 }
 
 /// Stop consuming, flush the stage, deliver, commit, leave the group, all
-/// within the grace period.
+/// within the grace period: every wait (deliveries, the producer's flush,
+/// the synchronous commit, run on a blocking thread) is inside the one
+/// timeout, so a dead broker cannot hold the process past it.
 async fn shut_down<S: Stage>(
     mut stage: S,
-    consumer: &StreamConsumer<Context>,
+    consumer: Arc<StreamConsumer<Context>>,
     mut output: Output,
     offsets: &mut Offsets,
     args: &KafkaArgs,
     metrics: &Metrics,
 ) -> Result<S, DriverError> {
     let grace = Duration::from_secs_f64(args.shutdown_grace);
+    let deadline = Instant::now() + grace;
     tracing::info!(
         stage = stage.name(),
         grace_s = args.shutdown_grace,
@@ -379,8 +434,21 @@ async fn shut_down<S: Stage>(
             output.send(&msg, now_ms()).await?;
         }
         output.settle().await?;
-        output.flush(grace)?;
-        commit(&stage, consumer, args, offsets, CommitMode::Sync, metrics);
+        output.flush(deadline.saturating_duration_since(Instant::now()))?;
+        if let Some((tpl, moved)) = to_commit(&stage, args, offsets) {
+            let c = consumer.clone();
+            let committed = tokio::task::spawn_blocking(move || c.commit(&tpl, CommitMode::Sync))
+                .await
+                .map_err(|e| DriverError::Runtime(e.to_string()))?;
+            match committed {
+                Ok(()) => {
+                    tracing::info!(offsets = listed(&moved), "committed");
+                    metrics.commits.inc();
+                    offsets.committed.extend(moved);
+                }
+                Err(error) => tracing::warn!(%error, "final commit failed"),
+            }
+        }
         Ok::<(), DriverError>(())
     };
     match tokio::time::timeout(grace, work).await {

@@ -4,12 +4,19 @@
 //! Every record carries an `origin-ts` header (milliseconds): the time its
 //! oldest ancestor entered the pipeline, so the dashboard and the benchmark
 //! measure end-to-end latency from a window's close to its alert.
+//!
+//! A record the broker or the client refuses for itself (too large,
+//! invalid), and an output that cannot be encoded, is dead-lettered with the
+//! reason, as a truncated copy when it is too large, and the stage goes on:
+//! one bad record must not put a stage in a crash loop. Only errors that
+//! say nothing about the record (broker unreachable past
+//! `message.timeout.ms`) stop the stage, before it commits.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, Message as _, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use super::args::KafkaArgs;
@@ -23,6 +30,28 @@ pub const ORIGIN_TS: &str = "origin-ts";
 /// The header naming the process that produced a record (`stage-pid`):
 /// shows which replica handled a window.
 pub const INSTANCE: &str = "instance";
+/// Largest record the stages produce (librdkafka's `message.max.bytes`)
+/// and accept on the topics they create (`max.message.bytes`): a cascade of
+/// 200,000 retweets in a window makes a series of about 4 MB.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+/// Largest dead-letter payload: longer ones are cut to this, with the
+/// original length in a `truncated-from` header, so any broker takes them.
+pub const DEAD_LETTER_MAX: usize = 64 * 1024;
+
+/// Whether a produce error is about the record itself, so that retrying or
+/// stopping cannot help: it is dead-lettered instead.
+pub fn is_record_error(error: &KafkaError) -> bool {
+    matches!(
+        error,
+        KafkaError::MessageProduction(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidRecord
+                | RDKafkaErrorCode::MessageBatchTooLarge
+        )
+    )
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -121,7 +150,14 @@ impl Output {
             (true, Some(w)) => Some(self.partitioner.partition(w, self.partition_count(&topic))),
             _ => None,
         };
-        let payload = msg.encode();
+        let payload = match msg.try_encode() {
+            Ok(p) => p,
+            Err(e) => {
+                let reason = format!("cannot encode the {topic} output: {e}");
+                let copy = format!("{msg:?}");
+                return self.divert(&topic, &reason, None, copy.as_bytes()).await;
+            }
+        };
         let key = msg.key();
         let ts = origin_ms.to_string();
         let headers = OwnedHeaders::new()
@@ -133,17 +169,42 @@ impl Output {
                 key: INSTANCE,
                 value: Some(&self.instance),
             });
-        let future = self
-            .enqueue(
-                &topic,
-                partition,
-                key.as_deref().map(str::as_bytes),
-                &payload,
-                headers,
-            )
-            .await?;
-        self.pending.push((role, future));
+        let key = key.as_deref().map(str::as_bytes);
+        match self
+            .enqueue(&topic, partition, key, &payload, headers)
+            .await?
+        {
+            Ok(future) => self.pending.push((role, future)),
+            Err(error) => {
+                let reason = format!("cannot produce to {topic}: {error}");
+                self.divert(&topic, &reason, key, &payload).await?;
+            }
+        }
         Ok(())
+    }
+
+    /// Dead-letters an output that cannot be produced, with the reason, and
+    /// counts it under its topic.
+    async fn divert(
+        &mut self,
+        topic: &str,
+        reason: &str,
+        key: Option<&[u8]>,
+        payload: &[u8],
+    ) -> Result<(), OutputError> {
+        self.metrics.dead_letters.with_label_values(&[topic]).inc();
+        tracing::error!(
+            stage = self.stage,
+            topic,
+            reason,
+            bytes = payload.len(),
+            "output dead-lettered"
+        );
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "topic",
+            value: Some(topic),
+        });
+        self.produce_dead(reason, headers, key, payload).await
     }
 
     /// Forwards a log record to the logs topic.
@@ -154,15 +215,8 @@ impl Output {
     /// Sends a refused input to the dead-letter topic (if one is set), with
     /// where it came from and why in headers.
     pub async fn dead_letter(&mut self, r: Refused<'_>) -> Result<(), OutputError> {
-        if self.args.dead_letter_topic.is_empty() {
-            return Ok(());
-        }
         let (partition, offset) = (r.partition.to_string(), r.offset.to_string());
         let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "reason",
-                value: Some(r.reason),
-            })
             .insert(Header {
                 key: "topic",
                 value: Some(r.topic),
@@ -174,16 +228,48 @@ impl Output {
             .insert(Header {
                 key: "offset",
                 value: Some(&offset),
+            });
+        self.produce_dead(r.reason, headers, r.key, r.payload).await
+    }
+
+    /// Queues a dead letter: `reason` and `stage` headers, payload cut to
+    /// [`DEAD_LETTER_MAX`]. One the broker still refuses is logged and
+    /// dropped: there is nowhere else to put it.
+    async fn produce_dead(
+        &mut self,
+        reason: &str,
+        headers: OwnedHeaders,
+        key: Option<&[u8]>,
+        payload: &[u8],
+    ) -> Result<(), OutputError> {
+        if self.args.dead_letter_topic.is_empty() {
+            return Ok(());
+        }
+        let mut headers = headers
+            .insert(Header {
+                key: "reason",
+                value: Some(reason),
             })
             .insert(Header {
                 key: "stage",
                 value: Some(self.stage),
             });
+        let kept = &payload[..payload.len().min(DEAD_LETTER_MAX)];
+        let original = payload.len().to_string();
+        if kept.len() < payload.len() {
+            headers = headers.insert(Header {
+                key: "truncated-from",
+                value: Some(&original),
+            });
+        }
+        let key = key.map(|k| &k[..k.len().min(DEAD_LETTER_MAX)]);
         let topic = self.args.dead_letter_topic.clone();
-        let future = self
-            .enqueue(&topic, None, r.key, r.payload, headers)
-            .await?;
-        self.dead_pending.push(future);
+        match self.enqueue(&topic, None, key, kept, headers).await? {
+            Ok(future) => self.dead_pending.push(future),
+            Err(error) => {
+                tracing::error!(stage = self.stage, %error, reason, "dead letter refused; dropped");
+            }
+        }
         Ok(())
     }
 
@@ -192,7 +278,8 @@ impl Output {
     }
 
     /// Enqueues a record, waiting for earlier deliveries when the local
-    /// queue is full instead of failing.
+    /// queue is full instead of failing. The inner error is a refusal of
+    /// this record (see [`is_record_error`]).
     async fn enqueue(
         &mut self,
         topic: &str,
@@ -200,7 +287,7 @@ impl Output {
         key: Option<&[u8]>,
         payload: &[u8],
         headers: OwnedHeaders,
-    ) -> Result<DeliveryFuture, OutputError> {
+    ) -> Result<Result<DeliveryFuture, KafkaError>, OutputError> {
         let mut record: FutureRecord<'_, [u8], [u8]> =
             FutureRecord::to(topic).payload(payload).headers(headers);
         if let Some(k) = key {
@@ -211,15 +298,16 @@ impl Output {
         }
         loop {
             match self.producer.send_result(record) {
-                Ok(future) => return Ok(future),
+                Ok(future) => return Ok(Ok(future)),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     record = back;
                     if self.pending() > 0 {
-                        self.settle().await?;
+                        Box::pin(self.settle()).await?;
                     } else {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                 }
+                Err((source, _)) if is_record_error(&source) => return Ok(Err(source)),
                 Err((source, _)) => {
                     return Err(OutputError::Delivery {
                         topic: topic.to_owned(),
@@ -230,33 +318,39 @@ impl Output {
         }
     }
 
-    /// Waits until every queued record is delivered. An error means some
-    /// record is lost for good (librdkafka already retried it for
-    /// message.timeout.ms): the caller must not commit the inputs.
+    /// Waits until every queued record is delivered; a record refused for
+    /// itself is dead-lettered (and that delivery awaited too). An error
+    /// means some record is lost for good (librdkafka already retried it
+    /// for message.timeout.ms): the caller must not commit the inputs.
     pub async fn settle(&mut self) -> Result<(), OutputError> {
-        for (role, future) in std::mem::take(&mut self.pending) {
-            let topic = self.args.topics.name(role);
-            match future.await {
-                Ok(Ok(_)) => self.metrics.produced.with_label_values(&[topic]).inc(),
-                Ok(Err((source, _))) => {
-                    return Err(OutputError::Delivery {
-                        topic: topic.to_owned(),
-                        source,
-                    });
+        while self.pending() > 0 {
+            for (role, future) in std::mem::take(&mut self.pending) {
+                let topic = self.args.topics.name(role).to_owned();
+                match future.await {
+                    Ok(Ok(_)) => self.metrics.produced.with_label_values(&[&topic]).inc(),
+                    Ok(Err((source, m))) if is_record_error(&source) => {
+                        let reason = format!("cannot deliver to {topic}: {source}");
+                        let payload = m.payload().unwrap_or_default();
+                        self.divert(&topic, &reason, m.key(), payload).await?;
+                    }
+                    Ok(Err((source, _))) => return Err(OutputError::Delivery { topic, source }),
+                    Err(_) => return Err(OutputError::Canceled),
                 }
-                Err(_) => return Err(OutputError::Canceled),
             }
-        }
-        for future in std::mem::take(&mut self.dead_pending) {
-            match future.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((source, _))) => {
-                    return Err(OutputError::Delivery {
-                        topic: self.args.dead_letter_topic.clone(),
-                        source,
-                    });
+            for future in std::mem::take(&mut self.dead_pending) {
+                match future.await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err((error, _))) if is_record_error(&error) => {
+                        tracing::error!(stage = self.stage, %error, "dead letter refused; dropped");
+                    }
+                    Ok(Err((source, _))) => {
+                        return Err(OutputError::Delivery {
+                            topic: self.args.dead_letter_topic.clone(),
+                            source,
+                        });
+                    }
+                    Err(_) => return Err(OutputError::Canceled),
                 }
-                Err(_) => return Err(OutputError::Canceled),
             }
         }
         Ok(())

@@ -2,7 +2,9 @@
 //!
 //! Window-keyed topics get one partition per window by default (each window
 //! can then have its own replica); `models` is compacted, keeping the last
-//! model of each window. A broker that refuses the compaction setting (some
+//! model of each window. Every topic takes records up to 17 MiB
+//! (`max.message.bytes`; Kafka's default is 1 MB), so that a cascade of
+//! 200,000 retweets in a window still goes through. A broker that refuses the compaction setting (some
 //! Kafka-protocol brokers ignore topic configs) still gets the topic, with a
 //! warning: the predictor reads the whole models topic at start and keeps the
 //! newest version per window, so compaction only bounds its size.
@@ -18,6 +20,13 @@ use super::args::KafkaArgs;
 use crate::schema::{Topic, Window};
 
 const TIMEOUT: Duration = Duration::from_secs(15);
+/// One attempt to reach the broker at start: short, so that SIGTERM during
+/// the wait is answered within it.
+const PROBE: Duration = Duration::from_secs(2);
+
+/// `max.message.bytes` of the topics the stages create: the largest
+/// record the producer sends plus room for the batch around it.
+const MAX_MESSAGE_BYTES: usize = super::output::MAX_RECORD_BYTES + 1024 * 1024;
 
 /// A topic as this deployment wants it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +90,7 @@ pub async fn ensure(
 ) -> Result<HashMap<String, i32>, TopicsError> {
     let admin: AdminClient<DefaultClientContext> =
         args.client_config().create().map_err(TopicsError::Client)?;
-    let existing = partition_counts(&admin, &args.brokers)?;
+    let existing = wait_for_cluster(&admin, &args.brokers).await;
     let missing: Vec<&TopicSpec> = specs
         .iter()
         .filter(|s| !existing.contains_key(&s.name))
@@ -95,17 +104,20 @@ pub async fn ensure(
     }
     if !missing.is_empty() {
         let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
-        fn new<'a>(s: &'a TopicSpec, replication: i32, with_config: bool) -> NewTopic<'a> {
+        let max_bytes = MAX_MESSAGE_BYTES.to_string();
+        fn new<'a>(s: &'a TopicSpec, replication: i32, config: Option<&'a str>) -> NewTopic<'a> {
             let t = NewTopic::new(&s.name, s.partitions, TopicReplication::Fixed(replication));
-            if with_config && s.compact {
-                t.set("cleanup.policy", "compact")
-            } else {
-                t
+            match (config, s.compact) {
+                (None, _) => t,
+                (Some(max_bytes), false) => t.set("max.message.bytes", max_bytes),
+                (Some(max_bytes), true) => t
+                    .set("max.message.bytes", max_bytes)
+                    .set("cleanup.policy", "compact"),
             }
         }
         let new_topics: Vec<NewTopic<'_>> = missing
             .iter()
-            .map(|s| new(s, args.replication, true))
+            .map(|s| new(s, args.replication, Some(&max_bytes)))
             .collect();
         let results = admin
             .create_topics(&new_topics, &opts)
@@ -115,12 +127,12 @@ pub async fn ensure(
             match result {
                 Ok(name) => tracing::info!(topic = %name, "topic created"),
                 Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((name, code)) if missing.iter().any(|s| s.name == name && s.compact) => {
-                    tracing::warn!(topic = %name, %code, "broker refused cleanup.policy=compact; creating it uncompacted");
+                Err((name, code)) if missing.iter().any(|s| s.name == name) => {
+                    tracing::warn!(topic = %name, %code, "broker refused the topic's configs (max.message.bytes, cleanup.policy); creating it with the broker's defaults");
                     let Some(spec) = missing.iter().find(|s| s.name == name) else {
                         continue;
                     };
-                    let plain = [new(spec, args.replication, false)];
+                    let plain = [new(spec, args.replication, None)];
                     let retry = admin
                         .create_topics(&plain, &opts)
                         .await
@@ -150,13 +162,49 @@ pub async fn ensure(
     }
 }
 
+/// Waits until the cluster answers, retrying with a backoff from 0.5 s to
+/// 10 s and a warning per attempt: a stage started before its broker (a
+/// Compose or Kubernetes start) waits instead of failing. Each attempt
+/// blocks for at most [`PROBE`]; dropping the future (SIGTERM) stops it.
+async fn wait_for_cluster(
+    admin: &AdminClient<DefaultClientContext>,
+    brokers: &str,
+) -> HashMap<String, i32> {
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 0u32;
+    loop {
+        match metadata(admin, brokers, PROBE) {
+            Ok(counts) => {
+                if attempt > 0 {
+                    tracing::info!(brokers, attempts = attempt + 1, "broker reachable");
+                }
+                return counts;
+            }
+            Err(error) => {
+                attempt += 1;
+                tracing::warn!(brokers, attempt, retry_in_s = delay.as_secs_f64(), %error, "broker not reachable yet; waiting");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
 fn partition_counts(
     admin: &AdminClient<DefaultClientContext>,
     brokers: &str,
 ) -> Result<HashMap<String, i32>, TopicsError> {
+    metadata(admin, brokers, TIMEOUT)
+}
+
+fn metadata(
+    admin: &AdminClient<DefaultClientContext>,
+    brokers: &str,
+    timeout: Duration,
+) -> Result<HashMap<String, i32>, TopicsError> {
     let md = admin
         .inner()
-        .fetch_metadata(None, TIMEOUT)
+        .fetch_metadata(None, timeout)
         .map_err(|source| TopicsError::Metadata {
             brokers: brokers.to_owned(),
             source,

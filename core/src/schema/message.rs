@@ -70,10 +70,16 @@ impl Message {
         }
     }
 
+    /// The JSON payload. Serializing these types cannot fail (no maps with
+    /// non-string keys; non-finite floats are written as null), but a
+    /// transport must not send an empty payload if it ever did: it uses
+    /// [`Message::try_encode`].
     pub fn encode(&self) -> Vec<u8> {
-        // Serializing these types cannot fail: no maps with non-string keys,
-        // and non-finite floats are written as null by serde_json.
-        let result = match self {
+        self.try_encode().unwrap_or_default()
+    }
+
+    pub fn try_encode(&self) -> Result<Vec<u8>, serde_json::Error> {
+        match self {
             Message::Tweet(m) => serde_json::to_vec(m),
             Message::Series(m) => serde_json::to_vec(m),
             Message::Properties(m) => serde_json::to_vec(m),
@@ -82,8 +88,7 @@ impl Message {
             Message::Alert(m) => serde_json::to_vec(m),
             Message::Stat(m) => serde_json::to_vec(m),
             Message::Log(m) => serde_json::to_vec(m),
-        };
-        result.unwrap_or_default()
+        }
     }
 
     /// Reads a payload of `topic` as [`Decoder`] does, completing 2020
