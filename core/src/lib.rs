@@ -32,3 +32,4 @@ pub mod predictor;
 pub mod schema;
 pub mod stage;
 pub mod synthetic;
+pub mod web;
