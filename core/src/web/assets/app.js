@@ -83,7 +83,9 @@ function svg(name, attrs, text) {
 function drawChart(state) {
   const chart = $("chart");
   chart.replaceChildren();
-  const W = 900, H = 280, L = 48, R = 12, T = 10, B = 26;
+  // Drawn at the element's own size, so that text is not stretched.
+  const W = Math.max(300, Math.round(chart.clientWidth || 600)), H = 300, L = 44, R = 12, T = 10, B = 24;
+  chart.setAttribute("viewBox", "0 0 " + W + " " + H);
   const windows = state.windows.map((w) => w.window);
   const points = state.history;
   let ymax = 0;
