@@ -15,6 +15,7 @@
 //!   for the embedded run and for `eval`.
 //! - [`kafka`] (feature `kafka`): the Kafka transport of the stage binaries.
 
+pub mod board;
 pub mod collector;
 pub mod config;
 pub mod data;
@@ -31,3 +32,4 @@ pub mod predictor;
 pub mod schema;
 pub mod stage;
 pub mod synthetic;
+pub mod web;

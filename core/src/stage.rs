@@ -70,4 +70,9 @@ pub trait Stage {
     /// The driver lost these partitions of input `topic` (rebalance): drop
     /// their state, the new owner rebuilds it from the committed offsets.
     fn revoke(&mut self, _topic: Topic, _partitions: &[i32]) {}
+
+    /// The next input on `topic` was produced by `instance` (`stage-pid`,
+    /// the Kafka record's `instance` header), heard at `now`. Only the
+    /// dashboard cares: it shows the stages it hears from and how recently.
+    fn heard(&mut self, _topic: Topic, _instance: &str, _now: f64) {}
 }

@@ -1,19 +1,43 @@
-//! The dashboard as its own process: prints alerts as they come and, per
-//! window, the running accuracy of the predictions scored so far.
+//! The dashboard as its own process: consumes `alerts` and `stats`, keeps
+//! a bounded [`Board`] of them, serves it as a live web page
+//! (`--web-addr`), and shows it in the terminal: a top-K table redrawn in
+//! place on a terminal, alert and summary lines otherwise.
+//!
+//! - [`stage`]: the dashboard as a [`tweetoscope_core::stage::Stage`].
+//! - [`view`]: the terminal renderings, pure functions of a snapshot.
 
-use std::collections::{BTreeMap, HashSet};
+mod stage;
+mod view;
+
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use clap::Parser;
+use tweetoscope_core::board::{Board, BoardConfig};
+use tweetoscope_core::config::parse_seconds;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
-use tweetoscope_core::schema::{Message, Topic, Window};
-use tweetoscope_core::stage::{Ctx, Stage, StageError};
+use tweetoscope_core::web;
 
-/// Shows alerts and the running ARE of each window.
+use crate::stage::Dashboard;
+use crate::view::View;
+
+/// Shows alerts, the most popular predicted cascades and the running ARE of
+/// each window, on a web page and in the terminal.
 #[derive(Debug, Parser)]
 #[command(name = "dashboard", version)]
 struct Cli {
-    /// Print a summary line every this many stats.
+    /// Where to serve the live web page (port 0: any free port; the address
+    /// is logged at start).
+    #[arg(long, env = "TWEETOSCOPE_WEB_ADDR", default_value = "127.0.0.1:8080")]
+    web_addr: SocketAddr,
+    /// How many of the most popular predicted cascades to show.
+    #[arg(long, env = "TWEETOSCOPE_TOP", default_value_t = 10)]
+    top: usize,
+    /// A cascade leaves the top list this long after its last prediction.
+    #[arg(long, env = "TWEETOSCOPE_TOP_TTL", value_parser = parse_seconds, default_value = "10m")]
+    top_ttl: f64,
+    /// Off a terminal: print a summary line every this many stats.
     #[arg(long, env = "TWEETOSCOPE_SUMMARY_EVERY", default_value_t = 100)]
     summary_every: u64,
     #[command(flatten)]
@@ -22,77 +46,30 @@ struct Cli {
     kafka: KafkaArgs,
 }
 
-/// Running sums per window, deduplicated by (cid, T_obs): at-least-once
-/// delivery replays some stats.
-#[derive(Debug, Default)]
-struct Dashboard {
-    every: u64,
-    seen: HashSet<(String, Window)>,
-    are: BTreeMap<Window, (u64, f64)>,
-    stats: u64,
-}
-
-impl Stage for Dashboard {
-    fn name(&self) -> &'static str {
-        "dashboard"
-    }
-
-    fn inputs(&self) -> &'static [Topic] {
-        &[Topic::Alerts, Topic::Stats]
-    }
-
-    fn handle(
-        &mut self,
-        msg: Message,
-        _ctx: Ctx,
-        _out: &mut Vec<Message>,
-    ) -> Result<(), StageError> {
-        match msg {
-            Message::Alert(a) => println!(
-                "alert  cascade {:>8}  window {:>5} s  seen {:>5}  predicted {:>8.0}",
-                a.cid,
-                a.t_obs,
-                a.n_obs.unwrap_or(0),
-                a.n_tot
-            ),
-            Message::Stat(s) => {
-                if !self.seen.insert((s.cid.clone(), s.t_obs)) {
-                    return Ok(());
-                }
-                let e = self.are.entry(s.t_obs).or_default();
-                e.0 += 1;
-                e.1 += s.are;
-                self.stats += 1;
-                if self.every > 0 && self.stats.is_multiple_of(self.every) {
-                    let parts: Vec<String> = self
-                        .are
-                        .iter()
-                        .map(|(w, (n, sum))| {
-                            format!("{w} s: {n} scored, mean ARE {:.3}", sum / *n as f64)
-                        })
-                        .collect();
-                    println!("stats  {}", parts.join(" | "));
-                }
-            }
-            other => {
-                return Err(StageError::UnexpectedTopic {
-                    stage: "dashboard",
-                    topic: other.topic(),
-                });
-            }
-        }
-        Ok(())
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stage = || Dashboard {
-        every: cli.summary_every,
-        ..Dashboard::default()
+    let mut problems = cli.kafka.problems();
+    if cli.top == 0 {
+        problems.push("--top 0 shows nothing: give at least 1".into());
+    }
+    let board = Arc::new(Mutex::new(Board::new(BoardConfig {
+        top_k: cli.top,
+        top_ttl: Some(cli.top_ttl),
+        ..BoardConfig::default()
+    })));
+    // Bound before the stage starts, so that a taken address is reported
+    // with the other configuration problems.
+    let url = match web::bind(cli.web_addr).and_then(|l| web::serve(l, board.clone())) {
+        Ok(addr) => Some(format!("http://{addr}/")),
+        Err(error) => {
+            problems.push(error.to_string());
+            None
+        }
     };
+    let view = View::for_stdout(cli.summary_every);
+    let stage = || Dashboard::new(board, view, url);
     app::run_stage(
-        cli.kafka.problems(),
+        problems,
         stage,
         &cli.kafka,
         &cli.windows.windows.0,

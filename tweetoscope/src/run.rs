@@ -1,18 +1,24 @@
 //! `tweetoscope run`: the paced demo of the whole pipeline, one thread per
-//! stage, with live alerts and the accuracy table at the end.
+//! stage, with live alerts, the live web page (the `dashboard` binary's,
+//! from the same [`Board`]) and the accuracy table at the end.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
+use tweetoscope_core::board::{Board, BoardConfig, Outcome, top::TopEntry};
 use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::generator::Replay;
 use tweetoscope_core::hawkes;
 use tweetoscope_core::pipeline::{Envelope, spawn_threaded};
-use tweetoscope_core::schema::{AlertMsg, Message, ParametersMsg, PropertiesMsg, Window};
+use tweetoscope_core::schema::{AlertMsg, Message, ParametersMsg, PropertiesMsg, Topic, Window};
+use tweetoscope_core::web::{self, SharedBoard};
 
 use crate::report::Report;
 use crate::stages::StageArgs;
@@ -33,8 +39,14 @@ pub struct RunArgs {
     #[arg(long, env = "TWEETOSCOPE_DURATION", value_parser = parse_seconds, default_value = "60")]
     pub duration: f64,
     /// How many of the most popular predicted cascades to show.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "TWEETOSCOPE_TOP", default_value_t = 10)]
     pub top: usize,
+    /// Where to serve the live web page (port 0: any free port).
+    #[arg(long, env = "TWEETOSCOPE_WEB_ADDR", default_value = "127.0.0.1:8080")]
+    pub web_addr: SocketAddr,
+    /// Do not serve the web page.
+    #[arg(long, env = "TWEETOSCOPE_NO_WEB")]
+    pub no_web: bool,
 }
 
 impl RunArgs {
@@ -48,32 +60,6 @@ impl RunArgs {
             Ok(args) => args,
             Err(e) => e.exit(),
         }
-    }
-}
-
-/// The best predictions so far, one entry per cascade.
-#[derive(Debug, Default)]
-struct Top {
-    n: usize,
-    best: Vec<AlertMsg>,
-}
-
-impl Top {
-    /// Keeps `a` if it is among the `n` largest predictions; says so.
-    fn offer(&mut self, a: &AlertMsg) -> bool {
-        if let Some(i) = self.best.iter().position(|b| b.cid == a.cid) {
-            if self.best[i].n_tot >= a.n_tot {
-                return false;
-            }
-            self.best.remove(i);
-        }
-        if self.best.len() >= self.n && self.best.last().is_some_and(|last| last.n_tot >= a.n_tot) {
-            return false;
-        }
-        self.best.push(a.clone());
-        self.best.sort_by(|x, y| y.n_tot.total_cmp(&x.n_tot));
-        self.best.truncate(self.n);
-        true
     }
 }
 
@@ -99,15 +85,42 @@ fn score(report: &mut Report, a: &AlertMsg, p: &ParametersMsg, set: &Dataset) {
     report.record(a.t_obs, are(a.n_tot), are(n_hawkes), warm, covered);
 }
 
-fn alert_line(a: &AlertMsg) -> String {
+fn alert_line(cid: &str, t_obs: Window, n_obs: Option<u64>, n_tot: f64, w: Option<f64>) -> String {
     format!(
         "cascade {:>6}  window {:>5} s  seen {:>5}  predicted {:>8.0}  (w = {:.2})",
-        a.cid,
-        a.t_obs,
-        a.n_obs.unwrap_or(0),
-        a.n_tot,
-        a.w.unwrap_or(1.0)
+        cid,
+        t_obs,
+        n_obs.unwrap_or(0),
+        n_tot,
+        w.unwrap_or(1.0)
     )
+}
+
+fn top_line(e: &TopEntry) -> String {
+    alert_line(&e.cid, e.window, e.n_obs, e.n_tot, e.w)
+}
+
+fn new_alert_line(a: &AlertMsg) -> String {
+    alert_line(&a.cid, a.t_obs, a.n_obs, a.n_tot, a.w)
+}
+
+/// The board of the run: its top list is the one printed at the end, so
+/// nothing expires from it.
+fn board(top: usize) -> SharedBoard {
+    Arc::new(Mutex::new(Board::new(BoardConfig {
+        top_k: top,
+        top_ttl: None,
+        sample_every: 1.0,
+        ..BoardConfig::default()
+    })))
+}
+
+/// Runs `f` on the board; a poisoned lock still holds data worth showing.
+fn with<T>(board: &SharedBoard, f: impl FnOnce(&mut Board) -> T) -> T {
+    match board.lock() {
+        Ok(mut b) => f(&mut b),
+        Err(poisoned) => f(&mut poisoned.into_inner()),
+    }
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -140,20 +153,35 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
 
+    anyhow::ensure!(args.top > 0, "--top 0 shows nothing: give at least 1");
+    let board = board(args.top);
+    if !args.no_web {
+        let listener = web::bind(args.web_addr)
+            .map_err(|e| anyhow::anyhow!("{e}, or disable it with --no-web"))?;
+        let addr = web::serve(listener, board.clone())?;
+        println!("Live page: http://{addr}/");
+    }
+
     let (pipeline, output) = spawn_threaded(args.stages.build());
     let ui_bar = bar.clone();
-    let top_n = args.top;
     let truth_set = set.clone();
+    let ui_board = board.clone();
     let ui = std::thread::spawn(move || {
+        let board = ui_board;
         let mut report = Report::default();
-        let mut top = Top {
-            n: top_n,
-            best: Vec::new(),
-        };
-        let mut seen: HashSet<(String, Window)> = HashSet::new();
         let mut fits: HashMap<(String, Window), ParametersMsg> = HashMap::new();
+        let mut scored: std::collections::HashSet<(String, Window)> = Default::default();
         let mut predicted = 0u64;
-        for msg in output {
+        loop {
+            let msg = match output.recv_timeout(Duration::from_millis(250)) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) => {
+                    with(&board, |b| b.tick(web::now_secs()));
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let now = web::now_secs();
             match msg {
                 Message::Properties(PropertiesMsg::Parameters(p)) => {
                     if let Some(w) = p.t_obs {
@@ -161,13 +189,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                     }
                 }
                 Message::Alert(a) => {
+                    with(&board, |b| {
+                        b.heard("predictor (in process)", Topic::Alerts, now)
+                    });
                     let key = (a.cid.clone(), a.t_obs);
-                    if !seen.insert(key.clone()) {
+                    if !scored.insert(key.clone()) {
                         continue; // a redelivered prediction
                     }
                     predicted += 1;
-                    if top.offer(&a) {
-                        ui_bar.println(alert_line(&a));
+                    if with(&board, |b| b.alert(&a, now)) == Outcome::Top {
+                        ui_bar.println(new_alert_line(&a));
                     }
                     ui_bar.set_message(format!("{predicted} predictions"));
                     // The source knows every cascade's full length: score
@@ -177,11 +208,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                         score(&mut report, &a, &p, &truth_set);
                     }
                 }
-                Message::Series(s) => report.series(&s.cid, s.t_obs),
+                Message::Series(s) => {
+                    with(&board, |b| {
+                        b.heard("collector (in process)", Topic::CascadeSeries, now)
+                    });
+                    report.series(&s.cid, s.t_obs);
+                }
+                Message::Stat(s) => {
+                    with(&board, |b| {
+                        b.heard("predictor (in process)", Topic::Stats, now);
+                        b.stat(&s, now);
+                    });
+                }
                 _ => {}
             }
+            with(&board, |b| b.tick(now));
         }
-        (report, top)
+        report
     });
 
     let started = Instant::now();
@@ -212,14 +255,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let stages = pipeline
         .join()
         .map_err(|_| anyhow::anyhow!("a stage thread panicked"))?;
-    let (report, top) = ui
+    let report = ui
         .join()
         .map_err(|_| anyhow::anyhow!("the display thread panicked"))?;
     bar.finish_and_clear();
 
     println!("\nMost popular predicted cascades:");
-    for a in &top.best {
-        println!("  {}", alert_line(a));
+    for e in with(&board, |b| b.top().to_vec()) {
+        println!("  {}", top_line(&e));
     }
     println!(
         "\nAccuracy per observation window (ARE = |predicted - final| / final, final = the cascade's full length in the source):"

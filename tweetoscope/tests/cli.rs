@@ -183,6 +183,8 @@ fn run_replays_the_synthetic_source_to_its_table() {
         "100000000",
         "--min-samples",
         "20",
+        "--web-addr",
+        "127.0.0.1:0",
     ]);
     assert!(
         run.status.success(),
@@ -190,10 +192,33 @@ fn run_replays_the_synthetic_source_to_its_table() {
         String::from_utf8_lossy(&run.stderr)
     );
     let out = String::from_utf8_lossy(&run.stdout);
+    assert!(out.contains("Live page: http://127.0.0.1:"), "{out}");
     assert!(out.contains("Most popular predicted cascades"), "{out}");
     assert!(out.contains("ARE learned"), "{out}");
     assert!(
         out.contains("\n    600") && out.contains("\n   1200"),
         "{out}"
+    );
+}
+
+#[test]
+fn run_on_a_taken_web_address_stops_and_says_how_to_fix_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let run = tweetoscope(&[
+        "run",
+        "--cascades",
+        "10",
+        "--speed",
+        "100000000",
+        "--web-addr",
+        &addr,
+    ]);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains(&addr), "{err}");
+    assert!(
+        err.contains("--web-addr") && err.contains("--no-web"),
+        "{err}"
     );
 }

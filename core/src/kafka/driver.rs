@@ -23,7 +23,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::args::KafkaArgs;
 use super::context::Context;
-use super::output::{ORIGIN_TS, Output, OutputError, Refused, now_ms};
+use super::output::{INSTANCE, ORIGIN_TS, Output, OutputError, Refused, now_ms};
 use super::telemetry::{LogReceiver, Metrics, TelemetryError};
 use super::{app, preload, shutdown, topics};
 use crate::schema::{Message, Topic, Window};
@@ -232,6 +232,9 @@ async fn handle_one<S: Stage>(
     };
     offsets.next.insert((role, m.partition()), m.offset() + 1);
     let origin_ms = origin_ts(m);
+    if let Some(instance) = header(m, INSTANCE) {
+        stage.heard(role, instance, now_secs());
+    }
     let payload = m.payload().unwrap_or_default();
     let decoded = stage.decoder().decode(role, m.key(), payload);
     if let Ok(msg) = &decoded
@@ -303,6 +306,13 @@ fn origin_ts(m: &BorrowedMessage<'_>) -> i64 {
     from_header
         .or_else(|| m.timestamp().to_millis())
         .unwrap_or_else(now_ms)
+}
+
+/// A header of the input as text, when present and UTF-8.
+fn header<'m>(m: &'m BorrowedMessage<'_>, key: &str) -> Option<&'m str> {
+    let headers = m.headers()?;
+    let h = headers.iter().find(|h| h.key == key)?;
+    std::str::from_utf8(h.value?).ok()
 }
 
 /// Input positions: the next offset to read and the last committed one.

@@ -1,0 +1,97 @@
+//! The dashboard stage: feeds the shared board and redraws the terminal.
+
+use tweetoscope_core::board::Outcome;
+use tweetoscope_core::schema::{Message, Topic};
+use tweetoscope_core::stage::{Ctx, Stage, StageError};
+use tweetoscope_core::web::SharedBoard;
+
+use crate::view::View;
+
+#[derive(Debug)]
+pub struct Dashboard {
+    board: SharedBoard,
+    view: View,
+    /// The page's address, logged once tracing is up (at the first call).
+    url: Option<String>,
+}
+
+impl Dashboard {
+    pub fn new(board: SharedBoard, view: View, url: Option<String>) -> Self {
+        Self { board, view, url }
+    }
+
+    fn announce(&mut self) {
+        if let Some(url) = self.url.take() {
+            tracing::info!(url, "serving the live web page");
+        }
+    }
+
+    /// Runs `f` on the board; a poisoned lock (a panic elsewhere while
+    /// updating) still holds consistent-enough data to show.
+    fn with_board<T>(&self, f: impl FnOnce(&mut tweetoscope_core::board::Board) -> T) -> T {
+        match self.board.lock() {
+            Ok(mut b) => f(&mut b),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+}
+
+impl Stage for Dashboard {
+    fn name(&self) -> &'static str {
+        "dashboard"
+    }
+
+    fn inputs(&self) -> &'static [Topic] {
+        &[Topic::Alerts, Topic::Stats]
+    }
+
+    fn handle(
+        &mut self,
+        msg: Message,
+        ctx: Ctx,
+        _out: &mut Vec<Message>,
+    ) -> Result<(), StageError> {
+        self.announce();
+        let now = ctx.now;
+        match msg {
+            Message::Alert(a) => {
+                if self.with_board(|b| b.alert(&a, now)) != Outcome::Duplicate {
+                    self.view.alert(&a);
+                }
+            }
+            Message::Stat(s) => {
+                if self.with_board(|b| b.stat(&s, now)) == Outcome::Counted {
+                    let snapshot = self.with_board(|b| b.snapshot(now));
+                    self.view.stat(&snapshot);
+                }
+            }
+            other => {
+                return Err(StageError::UnexpectedTopic {
+                    stage: "dashboard",
+                    topic: other.topic(),
+                });
+            }
+        }
+        self.redraw(now);
+        Ok(())
+    }
+
+    fn tick(&mut self, now: f64, _out: &mut Vec<Message>) {
+        self.announce();
+        self.with_board(|b| b.tick(now));
+        self.redraw(now);
+    }
+
+    fn heard(&mut self, topic: Topic, instance: &str, now: f64) {
+        self.with_board(|b| b.heard(instance, topic, now));
+    }
+}
+
+impl Dashboard {
+    fn redraw(&mut self, now: f64) {
+        if self.view.due(now) {
+            let snapshot = self.with_board(|b| b.snapshot(now));
+            self.view.draw(&snapshot);
+        }
+    }
+}
