@@ -80,11 +80,12 @@ cp target/release/tweetoscope "$OUT/bin/tweetoscope"
 
 say "hadolint"
 hadolint --config docker/hadolint.yaml docker/Dockerfile docker/Dockerfile.prebuilt
-# Dockerfile.prebuilt must make the same runtime as Dockerfile's last stage.
-runtime_lines() { sed -n "$2,\$p" "$1" | grep -E '^(RUN|USER|WORKDIR|ENV|EXPOSE|STOPSIGNAL|CMD|SHELL| *&&| +[a-z])' | grep -v -- '--from=builder'; }
-diff <(runtime_lines docker/Dockerfile "$(grep -n 'AS runtime' docker/Dockerfile | cut -d: -f1)") \
-     <(runtime_lines docker/Dockerfile.prebuilt "$(grep -n '^FROM' docker/Dockerfile.prebuilt | cut -d: -f1)") \
-    || die "docker/Dockerfile.prebuilt's runtime differs from docker/Dockerfile's runtime stage"
+# Dockerfile.prebuilt must make the same runtime as Dockerfile's last two
+# stages (rootfs, runtime): the same lines but for where the binaries come from.
+runtime_part() { sed -n '/ AS rootfs$/,$p' "$1" | grep -v -E '^COPY (--from=builder /out/|bin/) /usr/local/bin/$'; }
+diff <(runtime_part docker/Dockerfile) <(runtime_part docker/Dockerfile.prebuilt) \
+    || die "docker/Dockerfile.prebuilt's runtime differs from docker/Dockerfile's rootfs and runtime stages"
+[ "$(runtime_part docker/Dockerfile | wc -l)" -gt 20 ] || die "no rootfs/runtime stages found in docker/Dockerfile"
 echo "hadolint: ok; the two runtime images agree"
 
 say "compose"
