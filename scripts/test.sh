@@ -66,6 +66,11 @@ grep -q "test result: FAILED" target/test.log && die "some tests failed"
 
 say "web page in headless Chromium"
 bash scripts/test-web.sh || die "the web page test failed (target/web/)"
+
+say "deployment"
+# Compose, kustomize, Dockerfiles, GitLab CI, Prometheus checked offline,
+# then the Compose stack run in containers (a private dockerd).
+bash scripts/test-deploy.sh
 passed=$(grep -Eo '[0-9]+ passed' target/test.log | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/test.log | awk '{s+=$1} END {print s+0}')
 echo
