@@ -140,7 +140,8 @@ pub struct Predictor {
     seq: u64,
     /// Windows (and model versions) whose missing features were already
     /// logged at warn level: one warning each, the counters say how many.
-    warned: HashSet<(Window, u64)>,
+    /// `None`: the samples' fallback; `Some(v)`: model version v.
+    warned: HashSet<(Window, Option<u64>)>,
 }
 
 impl Predictor {
@@ -319,7 +320,7 @@ impl Predictor {
         let Some(x) = features::vector(p, &model.features) else {
             self.stats.features_missing += 1;
             let missing = first_missing(p, &model.features);
-            if self.warned.insert((t_obs, model.version)) {
+            if self.warned.insert((t_obs, Some(model.version))) {
                 tracing::warn!(
                     window = t_obs,
                     model_version = model.version,
@@ -432,7 +433,7 @@ impl Predictor {
         }
         let x = features::vector(p, features::COURSE)?;
         self.stats.samples_course_features += 1;
-        if self.warned.insert((t_obs, 0)) {
+        if self.warned.insert((t_obs, None)) {
             tracing::warn!(
                 window = t_obs,
                 cid = %p.cid,

@@ -11,6 +11,9 @@ fn alert(cid: &str, t_obs: Window, n_tot: f64) -> AlertMsg {
         n_tot,
         w: Some(0.8),
         n_obs: Some(12),
+        n_tot_median: None,
+        n_tot_low: None,
+        n_tot_high: None,
     }
 }
 

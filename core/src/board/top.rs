@@ -92,6 +92,9 @@ mod tests {
             n_tot,
             w: None,
             n_obs: Some(10),
+            n_tot_median: None,
+            n_tot_low: None,
+            n_tot_high: None,
         }
     }
 

@@ -177,3 +177,17 @@ fn keys_name_windows_as_integers_or_integral_floats_only() {
     }
     assert_eq!(window_of_key(None), None);
 }
+
+#[test]
+fn pickled_course_models_are_refused_with_a_reason() {
+    // The first bytes of a Python pickle (protocol 4), as course learners
+    // publish their forests.
+    let pickle = b"\x80\x04\x95\x1c\x00\x00\x00\x00\x00\x00\x00\x8c\x08sklearn";
+    let err = course()
+        .decode(Topic::Models, Some(b"600"), pickle)
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("not a valid models message"),
+        "{err}"
+    );
+}

@@ -54,6 +54,9 @@ fn the_state_endpoint_returns_the_boards_snapshot_as_json() {
         n_tot: 321.0,
         w: None,
         n_obs: Some(40),
+        n_tot_median: None,
+        n_tot_low: None,
+        n_tot_high: None,
     };
     board.lock().unwrap().alert(&alert, now_secs());
     let (status, body) = get(addr, "GET /api/state HTTP/1.1\r\n\r\n");
