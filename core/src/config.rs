@@ -350,8 +350,9 @@ pub struct LearnerArgs {
     /// 1 / (1 - n*)); 1 predicts every fit.
     #[arg(long, env = "TWEETOSCOPE_NEAR_CRITICAL", default_value_t = crate::estimator::NEAR_CRITICAL)]
     pub near_critical: f64,
-    /// What an alert's n_tot is once the window has a calibrated model (the
-    /// other number is in its `n_tot_median` when that is the median).
+    /// What an alert's n_tot is once the window has a calibrated model; the
+    /// alert also carries the median (`n_tot_median`) and the 80 % interval
+    /// (`n_tot_low`, `n_tot_high`).
     #[arg(long, env = "TWEETOSCOPE_POINT", value_enum, default_value_t = PointArg::AreOptimal)]
     pub point: PointArg,
 }
