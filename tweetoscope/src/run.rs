@@ -91,12 +91,8 @@ fn board(top: usize) -> SharedBoard {
     })))
 }
 
-/// Runs `f` on the board; a poisoned lock still holds data worth showing.
 fn with<T>(board: &SharedBoard, f: impl FnOnce(&mut Board) -> T) -> T {
-    match board.lock() {
-        Ok(mut b) => f(&mut b),
-        Err(poisoned) => f(&mut poisoned.into_inner()),
-    }
+    f(&mut web::lock(board))
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
