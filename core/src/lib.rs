@@ -13,6 +13,9 @@
 //!   wall clock; the transports drive them.
 //! - [`pipeline`]: the in-process transport that wires the stages together
 //!   for the embedded run and for `eval`.
+//! - [`board`]: the live dashboard's state, pure and bounded; [`web`]: its
+//!   page and JSON over a small HTTP server on std threads (an I/O edge, but
+//!   with no Kafka, so `tweetoscope run` serves it without the feature).
 //! - [`kafka`] (feature `kafka`): the Kafka transport of the stage binaries.
 
 pub mod board;

@@ -1,9 +1,9 @@
 //! The dashboard stage: feeds the shared board and redraws the terminal.
 
-use tweetoscope_core::board::Outcome;
+use tweetoscope_core::board::{Board, Outcome};
 use tweetoscope_core::schema::{Message, Topic};
 use tweetoscope_core::stage::{Ctx, Stage, StageError};
-use tweetoscope_core::web::SharedBoard;
+use tweetoscope_core::web::{self, SharedBoard};
 
 use crate::view::View;
 
@@ -26,13 +26,8 @@ impl Dashboard {
         }
     }
 
-    /// Runs `f` on the board; a poisoned lock (a panic elsewhere while
-    /// updating) still holds consistent-enough data to show.
-    fn with_board<T>(&self, f: impl FnOnce(&mut tweetoscope_core::board::Board) -> T) -> T {
-        match self.board.lock() {
-            Ok(mut b) => f(&mut b),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
-        }
+    fn with_board<T>(&self, f: impl FnOnce(&mut Board) -> T) -> T {
+        f(&mut web::lock(&self.board))
     }
 }
 

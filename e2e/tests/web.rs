@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use tweetoscope_core::schema::Topic;
-use tweetoscope_e2e::{Deployment, Injector};
+use tweetoscope_e2e::{Deployment, Injector, read_topic};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -125,8 +125,18 @@ fn the_dashboard_page_shows_live_predictions_accuracy_and_the_predictor_it_hears
     assert!(page.contains("id=\"chart\""), "{page}");
     assert_eq!(get(port, "/missing").unwrap().0, 404);
 
+    let dead = read_topic(
+        &d.brokers,
+        &d.dead_letters(),
+        Duration::from_secs(30),
+        |r| !r.is_empty(),
+    );
+    assert_eq!(dead.len(), 1, "dead letters: {dead:#?}");
+    assert_eq!(
+        dead[0].headers.get("stage").map(String::as_str),
+        Some("dashboard")
+    );
     let log = dashboard.log_text();
     assert!(log.contains("serving the live web page"), "{log}");
-    assert!(log.contains("dead-lettered"), "{log}");
     assert!(dashboard.terminate(Duration::from_secs(15)), "{log}");
 }

@@ -41,9 +41,10 @@ pub struct RunArgs {
     /// How many of the most popular predicted cascades to show.
     #[arg(long, env = "TWEETOSCOPE_TOP", default_value_t = 10)]
     pub top: usize,
-    /// Where to serve the live web page (port 0: any free port).
-    #[arg(long, env = "TWEETOSCOPE_WEB_ADDR", default_value = "127.0.0.1:8080")]
-    pub web_addr: SocketAddr,
+    /// Where to serve the live web page (port 0: any free port). Default:
+    /// 127.0.0.1:8080, or any free port when 8080 is taken.
+    #[arg(long, env = "TWEETOSCOPE_WEB_ADDR")]
+    pub web_addr: Option<SocketAddr>,
     /// Do not serve the web page.
     #[arg(long, env = "TWEETOSCOPE_NO_WEB")]
     pub no_web: bool,
@@ -115,13 +116,23 @@ fn board(top: usize) -> SharedBoard {
     })))
 }
 
-/// Runs `f` on the board; a poisoned lock still holds data worth showing.
 fn with<T>(board: &SharedBoard, f: impl FnOnce(&mut Board) -> T) -> T {
-    match board.lock() {
-        Ok(mut b) => f(&mut b),
-        Err(poisoned) => f(&mut poisoned.into_inner()),
+    f(&mut web::lock(board))
+}
+
+/// The page's socket: the address asked for, or else the default, or else
+/// (the default taken, say by a `dashboard`) any free local port.
+fn listen(asked: Option<SocketAddr>) -> anyhow::Result<std::net::TcpListener> {
+    let fix = |e: web::WebError| anyhow::anyhow!("{e}, or disable it with --no-web");
+    match asked {
+        Some(addr) => web::bind(addr).map_err(fix),
+        None => web::bind(DEFAULT_WEB_ADDR.into())
+            .or_else(|_| web::bind(([127, 0, 0, 1], 0).into()))
+            .map_err(fix),
     }
 }
+
+const DEFAULT_WEB_ADDR: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     args.stages.check(&args.replay)?;
@@ -156,9 +167,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.top > 0, "--top 0 shows nothing: give at least 1");
     let board = board(args.top);
     if !args.no_web {
-        let listener = web::bind(args.web_addr)
-            .map_err(|e| anyhow::anyhow!("{e}, or disable it with --no-web"))?;
-        let addr = web::serve(listener, board.clone())?;
+        let addr = web::serve(listen(args.web_addr)?, board.clone())?;
         println!("Live page: http://{addr}/");
     }
 

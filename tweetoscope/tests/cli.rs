@@ -222,3 +222,23 @@ fn run_on_a_taken_web_address_stops_and_says_how_to_fix_it() {
         "{err}"
     );
 }
+
+#[test]
+fn run_falls_back_to_a_free_port_when_the_default_one_is_taken() {
+    // Held by this test, or already by another process: taken either way.
+    let _held = std::net::TcpListener::bind("127.0.0.1:8080");
+    let run = Command::new(env!("CARGO_BIN_EXE_tweetoscope"))
+        .args(["run", "--cascades", "10", "--speed", "100000000"])
+        .env_remove("TWEETOSCOPE_WEB_ADDR")
+        .env_remove("TWEETOSCOPE_NO_WEB")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.contains("Live page: http://127.0.0.1:"), "{out}");
+    assert!(!out.contains("Live page: http://127.0.0.1:8080/"), "{out}");
+}

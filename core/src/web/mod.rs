@@ -12,7 +12,7 @@ mod http;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::board::Board;
@@ -29,6 +29,14 @@ const MAX_CONNECTIONS: usize = 32;
 /// The board a page shows, shared with whatever feeds it.
 pub type SharedBoard = Arc<Mutex<Board>>;
 
+/// Locks the board. A poisoned lock means a feeder panicked mid-update; the
+/// board is still plain data worth showing, so it is used as is.
+pub fn lock(board: &SharedBoard) -> MutexGuard<'_, Board> {
+    board
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     #[error(
@@ -39,6 +47,8 @@ pub enum WebError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot read the web server's bound address: {0}")]
+    LocalAddr(#[source] std::io::Error),
     #[error("cannot start the web server thread: {0}")]
     Thread(#[source] std::io::Error),
 }
@@ -59,10 +69,7 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener, WebError> {
 /// Serves the page on `listener` from a background thread until the
 /// process ends; returns the bound address (useful with port 0).
 pub fn serve(listener: TcpListener, board: SharedBoard) -> Result<SocketAddr, WebError> {
-    let addr = listener.local_addr().map_err(|source| WebError::Bind {
-        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-        source,
-    })?;
+    let addr = listener.local_addr().map_err(WebError::LocalAddr)?;
     std::thread::Builder::new()
         .name("web".into())
         .spawn(move || accept_loop(listener, board))
@@ -112,12 +119,7 @@ pub fn respond(req: &Request, board: &SharedBoard) -> Response {
         "/app.js" => Response::new(200, "text/javascript; charset=utf-8", SCRIPT),
         "/style.css" => Response::new(200, "text/css; charset=utf-8", STYLE),
         "/api/state" => {
-            // A poisoned lock means a feeder panicked mid-update; the board
-            // is still readable data, so show it rather than fail the page.
-            let snapshot = match board.lock() {
-                Ok(b) => b.snapshot(now_secs()),
-                Err(poisoned) => poisoned.into_inner().snapshot(now_secs()),
-            };
+            let snapshot = lock(board).snapshot(now_secs());
             match serde_json::to_vec(&snapshot) {
                 Ok(body) => Response::new(200, "application/json", body),
                 Err(error) => Response::text(500, &format!("cannot encode the state: {error}\n")),
