@@ -445,6 +445,21 @@ impl Predictor {
     }
 
     fn on_model(&mut self, m: ModelMsg) -> Result<(), StageError> {
+        // A feature no message can give would silently leave the window
+        // at w = 1: refuse such a model loudly instead.
+        if let Some(bad) = m
+            .features
+            .iter()
+            .find(|f| !features::KNOWN.contains(&f.as_str()))
+        {
+            self.stats.models_rejected += 1;
+            return Err(StageError::Invalid(format!(
+                "model v{} for window {} names feature `{bad}`, which this predictor cannot build; known: {}",
+                m.version,
+                m.t_obs,
+                features::KNOWN.join(", ")
+            )));
+        }
         let mut model = Correction::from_msg(&m).map_err(|e| {
             self.stats.models_rejected += 1;
             StageError::Invalid(format!("model v{} for window {}: {e}", m.version, m.t_obs))

@@ -14,7 +14,7 @@ use tweetoscope_core::hawkes::{FitConfig, MarkLaw};
 use tweetoscope_core::learner::{Learner, LearnerConfig};
 use tweetoscope_core::model::Target;
 use tweetoscope_core::predictor::{Predictor, PredictorConfig};
-use tweetoscope_core::schema::{Message, PropertiesMsg, Topic};
+use tweetoscope_core::schema::{Message, ModelMsg, PropertiesMsg, Topic};
 use tweetoscope_core::stage::{Ctx, Origin, Stage};
 
 /// Decodes `payload` as `stage`'s transport would and hands it over.
@@ -133,6 +133,27 @@ fn the_predictor_counts_the_samples_it_cannot_send() {
         (s.samples, s.samples_not_sent, s.samples_skipped_g1_zero),
         (0, 1, 1)
     );
+}
+
+#[test]
+fn the_predictor_refuses_a_model_naming_a_feature_it_cannot_build() {
+    let mut p = predictor();
+    let model = ModelMsg {
+        kind: "model".into(),
+        format: 1,
+        t_obs: 600,
+        version: 3,
+        features: vec!["beta".into(), "retweets_per_hour".into()],
+        target: "log_w".into(),
+        n_samples: 100,
+        regressor: String::new(),
+    };
+    let err = p
+        .handle(Message::Model(model), Ctx::default(), &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`retweets_per_hour`"), "{err}");
+    assert_eq!((p.stats().models_rejected, p.model_version(600)), (1, None));
 }
 
 #[test]
