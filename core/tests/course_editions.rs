@@ -147,6 +147,7 @@ fn the_predictor_refuses_a_model_naming_a_feature_it_cannot_build() {
         target: "log_w".into(),
         n_samples: 100,
         regressor: String::new(),
+        calibration: None,
     };
     let err = p
         .handle(Message::Model(model), Ctx::default(), &mut Vec::new())

@@ -152,6 +152,9 @@ mod tests {
             n_tot,
             w: Some(0.5),
             n_obs: Some(25),
+            n_tot_median: None,
+            n_tot_low: None,
+            n_tot_high: None,
         }
     }
 
