@@ -13,8 +13,8 @@ use crate::features;
 use crate::hawkes::final_size;
 use crate::model::{Correction, DEFAULT_W_MAX};
 use crate::schema::{
-    AlertMsg, Message, ModelMsg, ParametersMsg, PropertiesMsg, SampleMsg, SizeMsg, StatMsg, Topic,
-    Window,
+    AlertMsg, FailedMsg, Message, ModelMsg, ParametersMsg, PropertiesMsg, SampleMsg, SizeMsg,
+    StatMsg, Topic, Window,
 };
 use crate::stage::{Ctx, Origin, Stage, StageError};
 
@@ -33,6 +33,9 @@ pub struct PredictorConfig {
     /// w = 1 prediction grows as 1 / (1 - n*) and means nothing. It is
     /// counted as failed, and still becomes a training sample.
     pub near_critical: f64,
+    /// The configured windows: a half for another window is refused (it
+    /// would wait for a partner that never comes). Empty: any window.
+    pub windows: Vec<Window>,
 }
 
 impl Default for PredictorConfig {
@@ -43,6 +46,7 @@ impl Default for PredictorConfig {
             near_critical: crate::estimator::NEAR_CRITICAL,
             done_ttl: 7.0 * 86_400.0,
             w_max: DEFAULT_W_MAX,
+            windows: Vec::new(),
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct PredictorStats {
     pub features_missing: u64,
     /// Near-critical fits left unpredicted because no model existed yet.
     pub failed: u64,
+    /// Fits the estimator reported failed (`"type":"failed"`).
+    pub failed_fits: u64,
 }
 
 type Key = (String, Window);
@@ -90,6 +96,9 @@ struct Predicted {
 struct Pending {
     predicted: Option<(Predicted, Origin)>,
     size: Option<(u64, Origin)>,
+    /// The estimator reported the fit failed: the size completes the key
+    /// without a stat or sample.
+    failed: Option<Origin>,
     /// Identifies this entry in the expiry queue (a key may be re-created
     /// after expiry; an older queue item must not expire the new entry).
     seq: u64,
@@ -204,6 +213,9 @@ impl Predictor {
         if let Some((_, origin)) = &entry.size {
             self.release(*origin);
         }
+        if let Some(origin) = entry.failed {
+            self.release(origin);
+        }
         Some(entry)
     }
 
@@ -213,6 +225,48 @@ impl Predictor {
             self.stats.duplicates += 1;
         }
         dup
+    }
+
+    /// Refuses a window the predictor is not configured for.
+    fn check_window(&self, cid: &str, t_obs: Window) -> Result<(), StageError> {
+        if self.cfg.windows.is_empty() || self.cfg.windows.contains(&t_obs) {
+            Ok(())
+        } else {
+            Err(StageError::Invalid(format!(
+                "cascade {cid}: window {t_obs} is not one of the configured windows {:?}",
+                self.cfg.windows
+            )))
+        }
+    }
+
+    fn on_failed(&mut self, f: FailedMsg, ctx: Ctx) -> Result<(), StageError> {
+        let t_obs = f.t_obs.ok_or_else(|| {
+            StageError::Invalid(format!("failed fit of cascade {} without T_obs", f.cid))
+        })?;
+        self.check_window(&f.cid, t_obs)?;
+        let key = (f.cid, t_obs);
+        if self.is_duplicate(&key, |e| e.predicted.is_some() || e.failed.is_some()) {
+            return Ok(());
+        }
+        self.stats.failed_fits += 1;
+        self.advance(ctx.now);
+        self.hold(ctx.origin);
+        let entry = self.entry(&key);
+        entry.failed = Some(ctx.origin);
+        if entry.size.is_some() {
+            self.close_failed(&key);
+        }
+        Ok(())
+    }
+
+    /// A failed fit and its size: nothing to score, forget the entry but
+    /// remember the key.
+    fn close_failed(&mut self, key: &Key) {
+        if let Some(e) = self.remove(key) {
+            let partition = e.failed.map_or(-1, |o| o.partition);
+            self.done.insert(key.clone(), (self.clock, partition));
+            self.done_queue.push_back((self.clock, key.clone()));
+        }
     }
 
     fn on_parameters(
@@ -231,8 +285,9 @@ impl Predictor {
                 p.cid, p.n_star
             )));
         }
+        self.check_window(&p.cid, t_obs)?;
         let key = (p.cid.clone(), t_obs);
-        if self.is_duplicate(&key, |e| e.predicted.is_some()) {
+        if self.is_duplicate(&key, |e| e.predicted.is_some() || e.failed.is_some()) {
             return Ok(());
         }
         let n_obs = p.n_obs as f64;
@@ -285,6 +340,7 @@ impl Predictor {
         let t_obs = s.t_obs.ok_or_else(|| {
             StageError::Invalid(format!("size of cascade {} without T_obs", s.cid))
         })?;
+        self.check_window(&s.cid, t_obs)?;
         let key = (s.cid, t_obs);
         if self.is_duplicate(&key, |e| e.size.is_some()) {
             return Ok(());
@@ -295,6 +351,8 @@ impl Predictor {
         entry.size = Some((s.n_tot, ctx.origin));
         if entry.predicted.is_some() {
             self.complete(&key, out);
+        } else if entry.failed.is_some() {
+            self.close_failed(&key);
         }
         Ok(())
     }
@@ -379,6 +437,7 @@ impl Stage for Predictor {
         match msg {
             Message::Properties(PropertiesMsg::Parameters(p)) => self.on_parameters(p, ctx, out),
             Message::Properties(PropertiesMsg::Size(s)) => self.on_size(s, ctx, out),
+            Message::Properties(PropertiesMsg::Failed(f)) => self.on_failed(f, ctx),
             Message::Model(m) => self.on_model(m),
             other => Err(StageError::UnexpectedTopic {
                 stage: "predictor",
@@ -439,6 +498,7 @@ impl Stage for Predictor {
             .filter(|(_, e)| {
                 revoked(&e.predicted.as_ref().map(|(_, o)| *o))
                     || revoked(&e.size.as_ref().map(|(_, o)| *o))
+                    || revoked(&e.failed)
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::{ForestConfig, Target};
+use crate::schema::FailedMsg;
 
 fn params(cid: &str) -> ParametersMsg {
     ParametersMsg {
@@ -323,4 +324,46 @@ fn a_near_critical_fit_without_a_model_gets_no_alert_but_still_trains() {
     let mut p = params("10");
     p.n_star = 0.9;
     assert_eq!(alerts(&run(&mut pr, p_msg(p), at(2.0, 3))).len(), 1);
+}
+
+fn failed(cid: &str) -> Message {
+    Message::Properties(PropertiesMsg::Failed(FailedMsg {
+        cid: cid.into(),
+        t_obs: Some(600),
+        reason: "no fit".into(),
+    }))
+}
+
+#[test]
+fn a_failed_fit_frees_its_size_in_either_order_and_releases_the_commit() {
+    let mut pr = Predictor::new(PredictorConfig::default());
+    assert!(run(&mut pr, size("1", 30), at(0.0, 0)).is_empty());
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), Some(0));
+    assert!(run(&mut pr, failed("1"), at(1.0, 1)).is_empty());
+    run(&mut pr, failed("2"), at(2.0, 2));
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), Some(2));
+    assert!(run(&mut pr, size("2", 30), at(3.0, 3)).is_empty());
+    assert_eq!(pr.pending(), 0);
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), None);
+    assert_eq!(pr.stats().failed_fits, 2);
+    // Replayed halves of a closed key are duplicates.
+    assert!(run(&mut pr, size("1", 30), at(4.0, 4)).is_empty());
+    assert_eq!(pr.pending(), 0);
+}
+
+#[test]
+fn a_half_for_a_window_that_is_not_configured_is_refused() {
+    let mut pr = Predictor::new(PredictorConfig {
+        windows: vec![600, 1200],
+        ..PredictorConfig::default()
+    });
+    let mut p = params("1");
+    p.t_obs = Some(777);
+    let err = pr
+        .handle(p_msg(p), at(0.0, 0), &mut Vec::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("window 777"), "{err}");
+    assert_eq!(pr.pending(), 0);
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), None);
+    assert!(!run(&mut pr, p_msg(params("2")), at(0.0, 1)).is_empty());
 }

@@ -192,6 +192,10 @@ impl SeriesMsg {
 pub enum PropertiesMsg {
     Size(SizeMsg),
     Parameters(ParametersMsg),
+    /// Extra (`"type":"failed"`): the estimator could not fit this series,
+    /// so the predictor frees the size instead of waiting for parameters.
+    /// Course consumers ignore it (they read `size` and `parameters`).
+    Failed(FailedMsg),
 }
 
 impl PropertiesMsg {
@@ -199,6 +203,7 @@ impl PropertiesMsg {
         match self {
             PropertiesMsg::Size(s) => &s.cid,
             PropertiesMsg::Parameters(p) => &p.cid,
+            PropertiesMsg::Failed(f) => &f.cid,
         }
     }
 
@@ -208,6 +213,7 @@ impl PropertiesMsg {
         match self {
             PropertiesMsg::Size(s) => s.t_obs,
             PropertiesMsg::Parameters(p) => p.t_obs,
+            PropertiesMsg::Failed(f) => f.t_obs,
         }
     }
 
@@ -215,8 +221,20 @@ impl PropertiesMsg {
         match self {
             PropertiesMsg::Size(s) => s.t_obs = Some(w),
             PropertiesMsg::Parameters(p) => p.t_obs = Some(w),
+            PropertiesMsg::Failed(f) => f.t_obs = Some(w),
         }
     }
+}
+
+/// A series the estimator could not fit, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedMsg {
+    #[serde(deserialize_with = "de_cid")]
+    pub cid: String,
+    #[serde(rename = "T_obs", default, skip_serializing_if = "Option::is_none")]
+    pub t_obs: Option<Window>,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// The cascade's final size, sent by the collector at termination.
@@ -541,6 +559,9 @@ impl Message {
                 if s.tweets.is_empty() {
                     return Err("series has no tweets".into());
                 }
+                if s.kind != "serie" {
+                    return Err(format!("type `{}` is not a series (`serie`)", s.kind));
+                }
                 let mut last = f64::NEG_INFINITY;
                 for &(t, m) in &s.tweets {
                     finite("tweet time", t)?;
@@ -555,6 +576,7 @@ impl Message {
                 cid(&s.cid)?;
                 finite("t_end", s.t_end)?;
             }
+            Message::Properties(PropertiesMsg::Failed(f)) => cid(&f.cid)?,
             Message::Properties(PropertiesMsg::Parameters(p)) => {
                 cid(&p.cid)?;
                 for (name, v) in [

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tweetoscope_core::config::LearnerArgs;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
-use tweetoscope_core::predictor::Predictor;
+use tweetoscope_core::predictor::{Predictor, PredictorConfig};
 use tweetoscope_core::schema::Topic;
 
 /// Predicts each cascade's final size and scores it once the size is known.
@@ -28,7 +28,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     app::run_stage(
         [cli.kafka.problems(), cli.learner.problems()].concat(),
-        || Predictor::new(cli.learner.predictor_config()),
+        || {
+            Predictor::new(PredictorConfig {
+                windows: cli.windows.windows.0.clone(),
+                ..cli.learner.predictor_config()
+            })
+        },
         &cli.kafka,
         &cli.windows.windows.0,
         &[Topic::Alerts, Topic::Stats, Topic::Samples],
