@@ -248,15 +248,28 @@ impl Predictor {
         if self.is_duplicate(&key, |e| e.predicted.is_some() || e.failed.is_some()) {
             return Ok(());
         }
+        self.mark_failed(&key, ctx);
+        Ok(())
+    }
+
+    /// Records that `key` will have no prediction, so its size completes
+    /// it instead of waiting (and holding the commit) for `state_ttl`.
+    fn mark_failed(&mut self, key: &Key, ctx: Ctx) {
         self.stats.failed_fits += 1;
         self.advance(ctx.now);
         self.hold(ctx.origin);
-        let entry = self.entry(&key);
+        let entry = self.entry(key);
         entry.failed = Some(ctx.origin);
         if entry.size.is_some() {
-            self.close_failed(&key);
+            self.close_failed(key);
         }
-        Ok(())
+    }
+
+    /// Refuses parameters that cannot give a prediction (the driver
+    /// dead-letters them) and marks the key failed.
+    fn refuse(&mut self, key: &Key, ctx: Ctx, reason: String) -> StageError {
+        self.mark_failed(key, ctx);
+        StageError::Invalid(reason)
     }
 
     /// A failed fit and its size: nothing to score, forget the entry but
@@ -279,16 +292,17 @@ impl Predictor {
         let t_obs = p.t_obs.ok_or_else(|| {
             StageError::Invalid(format!("parameters of cascade {} without T_obs", p.cid))
         })?;
-        if p.n_star.is_nan() || p.n_star >= 1.0 {
-            return Err(StageError::Invalid(format!(
-                "parameters of cascade {} have n_star {} >= 1: no finite prediction",
-                p.cid, p.n_star
-            )));
-        }
         self.check_window(&p.cid, t_obs)?;
         let key = (p.cid.clone(), t_obs);
         if self.is_duplicate(&key, |e| e.predicted.is_some() || e.failed.is_some()) {
             return Ok(());
+        }
+        if p.n_star.is_nan() || p.n_star >= 1.0 {
+            let reason = format!(
+                "parameters of cascade {} have n_star {} >= 1: no finite prediction",
+                p.cid, p.n_star
+            );
+            return Err(self.refuse(&key, ctx, reason));
         }
         let n_obs = p.n_obs as f64;
         let n_hawkes = final_size(n_obs, p.g1, p.n_star, 1.0);
@@ -302,6 +316,15 @@ impl Predictor {
             },
             None => (1.0, n_hawkes),
         };
+        if !n_pred.is_finite() {
+            // Values that pass validation can still overflow (G1 = 1e308):
+            // an alert would say `"n_tot":null`.
+            let reason = format!(
+                "parameters of cascade {} give no finite prediction (n_obs {}, G1 {}, n_star {}, w {w})",
+                p.cid, p.n_obs, p.g1, p.n_star
+            );
+            return Err(self.refuse(&key, ctx, reason));
+        }
         let unreliable = w == 1.0 && n_pred == n_hawkes && p.n_star >= self.cfg.near_critical;
         let n_pred = if unreliable {
             self.stats.failed += 1;
@@ -379,7 +402,7 @@ impl Predictor {
                 cid: cid.clone(),
                 t_obs,
                 are: (n_pred - truth).abs() / truth,
-                are_hawkes: Some((pred.n_hawkes - truth).abs() / truth),
+                are_hawkes: Some((pred.n_hawkes - truth).abs() / truth).filter(|a| a.is_finite()),
             }));
         }
         if p.g1 <= 0.0 {

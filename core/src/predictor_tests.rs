@@ -367,3 +367,18 @@ fn a_half_for_a_window_that_is_not_configured_is_refused() {
     assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), None);
     assert!(!run(&mut pr, p_msg(params("2")), at(0.0, 1)).is_empty());
 }
+
+#[test]
+fn parameters_that_overflow_are_refused_and_free_their_size() {
+    let mut pr = Predictor::new(PredictorConfig::default());
+    let mut p = params("1");
+    p.g1 = 1e308;
+    p.n_star = 0.99;
+    let err = pr
+        .handle(p_msg(p), at(0.0, 0), &mut Vec::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("no finite prediction"), "{err}");
+    assert!(run(&mut pr, size("1", 30), at(1.0, 1)).is_empty());
+    assert_eq!(pr.pending(), 0);
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), None);
+}
