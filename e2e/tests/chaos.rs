@@ -438,3 +438,80 @@ fn records_over_a_megabyte_are_dead_lettered_or_delivered_never_fatal() {
         c.log_text()
     );
 }
+
+/// A cascade of 200,000 retweets inside one window: its series is over
+/// Kafka's 1 MB default, and the collector, estimator and predictor still
+/// carry it to an alert. Prints the series' size.
+#[test]
+fn a_cascade_of_200000_retweets_in_a_window_is_still_predicted() {
+    let d = Deployment::new("chaoshuge");
+    d.create_topics();
+    let _c = d.spawn("collector", "collector", &[]);
+    let _e = d.spawn("estimator", "estimator", &[]);
+    let _p = d.spawn("predictor", "predictor", &[]);
+    let p = producer(&d.brokers);
+    let tweets = d.topic(Topic::Tweets);
+    let n = 200_000;
+    let mut payloads = Vec::with_capacity(n + 1);
+    for k in 0..n {
+        let (kind, t) = if k == 0 {
+            ("tweet", 0.0)
+        } else {
+            ("retweet", 599.0 * k as f64 / n as f64)
+        };
+        payloads.push(format!(
+            r#"{{"type":"{kind}","msg":"","t":{t},"m":{},"source":9,"info":"cascade=4242"}}"#,
+            100 + k % 5000
+        ));
+    }
+    payloads.push(r#"{"type":"end","source":9}"#.to_owned());
+    for payload in &payloads {
+        loop {
+            let r: BaseRecord<'_, str, str> = BaseRecord::to(&tweets).key("9").payload(payload);
+            match p.send(r) {
+                Ok(()) => break,
+                Err((e, _)) if e.to_string().contains("Queue full") => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err((e, _)) => panic!("cannot inject: {e}"),
+            }
+        }
+    }
+    if let Err(e) = p.flush(Duration::from_secs(60)) {
+        panic!("cannot flush: {e}");
+    }
+    let series = read_topic(
+        &d.brokers,
+        &d.topic(Topic::CascadeSeries),
+        Duration::from_secs(120),
+        |r| r.len() >= 2,
+    );
+    let sizes: Vec<(usize, usize)> = series
+        .iter()
+        .map(|r| {
+            (
+                r.payload.len(),
+                r.json()["tweets"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    println!("series of 200,000 retweets: (bytes, tweets) {sizes:?}");
+    assert!(
+        sizes
+            .iter()
+            .any(|&(bytes, count)| count == n && bytes > 1_000_000),
+        "{sizes:?}"
+    );
+    let alerts = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Alerts),
+        Duration::from_secs(120),
+        |r| r.len() >= 2,
+    );
+    assert!(alerts.len() >= 2, "no alert for the huge cascade");
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.json()["n_tot"].as_f64().is_some_and(|v| v >= n as f64))
+    );
+}
