@@ -64,6 +64,9 @@ cargo build --workspace --bins --release
 cargo test --workspace --release 2>&1 | tee target/test.log
 grep -q "test result: FAILED" target/test.log && die "some tests failed"
 
+say "chaos: kills, pauses and a full restart under a steady stream"
+bash scripts/test-chaos.sh || die "the chaos test failed"
+
 say "web page in headless Chromium"
 bash scripts/test-web.sh || die "the web page test failed (target/web/)"
 

@@ -11,7 +11,7 @@ use std::collections::{HashSet, VecDeque};
 
 use crate::features;
 use crate::hawkes::{self, FitConfig, FitError};
-use crate::schema::{Message, ParametersMsg, PropertiesMsg, SeriesMsg, Topic, Window};
+use crate::schema::{FailedMsg, Message, ParametersMsg, PropertiesMsg, SeriesMsg, Topic, Window};
 use crate::stage::{Ctx, Stage, StageError};
 
 /// Counters for metrics and the end-of-run report.
@@ -159,6 +159,13 @@ impl Stage for Estimator {
                     %error,
                     "fit failed"
                 );
+                // Tells the predictor, so that the size does not wait for
+                // parameters that will never come.
+                out.push(Message::Properties(PropertiesMsg::Failed(FailedMsg {
+                    cid: series.cid.clone(),
+                    t_obs: Some(series.t_obs),
+                    reason: error.to_string(),
+                })));
             }
         }
         Ok(())

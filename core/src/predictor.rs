@@ -13,8 +13,8 @@ use crate::features;
 use crate::hawkes::{MarkLaw, final_size};
 use crate::model::{Correction, DEFAULT_W_MAX, Sizes};
 use crate::schema::{
-    AlertMsg, Decoder, Message, ModelMsg, ParametersMsg, PropertiesMsg, SampleMsg, SizeMsg,
-    StatMsg, Topic, Window,
+    AlertMsg, Decoder, FailedMsg, Message, ModelMsg, ParametersMsg, PropertiesMsg, SampleMsg,
+    SizeMsg, StatMsg, Topic, Window,
 };
 use crate::stage::{Ctx, Origin, Stage, StageError};
 
@@ -49,6 +49,9 @@ pub struct PredictorConfig {
     pub marks: MarkLaw,
     /// What `n_tot` is when the window's model is calibrated.
     pub point: Point,
+    /// The configured windows: a half for another window is refused (it
+    /// would wait for a partner that never comes). Empty: any window.
+    pub windows: Vec<Window>,
 }
 
 impl Default for PredictorConfig {
@@ -61,6 +64,7 @@ impl Default for PredictorConfig {
             w_max: DEFAULT_W_MAX,
             marks: MarkLaw::COURSE,
             point: Point::default(),
+            windows: Vec::new(),
         }
     }
 }
@@ -97,6 +101,8 @@ pub struct PredictorStats {
     /// Completed pairs that gave no sample (G1 = 0, or not even the course
     /// features could be built); each is logged with its reason.
     pub samples_not_sent: u64,
+    /// Fits the estimator reported failed (`"type":"failed"`).
+    pub failed_fits: u64,
 }
 
 type Key = (String, Window);
@@ -115,6 +121,9 @@ struct Predicted {
 struct Pending {
     predicted: Option<(Predicted, Origin)>,
     size: Option<(u64, Origin)>,
+    /// The estimator reported the fit failed: the size completes the key
+    /// without a stat or sample.
+    failed: Option<Origin>,
     /// Identifies this entry in the expiry queue (a key may be re-created
     /// after expiry; an older queue item must not expire the new entry).
     seq: u64,
@@ -234,6 +243,9 @@ impl Predictor {
         if let Some((_, origin)) = &entry.size {
             self.release(*origin);
         }
+        if let Some(origin) = entry.failed {
+            self.release(origin);
+        }
         Some(entry)
     }
 
@@ -243,6 +255,61 @@ impl Predictor {
             self.stats.duplicates += 1;
         }
         dup
+    }
+
+    /// Refuses a window the predictor is not configured for.
+    fn check_window(&self, cid: &str, t_obs: Window) -> Result<(), StageError> {
+        if self.cfg.windows.is_empty() || self.cfg.windows.contains(&t_obs) {
+            Ok(())
+        } else {
+            Err(StageError::Invalid(format!(
+                "cascade {cid}: window {t_obs} is not one of the configured windows {:?}",
+                self.cfg.windows
+            )))
+        }
+    }
+
+    fn on_failed(&mut self, f: FailedMsg, ctx: Ctx) -> Result<(), StageError> {
+        let t_obs = f.t_obs.ok_or_else(|| {
+            StageError::Invalid(format!("failed fit of cascade {} without T_obs", f.cid))
+        })?;
+        self.check_window(&f.cid, t_obs)?;
+        let key = (f.cid, t_obs);
+        if self.is_duplicate(&key, |e| e.predicted.is_some() || e.failed.is_some()) {
+            return Ok(());
+        }
+        self.mark_failed(&key, ctx);
+        Ok(())
+    }
+
+    /// Records that `key` will have no prediction, so its size completes
+    /// it instead of waiting (and holding the commit) for `state_ttl`.
+    fn mark_failed(&mut self, key: &Key, ctx: Ctx) {
+        self.stats.failed_fits += 1;
+        self.advance(ctx.now);
+        self.hold(ctx.origin);
+        let entry = self.entry(key);
+        entry.failed = Some(ctx.origin);
+        if entry.size.is_some() {
+            self.close_failed(key);
+        }
+    }
+
+    /// Refuses parameters that cannot give a prediction (the driver
+    /// dead-letters them) and marks the key failed.
+    fn refuse(&mut self, key: &Key, ctx: Ctx, reason: String) -> StageError {
+        self.mark_failed(key, ctx);
+        StageError::Invalid(reason)
+    }
+
+    /// A failed fit and its size: nothing to score, forget the entry but
+    /// remember the key.
+    fn close_failed(&mut self, key: &Key) {
+        if let Some(e) = self.remove(key) {
+            let partition = e.failed.map_or(-1, |o| o.partition);
+            self.done.insert(key.clone(), (self.clock, partition));
+            self.done_queue.push_back((self.clock, key.clone()));
+        }
     }
 
     fn on_parameters(
@@ -255,19 +322,30 @@ impl Predictor {
         let t_obs = p.t_obs.ok_or_else(|| {
             StageError::Invalid(format!("parameters of cascade {} without T_obs", p.cid))
         })?;
+        self.check_window(&p.cid, t_obs)?;
+        let key = (p.cid.clone(), t_obs);
+        if self.is_duplicate(&key, |e| e.predicted.is_some() || e.failed.is_some()) {
+            return Ok(());
+        }
         if p.n_star.is_nan() || p.n_star >= 1.0 {
-            return Err(StageError::Invalid(format!(
+            let reason = format!(
                 "parameters of cascade {} have n_star {} >= 1: no finite prediction",
                 p.cid, p.n_star
-            )));
-        }
-        let key = (p.cid.clone(), t_obs);
-        if self.is_duplicate(&key, |e| e.predicted.is_some()) {
-            return Ok(());
+            );
+            return Err(self.refuse(&key, ctx, reason));
         }
         let n_obs = p.n_obs as f64;
         let n_hawkes = final_size(n_obs, p.g1, p.n_star, 1.0);
         let (w, n_pred, sizes) = self.predict(&p, t_obs, n_hawkes);
+        if !n_pred.is_finite() {
+            // Values that pass validation can still overflow (G1 = 1e308):
+            // an alert would say `"n_tot":null`.
+            let reason = format!(
+                "parameters of cascade {} give no finite prediction (n_obs {}, G1 {}, n_star {}, w {w})",
+                p.cid, p.n_obs, p.g1, p.n_star
+            );
+            return Err(self.refuse(&key, ctx, reason));
+        }
         let unreliable = w == 1.0 && n_pred == n_hawkes && p.n_star >= self.cfg.near_critical;
         let n_pred = if unreliable {
             self.stats.failed += 1;
@@ -349,6 +427,7 @@ impl Predictor {
         let t_obs = s.t_obs.ok_or_else(|| {
             StageError::Invalid(format!("size of cascade {} without T_obs", s.cid))
         })?;
+        self.check_window(&s.cid, t_obs)?;
         let key = (s.cid, t_obs);
         if self.is_duplicate(&key, |e| e.size.is_some()) {
             return Ok(());
@@ -359,6 +438,8 @@ impl Predictor {
         entry.size = Some((s.n_tot, ctx.origin));
         if entry.predicted.is_some() {
             self.complete(&key, out);
+        } else if entry.failed.is_some() {
+            self.close_failed(&key);
         }
         Ok(())
     }
@@ -385,7 +466,7 @@ impl Predictor {
                 cid: cid.clone(),
                 t_obs,
                 are: (n_pred - truth).abs() / truth,
-                are_hawkes: Some((pred.n_hawkes - truth).abs() / truth),
+                are_hawkes: Some((pred.n_hawkes - truth).abs() / truth).filter(|a| a.is_finite()),
             }));
         }
         if p.g1 <= 0.0 {
@@ -504,6 +585,7 @@ impl Stage for Predictor {
         match msg {
             Message::Properties(PropertiesMsg::Parameters(p)) => self.on_parameters(p, ctx, out),
             Message::Properties(PropertiesMsg::Size(s)) => self.on_size(s, ctx, out),
+            Message::Properties(PropertiesMsg::Failed(f)) => self.on_failed(f, ctx),
             Message::Model(m) => self.on_model(m),
             other => Err(StageError::UnexpectedTopic {
                 stage: "predictor",
@@ -564,6 +646,7 @@ impl Stage for Predictor {
             .filter(|(_, e)| {
                 revoked(&e.predicted.as_ref().map(|(_, o)| *o))
                     || revoked(&e.size.as_ref().map(|(_, o)| *o))
+                    || revoked(&e.failed)
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::{ForestConfig, Target};
+use crate::schema::FailedMsg;
 
 fn params(cid: &str) -> ParametersMsg {
     ParametersMsg {
@@ -381,4 +382,61 @@ fn an_alert_without_a_model_has_no_interval() {
         (a.n_tot_median, a.n_tot_low, a.n_tot_high),
         (None, None, None)
     );
+}
+
+fn failed(cid: &str) -> Message {
+    Message::Properties(PropertiesMsg::Failed(FailedMsg {
+        cid: cid.into(),
+        t_obs: Some(600),
+        reason: "no fit".into(),
+    }))
+}
+
+#[test]
+fn a_failed_fit_frees_its_size_in_either_order_and_releases_the_commit() {
+    let mut pr = Predictor::new(PredictorConfig::default());
+    assert!(run(&mut pr, size("1", 30), at(0.0, 0)).is_empty());
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), Some(0));
+    assert!(run(&mut pr, failed("1"), at(1.0, 1)).is_empty());
+    run(&mut pr, failed("2"), at(2.0, 2));
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), Some(2));
+    assert!(run(&mut pr, size("2", 30), at(3.0, 3)).is_empty());
+    assert_eq!(pr.pending(), 0);
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), None);
+    assert_eq!(pr.stats().failed_fits, 2);
+    // Replayed halves of a closed key are duplicates.
+    assert!(run(&mut pr, size("1", 30), at(4.0, 4)).is_empty());
+    assert_eq!(pr.pending(), 0);
+}
+
+#[test]
+fn a_half_for_a_window_that_is_not_configured_is_refused() {
+    let mut pr = Predictor::new(PredictorConfig {
+        windows: vec![600, 1200],
+        ..PredictorConfig::default()
+    });
+    let mut p = params("1");
+    p.t_obs = Some(777);
+    let err = pr
+        .handle(p_msg(p), at(0.0, 0), &mut Vec::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("window 777"), "{err}");
+    assert_eq!(pr.pending(), 0);
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), None);
+    assert!(!run(&mut pr, p_msg(params("2")), at(0.0, 1)).is_empty());
+}
+
+#[test]
+fn parameters_that_overflow_are_refused_and_free_their_size() {
+    let mut pr = Predictor::new(PredictorConfig::default());
+    let mut p = params("1");
+    p.g1 = 1e308;
+    p.n_star = 0.99;
+    let err = pr
+        .handle(p_msg(p), at(0.0, 0), &mut Vec::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("no finite prediction"), "{err}");
+    assert!(run(&mut pr, size("1", 30), at(1.0, 1)).is_empty());
+    assert_eq!(pr.pending(), 0);
+    assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), None);
 }

@@ -12,6 +12,7 @@ use clap::{Parser, ValueEnum};
 use tweetoscope_core::config::{ReplayArgs, SourceArgs};
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::generator::{Replay, ReplayConfig, TweetFormat};
+use tweetoscope_core::kafka::args::Property;
 use tweetoscope_core::kafka::driver::{DriverError, Setup, start_output};
 use tweetoscope_core::kafka::source::SourceReport;
 use tweetoscope_core::kafka::{KafkaArgs, app, source};
@@ -79,7 +80,17 @@ impl Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // An idempotent producer: a retry after a lost acknowledgement does not
+    // write a tweet twice (checked on Tansu; `-X enable.idempotence=false`
+    // turns it off for a broker without it).
+    cli.kafka.properties.insert(
+        0,
+        Property {
+            key: "enable.idempotence".into(),
+            value: "true".into(),
+        },
+    );
     let result = app::check(cli.problems())
         .map_err(|e| anyhow!(e))
         .and_then(|()| {

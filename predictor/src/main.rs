@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         || {
             Predictor::new(PredictorConfig {
                 marks: cli.marks.law(),
+                windows: cli.windows.windows.0.clone(),
                 ..cli.learner.predictor_config()
             })
         },

@@ -164,13 +164,13 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
                 _ = &mut signal => { stopping = true; break; }
                 received = consumer.recv() => match received {
                     Ok(m) => {
-                        // A rebalance runs inside recv: drop what it took
-                        // before handling, and skip a message it took too.
-                        let revoked = apply_revoked(&mut stage, &consumer, args, &mut offsets);
-                        if !revoked.contains(&(m.topic().to_owned(), m.partition())) {
-                            handle_one(&mut stage, &m, args, &setup.metrics, &mut output, &mut out, &mut offsets).await?;
-                            handled += 1;
-                        }
+                        // A rebalance runs inside recv: drop the state of
+                        // what it took before handling the message (which
+                        // belongs to the new assignment, possibly the same
+                        // partition again, replayed from its commit).
+                        apply_revoked(&mut stage, &consumer, args, &mut offsets);
+                        handle_one(&mut stage, &m, args, &setup.metrics, &mut output, &mut out, &mut offsets).await?;
+                        handled += 1;
                     }
                     Err(error) => {
                         // Unknown topics while they are being created, broker
@@ -322,17 +322,16 @@ struct Offsets {
     committed: HashMap<(Topic, i32), i64>,
 }
 
-/// Drops what the stage and the loop hold for partitions a rebalance took;
-/// returns them.
+/// Drops what the stage and the loop hold for partitions a rebalance took.
 fn apply_revoked<S: Stage>(
     stage: &mut S,
     consumer: &StreamConsumer<Context>,
     args: &KafkaArgs,
     offsets: &mut Offsets,
-) -> Vec<(String, i32)> {
+) {
     let revoked = consumer.context().take_revoked();
     if revoked.is_empty() {
-        return revoked;
+        return;
     }
     let mut by_topic: HashMap<Topic, Vec<i32>> = HashMap::new();
     for (name, partition) in &revoked {
@@ -346,7 +345,6 @@ fn apply_revoked<S: Stage>(
     for (role, parts) in by_topic {
         stage.revoke(role, &parts);
     }
-    revoked
 }
 
 /// Commits, per partition, min(retained offset, next offset) when it moved

@@ -140,6 +140,9 @@ impl Message {
                 if s.tweets.is_empty() {
                     return Err("series has no tweets".into());
                 }
+                if s.kind != "serie" {
+                    return Err(format!("type `{}` is not a series (`serie`)", s.kind));
+                }
                 let mut last = f64::NEG_INFINITY;
                 for &(t, m) in &s.tweets {
                     finite("tweet time", t)?;
@@ -154,6 +157,7 @@ impl Message {
                 cid(&s.cid)?;
                 finite("t_end", s.t_end)?;
             }
+            Message::Properties(PropertiesMsg::Failed(f)) => cid(&f.cid)?,
             Message::Properties(PropertiesMsg::Parameters(p)) => {
                 cid(&p.cid)?;
                 for (name, v) in [

@@ -15,6 +15,10 @@ use crate::hawkes::MarkLaw;
 pub enum PropertiesMsg {
     Size(SizeMsg),
     Parameters(ParametersMsg),
+    /// Extra (`"type":"failed"`): the estimator could not fit this series,
+    /// so the predictor frees the size instead of waiting for parameters.
+    /// Course consumers ignore it (they read `size` and `parameters`).
+    Failed(FailedMsg),
 }
 
 impl PropertiesMsg {
@@ -22,6 +26,7 @@ impl PropertiesMsg {
         match self {
             PropertiesMsg::Size(s) => &s.cid,
             PropertiesMsg::Parameters(p) => &p.cid,
+            PropertiesMsg::Failed(f) => &f.cid,
         }
     }
 
@@ -31,6 +36,7 @@ impl PropertiesMsg {
         match self {
             PropertiesMsg::Size(s) => s.t_obs,
             PropertiesMsg::Parameters(p) => p.t_obs,
+            PropertiesMsg::Failed(f) => f.t_obs,
         }
     }
 
@@ -38,8 +44,25 @@ impl PropertiesMsg {
         match self {
             PropertiesMsg::Size(s) => s.t_obs = Some(w),
             PropertiesMsg::Parameters(p) => p.t_obs = Some(w),
+            PropertiesMsg::Failed(f) => f.t_obs = Some(w),
         }
     }
+}
+
+/// A series the estimator could not fit, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedMsg {
+    #[serde(deserialize_with = "de_cid")]
+    pub cid: String,
+    #[serde(
+        rename = "T_obs",
+        alias = "t_obs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub t_obs: Option<Window>,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// The cascade's final size, sent by the collector at termination.

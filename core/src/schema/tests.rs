@@ -122,3 +122,19 @@ fn window_keyed_messages_are_keyed_by_window() {
     assert_eq!(s.key().as_deref(), Some("600"));
     assert!(Topic::CascadeSeries.is_window_keyed() && !Topic::Tweets.is_window_keyed());
 }
+
+#[test]
+fn failed_fit_golden_json_round_trips() {
+    let msg = roundtrip(
+        Topic::CascadeProperties,
+        r#"{"type":"failed","cid":"19707","T_obs":600,"reason":"series is empty"}"#,
+    );
+    assert_eq!(msg.window(), Some(600));
+}
+
+#[test]
+fn a_series_with_another_type_is_refused() {
+    let raw = r#"{"type":"unknown","cid":"1","msg":"","T_obs":600,"tweets":[[0,10]]}"#;
+    let err = Message::decode(Topic::CascadeSeries, None, raw.as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("not a series"), "{err}");
+}
