@@ -103,6 +103,11 @@ say "compose up (the three files and the test override; no Loki or Grafana)"
 "${COMPOSE[@]}" up -d --no-build --pull never kafka topics generator collector estimator predictor learner logger dashboard prometheus \
     || die "compose up failed: $("${COMPOSE[@]}" ps -a 2>&1; "${COMPOSE[@]}" logs --no-color --tail 20 2>&1)"
 "${COMPOSE[@]}" ps
+# Compose may return 0 although a dependency never became healthy and the
+# generator was left unstarted: check it.
+state=$(docker inspect -f '{{.State.Status}}' "${PROJECT}-generator-1")
+[ "$state" = running ] || [ "$state" = exited ] \
+    || die "the generator did not start ($state): $("${COMPOSE[@]}" ps -a 2>&1)"
 
 NET=${PROJECT}_default
 # peek TOPIC SECONDS: the topic's records, one JSON line each, read from a
