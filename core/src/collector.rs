@@ -552,6 +552,10 @@ impl Stage for Collector {
             .min()
     }
 
+    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
+        crate::observe::collector(self, report);
+    }
+
     fn revoke(&mut self, _topic: Topic, partitions: &[i32]) {
         self.sources.retain(|source, s| {
             let keep = !partitions.contains(&s.partition);

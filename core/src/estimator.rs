@@ -16,6 +16,10 @@ pub struct EstimatorStats {
     /// Fits whose branching factor is at least [`NEAR_CRITICAL`]: their
     /// w = 1 prediction is unreliable (it grows as 1 / (1 - n*)).
     pub near_critical: u64,
+    /// Solver iterations of the successful fits.
+    pub iterations: u64,
+    /// Failed fits by [`crate::observe::fit_failure_reason`].
+    pub failed_by_reason: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// n* from which a cascade counts as near-critical.
@@ -53,6 +57,7 @@ impl Estimator {
         self.marks.extend(series.tweets.iter().map(|&(_, m)| m));
         let t_obs = f64::from(series.t_obs);
         let fit = hawkes::fit_map(&self.times, &self.marks, t_obs, &self.cfg)?;
+        self.stats.iterations += fit.iterations;
         let n_obs = series.tweets.len() as u64;
         Ok(ParametersMsg {
             cid: series.cid.clone(),
@@ -95,6 +100,11 @@ impl Stage for Estimator {
             }
             Err(error) => {
                 self.stats.failed += 1;
+                *self
+                    .stats
+                    .failed_by_reason
+                    .entry(crate::observe::fit_failure_reason(&error))
+                    .or_default() += 1;
                 tracing::warn!(
                     cid = %series.cid,
                     window = series.t_obs,
@@ -107,6 +117,10 @@ impl Stage for Estimator {
             }
         }
         Ok(())
+    }
+
+    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
+        crate::observe::estimator(self, report);
     }
 }
 

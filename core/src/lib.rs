@@ -14,6 +14,7 @@
 //! - [`pipeline`]: the in-process transport that wires the stages together
 //!   for the embedded run and for `eval`.
 //! - [`kafka`] (feature `kafka`): the Kafka transport of the stage binaries.
+//! - [`telemetry`] (feature `telemetry`): metrics, health probes, log layers.
 
 pub mod collector;
 pub mod config;
@@ -26,8 +27,11 @@ pub mod hawkes;
 pub mod kafka;
 pub mod learner;
 pub mod model;
+pub mod observe;
 pub mod pipeline;
 pub mod predictor;
 pub mod schema;
 pub mod stage;
 pub mod synthetic;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;

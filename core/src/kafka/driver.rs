@@ -20,13 +20,16 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message as _};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::app::StageTelemetry;
 use super::args::KafkaArgs;
 use super::context::Context;
 use super::output::{ORIGIN_TS, Output, OutputError, Refused, now_ms};
-use super::telemetry::{LogReceiver, Metrics, TelemetryError};
 use super::{preload, shutdown, topics};
-use crate::schema::{Message, Topic, Window};
+use crate::schema::{DecodeError, Message, Topic, Window};
 use crate::stage::{Ctx, Origin, Stage};
+use crate::telemetry::logs::LogReceiver;
+use crate::telemetry::transport::DeadLetterReason;
+use crate::telemetry::{StageMetrics, TelemetryError, Transport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -69,8 +72,8 @@ pub struct Setup<'a> {
     /// Input topics read whole, without the group, before consuming: the
     /// predictor's models, so it predicts with the latest model at once.
     pub preload: &'a [Topic],
-    pub metrics: Metrics,
-    /// WARN+ log records to forward to the logs topic.
+    pub telemetry: StageTelemetry,
+    /// Log records to forward to the logs topic (`None`: forwarding off).
     pub logs: Option<LogReceiver>,
 }
 
@@ -87,12 +90,13 @@ pub async fn start_output(
     }
     let specs = topics::specs(setup.args, setup.windows, &roles);
     let counts = topics::ensure(setup.args, &specs).await?;
+    setup.telemetry.health.broker_answered();
     Ok(Output::new(
         setup.args,
         setup.windows,
         counts,
         stage,
-        setup.metrics.clone(),
+        setup.telemetry.transport.clone(),
     )?)
 }
 
@@ -113,10 +117,16 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
         );
     }
     let group = args.group(name);
+    let tel = setup.telemetry.clone();
     let consumer: StreamConsumer<Context> = args
         .consumer_config(&group)
-        .create_with_context(Context::new(name))
+        .create_with_context(Context::for_consumer(
+            name,
+            tel.transport.clone(),
+            tel.health.clone(),
+        ))
         .map_err(DriverError::Consumer)?;
+    let mut flow = StageMetrics::new(&tel.metrics, name);
     let names: Vec<&str> = inputs.iter().map(|t| args.topics.name(*t)).collect();
     consumer
         .subscribe(&names)
@@ -132,16 +142,20 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     let mut last_tick = Instant::now();
     let mut logs = setup.logs.take();
     loop {
+        tel.health.beat();
         let deadline = tokio::time::Instant::now() + batch_wait;
         let mut handled = 0;
         let mut stopping = false;
+        let mut batch_start = None;
         while handled < args.batch {
             tokio::select! {
                 biased;
                 _ = &mut signal => { stopping = true; break; }
                 received = consumer.recv() => match received {
                     Ok(m) => {
-                        handle_one(&mut stage, &m, args, &setup.metrics, &mut output, &mut out, &mut offsets).await?;
+                        batch_start.get_or_insert_with(Instant::now);
+                        let mut io = Io { args, transport: &tel.transport, flow: &mut flow, output: &mut output };
+                        handle_one(&mut stage, &m, &mut io, &mut out, &mut offsets).await?;
                         handled += 1;
                     }
                     Err(error) => {
@@ -165,14 +179,16 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             for msg in out.drain(..) {
                 output.send(&msg, now_ms()).await?;
             }
+            stage.observe(&mut flow);
         }
         if let Some(rx) = logs.as_mut() {
             while let Ok(log) = rx.try_recv() {
-                output.send_log(&log).await?;
+                output.send_log(&log);
             }
         }
         if stopping {
-            return shut_down(stage, &consumer, output, &mut offsets, args, &setup.metrics).await;
+            stage.observe(&mut flow);
+            return shut_down(stage, &consumer, output, &mut offsets, args, &tel.transport).await;
         }
         output.settle().await?;
         commit(
@@ -181,23 +197,35 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             args,
             &mut offsets,
             CommitMode::Async,
-            &setup.metrics,
+            &tel.transport,
         );
+        if let Some(start) = batch_start {
+            tel.transport
+                .batch_duration
+                .observe(start.elapsed().as_secs_f64());
+        }
     }
+}
+
+/// What handling one input writes to.
+struct Io<'a, 'b> {
+    args: &'a KafkaArgs,
+    transport: &'a Transport,
+    flow: &'b mut StageMetrics,
+    output: &'b mut Output,
 }
 
 /// Decodes, handles and produces one input; dead-letters it when refused.
 async fn handle_one<S: Stage>(
     stage: &mut S,
     m: &BorrowedMessage<'_>,
-    args: &KafkaArgs,
-    metrics: &Metrics,
-    output: &mut Output,
+    io: &mut Io<'_, '_>,
     out: &mut Vec<Message>,
     offsets: &mut Offsets,
 ) -> Result<(), DriverError> {
+    let (args, output) = (io.args, &mut *io.output);
     let topic_name = m.topic();
-    metrics.messages.with_label_values(&[topic_name]).inc();
+    io.transport.consumed.with_label_values(&[topic_name]).inc();
     let Some(role) = args.topics.role(topic_name) else {
         return Ok(());
     };
@@ -205,7 +233,13 @@ async fn handle_one<S: Stage>(
     let origin_ms = origin_ts(m);
     let payload = m.payload().unwrap_or_default();
     let result = Message::decode(role, m.key(), payload)
-        .map_err(|e| e.to_string())
+        .map_err(|e| {
+            let why = match e {
+                DecodeError::Json { .. } => DeadLetterReason::Undecodable,
+                DecodeError::Invalid { .. } => DeadLetterReason::Invalid,
+            };
+            (why, e.to_string())
+        })
         .and_then(|msg| {
             let ctx = Ctx {
                 now: now_secs(),
@@ -214,11 +248,20 @@ async fn handle_one<S: Stage>(
                     offset: m.offset(),
                 },
             };
-            stage.handle(msg, ctx, out).map_err(|e| e.to_string())
+            let window = msg.window();
+            let started = Instant::now();
+            stage
+                .handle(msg, ctx, out)
+                .map_err(|e| (DeadLetterReason::Refused, e.to_string()))?;
+            io.flow.handled(role, window, out, started.elapsed());
+            Ok(())
         });
-    if let Err(reason) = result {
+    if let Err((why, reason)) = result {
         out.clear();
-        metrics.dead_letters.with_label_values(&[topic_name]).inc();
+        io.transport
+            .dead_letters
+            .with_label_values(&[topic_name, why.label()])
+            .inc();
         tracing::warn!(
             stage = stage.name(),
             topic = topic_name,
@@ -238,7 +281,10 @@ async fn handle_one<S: Stage>(
         output.dead_letter(refused).await?;
         return Ok(());
     }
+    let now = now_ms();
     for msg in out.drain(..) {
+        io.transport
+            .observe_latency(args.topics.name(msg.topic()), origin_ms, now);
         output.send(&msg, origin_ms).await?;
     }
     Ok(())
@@ -298,7 +344,7 @@ fn commit<S: Stage>(
     args: &KafkaArgs,
     offsets: &mut Offsets,
     mode: CommitMode,
-    metrics: &Metrics,
+    transport: &Transport,
 ) {
     let mut tpl = TopicPartitionList::new();
     let mut moved = Vec::new();
@@ -331,10 +377,13 @@ fn commit<S: Stage>(
                 .map(|((t, p), at)| format!("{t}/{p}@{at}"))
                 .collect();
             tracing::debug!(offsets = list.join(","), "commit requested");
-            metrics.commits.inc();
+            transport.commits.inc();
             offsets.committed.extend(moved);
         }
-        Err(error) => tracing::warn!(%error, "commit request failed"),
+        Err(error) => {
+            transport.commit_failures.inc();
+            tracing::warn!(%error, "commit request failed")
+        }
     }
 }
 
@@ -346,7 +395,7 @@ async fn shut_down<S: Stage>(
     mut output: Output,
     offsets: &mut Offsets,
     args: &KafkaArgs,
-    metrics: &Metrics,
+    transport: &Transport,
 ) -> Result<S, DriverError> {
     let grace = Duration::from_secs_f64(args.shutdown_grace);
     tracing::info!(
@@ -362,7 +411,7 @@ async fn shut_down<S: Stage>(
         }
         output.settle().await?;
         output.flush(grace)?;
-        commit(&stage, consumer, args, offsets, CommitMode::Sync, metrics);
+        commit(&stage, consumer, args, offsets, CommitMode::Sync, transport);
         Ok::<(), DriverError>(())
     };
     match tokio::time::timeout(grace, work).await {
