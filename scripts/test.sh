@@ -63,6 +63,7 @@ say "tests"
 cargo build --workspace --bins --release
 cargo test --workspace --release 2>&1 | tee target/test.log
 grep -q "test result: FAILED" target/test.log && die "some tests failed"
+say "observability"; bash scripts/test-observability.sh
 passed=$(grep -Eo '[0-9]+ passed' target/test.log | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/test.log | awk '{s+=$1} END {print s+0}')
 echo

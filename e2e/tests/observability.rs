@@ -395,11 +395,10 @@ fn loki_receives_records_labelled_by_stage_instance_and_level_with_ids_in_the_li
 fn get(addr: &str, path: &str) -> Option<(u16, String)> {
     let mut sock = TcpStream::connect(addr).ok()?;
     sock.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(
-        sock,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
+    // One write, HTTP/1.0: no chunked answer to decode (Prometheus chunks
+    // large answers to HTTP/1.1 clients).
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    sock.write_all(request.as_bytes()).ok()?;
     let mut text = String::new();
     sock.read_to_string(&mut text).ok()?;
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
@@ -577,11 +576,18 @@ fn a_live_pipeline_exports_every_metric_the_monitoring_names_and_prometheus_scra
         wanted.extend(sel.into_iter().map(|s| (place.clone(), s)));
     }
     let deadline = Instant::now() + Duration::from_secs(240);
-    let missing = loop {
+    let (missing, seen) = loop {
         let mut exported = BTreeSet::new();
-        for addr in addrs.values() {
-            if let Some((200, body)) = get(addr, "/metrics") {
-                exported.extend(names(&body));
+        let mut seen = Vec::new();
+        for (stage, addr) in &addrs {
+            let answer = get(addr, "/metrics");
+            let status = answer.as_ref().map(|(s, _)| *s);
+            if let Some((200, body)) = answer {
+                let found = names(&body);
+                seen.push(format!("{stage}: {} names", found.len()));
+                exported.extend(found);
+            } else {
+                seen.push(format!("{stage}: {status:?}"));
             }
         }
         let missing: Vec<String> = wanted
@@ -589,13 +595,13 @@ fn a_live_pipeline_exports_every_metric_the_monitoring_names_and_prometheus_scra
             .filter_map(|(place, s)| unexported(s, &exported).map(|m| format!("{place}: {m}")))
             .collect();
         if missing.is_empty() || Instant::now() > deadline {
-            break missing;
+            break (missing, seen);
         }
         std::thread::sleep(Duration::from_secs(2));
     };
     assert!(
         missing.is_empty(),
-        "named but not exported:\n{}",
+        "named but not exported:\n{}\nlast scrape: {seen:?}",
         missing.join("\n")
     );
 

@@ -9,7 +9,7 @@ use clap::{Args, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
 use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
 use tweetoscope_core::generator::Replay;
-use tweetoscope_core::pipeline::{Envelope, spawn_threaded};
+use tweetoscope_core::pipeline::{Envelope, spawn_observed};
 use tweetoscope_core::schema::{AlertMsg, Message, Window};
 
 use crate::report::Report;
@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// How many of the most popular predicted cascades to show.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Serve the stages' metrics (/metrics, /livez, /readyz) here, e.g.
+    /// 127.0.0.1:9100. Default: no metrics server.
+    #[arg(long, env = "TWEETOSCOPE_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl RunArgs {
@@ -116,7 +120,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
 
-    let (pipeline, output) = spawn_threaded(args.stages.build());
+    let observers = crate::metrics::observers(args.metrics_addr)?;
+    let (pipeline, output) = spawn_observed(args.stages.build(), &observers);
     let ui_bar = bar.clone();
     let top_n = args.top;
     let ui = std::thread::spawn(move || {

@@ -62,10 +62,16 @@ pub fn next_backoff(previous: Option<Duration>) -> Duration {
 fn answer(mut sock: TcpStream, metrics: &Metrics, health: &Health) {
     let _ = sock.set_read_timeout(Some(READ_TIMEOUT));
     let _ = sock.set_write_timeout(Some(READ_TIMEOUT));
-    let mut buf = [0u8; 2048];
-    let Ok(n) = sock.read(&mut buf) else {
-        return;
-    };
+    // The request line and headers, however many segments they come in.
+    let mut buf = [0u8; 4096];
+    let mut n = 0;
+    while n < buf.len() && !buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+        match sock.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(read) => n += read,
+            Err(_) => return,
+        }
+    }
     let request = String::from_utf8_lossy(&buf[..n]);
     let (status, ctype, body) = route(&request, metrics, health);
     let head = format!(
@@ -145,6 +151,24 @@ mod tests {
             route("GET /nope HTTP/1.1\r\n\r\n", &metrics, &health).0,
             "404 Not Found"
         );
+    }
+
+    #[test]
+    fn a_request_sent_in_pieces_is_read_whole() {
+        let metrics = Metrics::new().unwrap();
+        let addr = serve(
+            "127.0.0.1:0".parse().unwrap(),
+            metrics,
+            Health::new(Duration::from_secs(30)),
+        )
+        .unwrap();
+        let mut sock = TcpStream::connect(addr).unwrap();
+        sock.write_all(b"GET ").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        sock.write_all(b"/livez HTTP/1.1\r\n\r\n").unwrap();
+        let mut text = String::new();
+        sock.read_to_string(&mut text).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
     }
 
     #[test]

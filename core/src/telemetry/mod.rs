@@ -10,6 +10,7 @@
 //!   and group), as the probes see them.
 //! - [`http`]: `/metrics`, `/livez`, `/readyz`, `/health` over a small
 //!   blocking HTTP/1.1 responder on its own thread.
+//! - [`inprocess`]: the same metrics for the in-process pipeline.
 //! - [`logs`]: tracing to stderr, the layer forwarding records to the `logs`
 //!   topic, and (feature `kafka`) the Loki layer.
 //!
@@ -19,6 +20,7 @@
 pub mod flow;
 pub mod health;
 pub mod http;
+pub mod inprocess;
 pub mod logs;
 #[cfg(feature = "kafka")]
 pub mod loki;
