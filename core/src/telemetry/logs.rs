@@ -128,14 +128,12 @@ impl Forward {
     }
 }
 
+/// No `enabled`: an unfiltered layer's `enabled` would filter the records
+/// of every layer (stderr, Loki), not just of this one.
 impl<S: tracing::Subscriber> Layer<S> for Forward {
-    fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: LayerContext<'_, S>) -> bool {
-        // Level: ERROR < WARN < INFO...; a record passes at or above the threshold.
-        *meta.level() <= self.level && shippable(meta.target())
-    }
-
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: LayerContext<'_, S>) {
         let meta = event.metadata();
+        // Level: ERROR < WARN < INFO...; a record passes at or above the threshold.
         if *meta.level() > self.level || !shippable(meta.target()) {
             return;
         }
@@ -254,6 +252,31 @@ mod tests {
             tracing::error!(target: "hyper::client", "connection reset");
         });
         assert!(got.is_empty(), "{got:?}");
+    }
+
+    /// Counts the events it sees.
+    struct Counter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl<S: tracing::Subscriber> Layer<S> for Counter {
+        fn on_event(&self, _: &tracing::Event<'_>, _: LayerContext<'_, S>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn records_kept_off_the_topic_still_reach_the_other_layers() {
+        let metrics = Metrics::new().unwrap();
+        let (forward, rx) = Forward::new("collector", Level::WARN, metrics.log_records.clone());
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let subscriber = tracing_subscriber::registry()
+            .with(forward)
+            .with(Counter(seen.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "tweetoscope_core::kafka::context", "partitions assigned");
+            tracing::info!("below the kafka level");
+        });
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 2);
+        assert_eq!(rx.try_iter().count(), 0);
     }
 
     #[test]
