@@ -74,6 +74,9 @@ say "deployment"
 # Compose, kustomize, Dockerfiles, GitLab CI, Prometheus checked offline,
 # then the Compose stack run in containers (a private dockerd).
 bash scripts/test-deploy.sh
+
+say "observability: PromQL, promtool, a real Prometheus scraping the binaries"
+bash scripts/test-observability.sh || die "the observability test failed"
 passed=$(grep -Eo '[0-9]+ passed' target/test.log | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/test.log | awk '{s+=$1} END {print s+0}')
 echo

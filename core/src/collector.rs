@@ -401,6 +401,10 @@ impl Stage for Collector {
         self.resume_at(partition)
     }
 
+    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
+        crate::observe::collector(self, report);
+    }
+
     fn revoke(&mut self, _topic: Topic, partitions: &[i32]) {
         self.replay.revoke(partitions);
         self.sources.retain(|source, s| {

@@ -30,6 +30,10 @@ pub struct EstimatorStats {
     pub past_window: u64,
     /// Series of a (cid, T_obs) already fitted: skipped.
     pub repeated: u64,
+    /// Solver iterations of the successful fits.
+    pub iterations: u64,
+    /// Failed fits by [`crate::observe::fit_failure_reason`].
+    pub failed_by_reason: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// How many fitted (cid, T_obs) keys are remembered to skip repeats, the
@@ -86,6 +90,7 @@ impl Estimator {
             }
         }
         let fit = hawkes::fit_map(&self.times, &self.marks, t_obs, &self.cfg)?;
+        self.stats.iterations += fit.iterations;
         let n_obs = self.times.len() as u64;
         Ok(ParametersMsg {
             cid: series.cid.clone(),
@@ -150,6 +155,11 @@ impl Stage for Estimator {
             }
             Err(error) => {
                 self.stats.failed += 1;
+                *self
+                    .stats
+                    .failed_by_reason
+                    .entry(crate::observe::fit_failure_reason(&error))
+                    .or_default() += 1;
                 tracing::warn!(
                     cid = %series.cid,
                     window = series.t_obs,
@@ -169,6 +179,10 @@ impl Stage for Estimator {
             }
         }
         Ok(())
+    }
+
+    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
+        crate::observe::estimator(self, report);
     }
 }
 

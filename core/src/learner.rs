@@ -103,6 +103,11 @@ impl Learner {
         &self.stats
     }
 
+    /// The windows with a training set.
+    pub fn windows(&self) -> impl Iterator<Item = Window> + '_ {
+        self.sets.keys().copied()
+    }
+
     /// Samples in `window`'s training set.
     pub fn samples(&self, window: Window) -> usize {
         self.sets.get(&window).map_or(0, |s| s.rows.len())
@@ -241,6 +246,10 @@ impl Stage for Learner {
                     .map(|r| r.origin.offset)
             })
             .min()
+    }
+
+    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
+        crate::observe::learner(self, report);
     }
 
     fn revoke(&mut self, _topic: Topic, partitions: &[i32]) {

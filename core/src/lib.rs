@@ -17,6 +17,7 @@
 //!   page and JSON over a small HTTP server on std threads (an I/O edge, but
 //!   with no Kafka, so `tweetoscope run` serves it without the feature).
 //! - [`kafka`] (feature `kafka`): the Kafka transport of the stage binaries.
+//! - [`telemetry`] (feature `telemetry`): metrics, health probes, log layers.
 
 pub mod board;
 pub mod collector;
@@ -30,9 +31,12 @@ pub mod hawkes;
 pub mod kafka;
 pub mod learner;
 pub mod model;
+pub mod observe;
 pub mod pipeline;
 pub mod predictor;
 pub mod schema;
 pub mod stage;
 pub mod synthetic;
 pub mod web;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;

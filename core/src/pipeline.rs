@@ -6,19 +6,20 @@
 //!   in one thread: deterministic, so `eval` gives byte-identical files.
 //! - [`spawn_threaded`] runs each stage on its own thread, connected by
 //!   channels, like the distributed deployment: a slow forest retrain does
-//!   not hold up predictions.
+//!   not hold up predictions. [`spawn_observed`] adds per-stage metrics
+//!   (`tweetoscope run --metrics-addr`).
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::collector::Collector;
 use crate::estimator::Estimator;
 use crate::learner::Learner;
 use crate::predictor::Predictor;
-use crate::schema::{Message, PropertiesMsg, Topic};
-use crate::stage::{Ctx, Origin, Stage};
+use crate::schema::{Message, PropertiesMsg, Topic, Window};
+use crate::stage::{Ctx, Origin, Stage, StageReport};
 
 /// The four state machines of a pipeline. Without a learner, the predictor
 /// keeps w = 1 (or the models it is given).
@@ -186,6 +187,21 @@ impl Router {
     }
 }
 
+/// Watches one stage thread of [`spawn_observed`]: the in-process twin of
+/// the Kafka driver's metrics (the telemetry module implements it).
+pub trait Observer: StageReport + Send {
+    /// One input handled: its topic and window, what came out, how long.
+    fn handled(
+        &mut self,
+        input: Topic,
+        window: Option<Window>,
+        outputs: &[Message],
+        elapsed: Duration,
+    );
+    /// The stage's loop went round (liveness).
+    fn beat(&mut self) {}
+}
+
 /// The running threaded pipeline: feed tweets into `input`, send
 /// [`Envelope::Done`] when the input ends, read alerts and stats from the
 /// receiver [`spawn_threaded`] returned, then [`Threaded::join`] to get the
@@ -202,6 +218,14 @@ pub struct Threaded {
 /// Starts one thread per stage; the receiver yields series, parameters,
 /// alerts, stats and logs.
 pub fn spawn_threaded(stages: Stages) -> (Threaded, Receiver<Message>) {
+    spawn_observed(stages, &|_| None)
+}
+
+/// [`spawn_threaded`], each stage thread reporting to its observer.
+pub fn spawn_observed(
+    stages: Stages,
+    observers: &dyn Fn(&'static str) -> Option<Box<dyn Observer>>,
+) -> (Threaded, Receiver<Message>) {
     let (ctx, crx) = channel();
     let (etx, erx) = channel();
     let (ptx, prx) = channel();
@@ -224,21 +248,24 @@ pub fn spawn_threaded(stages: Stages) -> (Threaded, Receiver<Message>) {
     // and predictor, estimator -> predictor, predictor -> learner. The
     // learner's models loop back to the predictor and are not waited for.
     let r = router.clone();
+    let obs = observers(stages.collector.name());
     let collector = std::thread::spawn(move || {
-        run_stage(stages.collector, crx, 1, r.clone(), move |r| {
+        run_stage(stages.collector, crx, 1, r.clone(), obs, move |r| {
             let _ = r.estimator.send(Envelope::Done);
             let _ = r.predictor.send(Envelope::Done);
         })
     });
     let r = router.clone();
+    let obs = observers(stages.estimator.name());
     let estimator = std::thread::spawn(move || {
-        run_stage(stages.estimator, erx, 1, r, |r| {
+        run_stage(stages.estimator, erx, 1, r, obs, |r| {
             let _ = r.predictor.send(Envelope::Done);
         })
     });
     let r = router.clone();
+    let obs = observers(stages.predictor.name());
     let predictor = std::thread::spawn(move || {
-        run_stage(stages.predictor, prx, 2, r, |r| {
+        run_stage(stages.predictor, prx, 2, r, obs, |r| {
             if let Some(l) = &r.learner {
                 let _ = l.send(Envelope::Done);
             }
@@ -247,7 +274,10 @@ pub fn spawn_threaded(stages: Stages) -> (Threaded, Receiver<Message>) {
     let learner = match (stages.learner, lrx) {
         (Some(l), Some(rx)) => {
             let r = router.clone();
-            Some(std::thread::spawn(move || run_stage(l, rx, 1, r, |_| {})))
+            let obs = observers(l.name());
+            Some(std::thread::spawn(move || {
+                run_stage(l, rx, 1, r, obs, |_| {})
+            }))
         }
         _ => None,
     };
@@ -288,11 +318,20 @@ fn run_stage<S: Stage>(
     rx: Receiver<Envelope>,
     upstreams: usize,
     router: Router,
+    mut observer: Option<Box<dyn Observer>>,
     done: impl FnOnce(&Router),
 ) -> S {
     let mut out = Vec::new();
     let (mut now, mut offset, mut finished) = (0.0, 0i64, 0);
+    let mut last_report = Instant::now();
     loop {
+        if let Some(o) = observer.as_mut() {
+            o.beat();
+            if last_report.elapsed() >= Duration::from_secs(1) {
+                last_report = Instant::now();
+                stage.observe(o.as_mut());
+            }
+        }
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Envelope::Msg(msg, t)) => {
                 now = t;
@@ -304,8 +343,17 @@ fn run_stage<S: Stage>(
                         offset,
                     },
                 };
-                if let Err(error) = stage.handle(msg, ctx, &mut out) {
-                    tracing::warn!(stage = stage.name(), offset, %error, "message refused");
+                let (topic, window) = (msg.topic(), msg.window());
+                let started = Instant::now();
+                match stage.handle(msg, ctx, &mut out) {
+                    Ok(()) => {
+                        if let Some(o) = observer.as_mut() {
+                            o.handled(topic, window, &out, started.elapsed());
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(stage = stage.name(), offset, %error, "message refused")
+                    }
                 }
             }
             Ok(Envelope::Done) => {
@@ -324,6 +372,9 @@ fn run_stage<S: Stage>(
     stage.flush(&mut out);
     for msg in out.drain(..) {
         router.send(msg, now);
+    }
+    if let Some(o) = observer.as_mut() {
+        stage.observe(o.as_mut());
     }
     done(&router);
     stage

@@ -184,6 +184,11 @@ impl Predictor {
         self.models.get(&window).map(|m| m.version)
     }
 
+    /// (window, version) of every model in use.
+    pub fn model_versions(&self) -> impl Iterator<Item = (Window, u64)> + '_ {
+        self.models.iter().map(|(w, m)| (*w, m.version))
+    }
+
     /// Advances the stage's clock, which never goes back, so that the
     /// expiry queues stay sorted whatever the driver passes.
     fn advance(&mut self, now: f64) -> f64 {
@@ -633,6 +638,10 @@ impl Stage for Predictor {
         self.held
             .get(&partition)
             .and_then(|offsets| offsets.keys().next().copied())
+    }
+
+    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
+        crate::observe::predictor(self, report);
     }
 
     fn revoke(&mut self, topic: Topic, partitions: &[i32]) {

@@ -75,4 +75,35 @@ pub trait Stage {
     /// the Kafka record's `instance` header), heard at `now`. Only the
     /// dashboard cares: it shows the stages it hears from and how recently.
     fn heard(&mut self, _topic: Topic, _instance: &str, _now: f64) {}
+
+    /// Reports the counters and levels the stage keeps anyway (late
+    /// tweets, unmatched halves, model versions...). The driver calls it
+    /// about once a second; the telemetry module turns the values into
+    /// Prometheus metrics, so the stage never touches Prometheus and
+    /// nothing is counted twice. Per-message observations (fit durations,
+    /// ARE values) are read by the driver from the messages in and out.
+    fn observe(&self, _report: &mut dyn StageReport) {}
+}
+
+/// Where a stage reports its own counters and levels; see
+/// [`Stage::observe`]. `noun` becomes `tweetoscope_<stage>_<noun>` (plus
+/// `_total` for counters). Labels must be bounded: window, topic,
+/// partition, outcome or reason, never a cascade id (others are refused).
+pub trait StageReport {
+    /// A count since the stage started (monotonic).
+    fn counter(
+        &mut self,
+        noun: &'static str,
+        help: &'static str,
+        labels: &[(&'static str, &str)],
+        value: u64,
+    );
+    /// A level that goes up and down.
+    fn gauge(
+        &mut self,
+        noun: &'static str,
+        help: &'static str,
+        labels: &[(&'static str, &str)],
+        value: f64,
+    );
 }

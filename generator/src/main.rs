@@ -98,20 +98,21 @@ fn main() -> ExitCode {
             let replay = Replay::new(set.clone(), cli.replay_config());
             let (kafka, speed) = (&cli.kafka, cli.speed);
             let report =
-                app::with_runtime("generator", kafka, &cli, async move |metrics, logs| {
+                app::with_runtime("generator", kafka, &cli, async move |telemetry, logs| {
+                    let health = telemetry.health.clone();
                     let setup = Setup {
                         args: kafka,
                         windows: &[],
                         outputs: &[Topic::Tweets],
                         preload: &[],
-                        metrics,
-                        logs: Some(logs),
+                        telemetry,
+                        logs,
                     };
                     let mut output = match start_output("generator", &setup, &[]).await {
                         Err(DriverError::Stopped) => return Ok(SourceReport::default()),
                         started => started?,
                     };
-                    source::run(replay, speed, &mut output).await
+                    source::run(replay, speed, &mut output, &health).await
                 })?;
             tracing::info!(
                 cascades = set.len(),

@@ -8,6 +8,7 @@
 //! - `topics create` (feature `kafka`): creates the Kafka deployment's topics.
 
 mod eval;
+mod metrics;
 mod report;
 mod run;
 mod simulate;

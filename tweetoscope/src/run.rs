@@ -16,7 +16,7 @@ use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::generator::Replay;
 use tweetoscope_core::hawkes;
-use tweetoscope_core::pipeline::{Envelope, spawn_threaded};
+use tweetoscope_core::pipeline::{Envelope, spawn_observed};
 use tweetoscope_core::schema::{AlertMsg, Message, ParametersMsg, PropertiesMsg, Topic, Window};
 use tweetoscope_core::web::{self, SharedBoard};
 
@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// Do not serve the web page.
     #[arg(long, env = "TWEETOSCOPE_NO_WEB")]
     pub no_web: bool,
+    /// Serve the stages' metrics (/metrics, /livez, /readyz) here, e.g.
+    /// 127.0.0.1:9100. Default: no metrics server.
+    #[arg(long, env = "TWEETOSCOPE_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl RunArgs {
@@ -171,7 +175,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         println!("Live page: http://{addr}/");
     }
 
-    let (pipeline, output) = spawn_threaded(args.stages.build());
+    let observers = crate::metrics::observers(args.metrics_addr)?;
+    let (pipeline, output) = spawn_observed(args.stages.build(), &observers);
     let ui_bar = bar.clone();
     let truth_set = set.clone();
     let ui_board = board.clone();

@@ -2,38 +2,52 @@
 //! runtime, the driver, and the one report of every configuration problem.
 
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use super::args::KafkaArgs;
 use super::driver::{self, DriverError, Setup};
-use super::telemetry::{self, Metrics};
 use crate::schema::{Topic, Window};
 use crate::stage::Stage;
+use crate::telemetry::logs::{self, LogReceiver, LogSetup};
+use crate::telemetry::{Health, Metrics, Transport, http, loki};
 
 pub use crate::config::check;
 
-static READY: AtomicBool = AtomicBool::new(false);
-
-/// Whether the stage is serving: its broker answered, its topics exist, it
-/// consumes (or, for the generator, produces). False while it waits for the
-/// broker at start and once it is stopping: what a readiness probe reports.
-pub fn is_ready() -> bool {
-    READY.load(Ordering::SeqCst)
+/// The telemetry handles of a stage process; cloning shares them.
+#[derive(Debug, Clone)]
+pub struct StageTelemetry {
+    /// The process's one registry.
+    pub metrics: Metrics,
+    pub transport: Transport,
+    pub health: Health,
 }
 
-pub(crate) fn set_ready(ready: bool) {
-    READY.store(ready, Ordering::SeqCst);
-}
+/// Longest wait for Loki to take the last records at exit.
+const LOKI_DRAIN: Duration = Duration::from_secs(3);
 
-/// Starts tracing and the metrics endpoint, logs the effective
-/// configuration, and gives the multi-threaded runtime to `f`.
+/// Starts the metrics registry, tracing (stderr, the logs topic, Loki) and
+/// the probes' endpoint, logs the effective configuration, and gives the
+/// multi-threaded runtime to `f`.
 pub fn with_runtime<T>(
     stage: &'static str,
     args: &KafkaArgs,
     config: &dyn Debug,
-    f: impl AsyncFnOnce(Metrics, telemetry::LogReceiver) -> Result<T, DriverError>,
+    f: impl AsyncFnOnce(StageTelemetry, Option<LogReceiver>) -> Result<T, DriverError>,
 ) -> Result<T, DriverError> {
-    let logs = telemetry::init(stage, args.log_format);
+    let metrics = Metrics::new()?;
+    let (loki_layer, loki_task) = match &args.loki_url {
+        Some(url) => {
+            let (layer, controller, task) = loki::layer(url, stage, args.loki_level)?;
+            (Some(layer), Some((controller, task)))
+        }
+        None => (None, None),
+    };
+    let setup = LogSetup {
+        stage,
+        format: args.log_format,
+        kafka_level: args.log_to_kafka.then_some(args.kafka_log_level),
+    };
+    let logs = logs::init(&setup, &metrics, loki_layer);
     tracing::info!(stage, config = ?config, "effective configuration");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -41,10 +55,24 @@ pub fn with_runtime<T>(
         .build()
         .map_err(|e| DriverError::Runtime(e.to_string()))?;
     runtime.block_on(async move {
-        let metrics = Metrics::new(stage)?;
-        let addr = telemetry::serve(args.metrics_addr, metrics.clone()).await?;
-        tracing::info!(stage, %addr, "serving /metrics and /health");
-        f(metrics, logs).await
+        let loki = loki_task.map(|(controller, task)| (controller, tokio::spawn(task)));
+        let transport = Transport::new(&metrics, stage)?;
+        let health = Health::new(Duration::from_secs_f64(args.livez_timeout));
+        health.beat();
+        let addr = http::serve(args.metrics_addr, metrics.clone(), health.clone())?;
+        tracing::info!(stage, %addr, "serving /metrics, /livez, /readyz and /health");
+        let telemetry = StageTelemetry {
+            metrics,
+            transport,
+            health,
+        };
+        let result = f(telemetry, logs).await;
+        if let Some((controller, task)) = loki {
+            // The records of the last moments, unless Loki is unreachable.
+            controller.shutdown().await;
+            let _ = tokio::time::timeout(LOKI_DRAIN, task).await;
+        }
+        result
     })
 }
 
@@ -99,14 +127,14 @@ pub fn serve<S: Stage>(
     config: &dyn Debug,
 ) -> Result<S, DriverError> {
     let name = stage.name();
-    with_runtime(name, args, config, async move |metrics, logs| {
+    with_runtime(name, args, config, async move |telemetry, logs| {
         let setup = Setup {
             args,
             windows,
             outputs,
             preload,
-            metrics,
-            logs: Some(logs),
+            telemetry,
+            logs,
         };
         driver::run(stage, setup).await
     })

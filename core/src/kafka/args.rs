@@ -4,11 +4,12 @@
 //! Topic names are configurable per role so that several deployments (or
 //! tests) share a cluster; the defaults are SPEC §1's names.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use rdkafka::ClientConfig;
 
 use crate::config::{Windows, parse_seconds};
 use crate::schema::Topic;
+pub use crate::telemetry::logs::LogFormat;
 
 /// `key=value`, as given to `-X`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,13 +33,6 @@ impl std::str::FromStr for Property {
             value: v.to_owned(),
         })
     }
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 /// The name of each topic role on the broker.
@@ -159,15 +153,28 @@ pub struct KafkaArgs {
     /// Longest wait for a batch to fill before it is handled and committed.
     #[arg(long, env = "TWEETOSCOPE_BATCH_WAIT", value_parser = parse_seconds, default_value = "0.05")]
     pub batch_wait: f64,
-    /// Where /metrics and /health are served (port 0: any free port, logged).
+    /// Where /metrics, /livez, /readyz and /health are served (port 0: any
+    /// free port, logged).
     #[arg(long, env = "TWEETOSCOPE_METRICS_ADDR", default_value = "127.0.0.1:0")]
     pub metrics_addr: std::net::SocketAddr,
+    /// /livez fails when the run loop made no progress for this long.
+    #[arg(long, env = "TWEETOSCOPE_LIVEZ_TIMEOUT", value_parser = parse_seconds, default_value = "60")]
+    pub livez_timeout: f64,
     /// Log lines on stderr: human text or one JSON object per line.
     #[arg(long, env = "TWEETOSCOPE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Forward WARN and ERROR events to the logs topic too.
+    /// Forward log records at --kafka-log-level and above to the logs topic.
     #[arg(long, env = "TWEETOSCOPE_LOG_TO_KAFKA", default_value_t = true, action = clap::ArgAction::Set)]
     pub log_to_kafka: bool,
+    /// Lowest level forwarded to the logs topic (error, warn, info, debug, trace).
+    #[arg(long, env = "TWEETOSCOPE_KAFKA_LOG_LEVEL", default_value = "info")]
+    pub kafka_log_level: tracing::Level,
+    /// Also push log records to this Loki (e.g. http://loki:3100).
+    #[arg(long, env = "TWEETOSCOPE_LOKI_URL")]
+    pub loki_url: Option<String>,
+    /// Lowest level pushed to Loki.
+    #[arg(long, env = "TWEETOSCOPE_LOKI_LEVEL", default_value = "info")]
+    pub loki_level: tracing::Level,
 }
 
 impl KafkaArgs {
@@ -215,6 +222,14 @@ impl KafkaArgs {
         }
         if self.batch == 0 || self.batch_wait <= 0.0 || self.batch_wait > 10.0 {
             p.push("--batch must be >= 1 and --batch-wait within (0, 10 s]".into());
+        }
+        if !(self.livez_timeout >= 1.0 && self.livez_timeout <= 3600.0) {
+            p.push("--livez-timeout must be within [1 s, 1 h]".into());
+        }
+        if let Some(url) = &self.loki_url
+            && let Err(e) = crate::telemetry::loki::check_url(url)
+        {
+            p.push(e.to_string());
         }
         for prop in &self.properties {
             if let Err(e) = ClientConfig::new()
@@ -291,7 +306,9 @@ impl KafkaArgs {
             // lower: Tansu then answers catch-up reads (a restarted stage
             // replaying its lag) with almost nothing, measured 20 ms: 5k
             // records/s, 50 ms: 50k records/s.
-            .set("fetch.wait.max.ms", "50");
+            .set("fetch.wait.max.ms", "50")
+            // Consumer lag per partition, for the metrics (Context::stats).
+            .set("statistics.interval.ms", "5000");
         merge(&mut c, &self.client_config());
         c
     }

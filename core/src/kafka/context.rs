@@ -1,5 +1,6 @@
-//! The client context: librdkafka's callbacks as tracing events, and the
-//! partitions a rebalance took away, handed to the run loop.
+//! The client context: librdkafka's callbacks as tracing events, the
+//! partitions a rebalance took away, handed to the run loop, and (for a
+//! group consumer) rebalance, lag and readiness telemetry.
 //!
 //! Rebalance callbacks run inside the consumer's poll, in the middle of the
 //! run loop's batch; the stage must not be touched from there (it is owned
@@ -14,6 +15,9 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::statistics::Statistics;
+
+use crate::telemetry::{Health, Transport};
 
 /// Logs client events with the stage's name; collects revoked partitions.
 #[derive(Debug)]
@@ -22,6 +26,7 @@ pub struct Context {
     revoked: Mutex<Vec<(String, i32)>>,
     /// An asynchronous commit failed since the last check.
     commit_failed: AtomicBool,
+    telemetry: Option<(Transport, Health)>,
 }
 
 impl Context {
@@ -30,6 +35,17 @@ impl Context {
             stage,
             revoked: Mutex::new(Vec::new()),
             commit_failed: AtomicBool::new(false),
+            telemetry: None,
+        }
+    }
+
+    /// A group consumer's context: counts rebalances, keeps the assigned
+    /// partitions and lag gauges, and marks the process ready once joined.
+    pub fn for_consumer(stage: &'static str, transport: Transport, health: Health) -> Self {
+        health.expect_group();
+        Self {
+            telemetry: Some((transport, health)),
+            ..Self::new(stage)
         }
     }
 
@@ -79,6 +95,28 @@ impl ClientContext for Context {
         }
     }
 
+    /// librdkafka's statistics (every `statistics.interval.ms`): the lag of
+    /// each assigned partition, as the broker's high watermark minus the
+    /// consumer's position.
+    fn stats(&self, statistics: Statistics) {
+        let Some((transport, _)) = &self.telemetry else {
+            return;
+        };
+        for (name, topic) in &statistics.topics {
+            for (partition, p) in &topic.partitions {
+                // -1 is librdkafka's internal "unassigned" partition; a
+                // negative lag means unknown (no position yet).
+                if *partition < 0 || p.consumer_lag < 0 {
+                    continue;
+                }
+                transport
+                    .consumer_lag
+                    .with_label_values(&[name.as_str(), &partition.to_string()])
+                    .set(p.consumer_lag);
+            }
+        }
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         // Transient broker errors (connection refused, all brokers down)
         // are retried by librdkafka itself; they are worth a warning only.
@@ -91,6 +129,15 @@ impl ConsumerContext for Context {
         match rebalance {
             Rebalance::Revoke(tpl) => {
                 tracing::info!(stage = self.stage, partitions = %list(tpl), "partitions revoked");
+                if let Some((transport, _)) = &self.telemetry {
+                    transport.rebalances.with_label_values(&["revoke"]).inc();
+                    transport.assigned_partitions.set(0);
+                    for e in tpl.elements() {
+                        let _ = transport
+                            .consumer_lag
+                            .remove_label_values(&[e.topic(), &e.partition().to_string()]);
+                    }
+                }
                 let parts = tpl
                     .elements()
                     .iter()
@@ -102,10 +149,19 @@ impl ConsumerContext for Context {
                 }
             }
             Rebalance::Assign(tpl) => {
-                tracing::info!(stage = self.stage, partitions = %list(tpl), "partitions assigned")
+                tracing::info!(stage = self.stage, partitions = %list(tpl), "partitions assigned");
+                if let Some((transport, health)) = &self.telemetry {
+                    transport.rebalances.with_label_values(&["assign"]).inc();
+                    transport.assigned_partitions.set(tpl.count() as i64);
+                    // An empty assignment (a standby replica) is a join too.
+                    health.joined_group();
+                }
             }
             Rebalance::Error(error) => {
-                tracing::warn!(stage = self.stage, %error, "rebalance failed")
+                tracing::warn!(stage = self.stage, %error, "rebalance failed");
+                if let Some((transport, _)) = &self.telemetry {
+                    transport.rebalances.with_label_values(&["error"]).inc();
+                }
             }
         }
     }
@@ -131,6 +187,9 @@ impl ConsumerContext for Context {
             ),
             Err(error) => {
                 self.commit_failed.store(true, Ordering::SeqCst);
+                if let Some((transport, _)) = &self.telemetry {
+                    transport.commit_failures.inc();
+                }
                 tracing::warn!(stage = self.stage, offsets = committed.join(","), %error, "commit failed")
             }
         }

@@ -21,13 +21,16 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message as _};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::app::StageTelemetry;
 use super::args::KafkaArgs;
 use super::context::Context;
 use super::output::{INSTANCE, ORIGIN_TS, Output, OutputError, Refused, now_ms};
-use super::telemetry::{LogReceiver, Metrics, TelemetryError};
-use super::{app, preload, shutdown, topics};
-use crate::schema::{Message, Topic, Window};
+use super::{preload, shutdown, topics};
+use crate::schema::{DecodeError, Message, Topic, Window};
 use crate::stage::{Ctx, Origin, Stage};
+use crate::telemetry::logs::LogReceiver;
+use crate::telemetry::transport::DeadLetterReason;
+use crate::telemetry::{StageMetrics, TelemetryError, Transport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -74,8 +77,8 @@ pub struct Setup<'a> {
     /// Input topics read whole, without the group, before consuming: the
     /// predictor's models, so it predicts with the latest model at once.
     pub preload: &'a [Topic],
-    pub metrics: Metrics,
-    /// WARN+ log records to forward to the logs topic.
+    pub telemetry: StageTelemetry,
+    /// Log records to forward to the logs topic (`None`: forwarding off).
     pub logs: Option<LogReceiver>,
 }
 
@@ -96,15 +99,14 @@ pub async fn start_output(
         () = shutdown::signal() => return Err(DriverError::Stopped),
         counts = topics::ensure(setup.args, &specs) => counts?,
     };
-    let output = Output::new(
+    setup.telemetry.health.broker_answered();
+    Ok(Output::new(
         setup.args,
         setup.windows,
         counts,
         stage,
-        setup.metrics.clone(),
-    )?;
-    app::set_ready(true);
-    Ok(output)
+        setup.telemetry.transport.clone(),
+    )?)
 }
 
 /// Runs `stage` until SIGTERM/SIGINT; returns it after a clean shutdown.
@@ -135,11 +137,17 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
         );
     }
     let group = args.group(name);
+    let tel = setup.telemetry.clone();
     let consumer: Arc<StreamConsumer<Context>> = Arc::new(
         args.consumer_config(&group)
-            .create_with_context(Context::new(name))
+            .create_with_context(Context::for_consumer(
+                name,
+                tel.transport.clone(),
+                tel.health.clone(),
+            ))
             .map_err(DriverError::Consumer)?,
     );
+    let mut flow = StageMetrics::new(&tel.metrics, name);
     let names: Vec<&str> = inputs.iter().map(|t| args.topics.name(*t)).collect();
     consumer
         .subscribe(&names)
@@ -155,9 +163,11 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     let mut last_tick = Instant::now();
     let mut logs = setup.logs.take();
     loop {
+        tel.health.beat();
         let deadline = tokio::time::Instant::now() + batch_wait;
         let mut handled = 0;
         let mut stopping = false;
+        let mut batch_start = None;
         while handled < args.batch {
             tokio::select! {
                 biased;
@@ -169,7 +179,9 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
                         // belongs to the new assignment, possibly the same
                         // partition again, replayed from its commit).
                         apply_revoked(&mut stage, &consumer, args, &mut offsets);
-                        handle_one(&mut stage, &m, args, &setup.metrics, &mut output, &mut out, &mut offsets).await?;
+                        batch_start.get_or_insert_with(Instant::now);
+                        let mut io = Io { args, transport: &tel.transport, flow: &mut flow, output: &mut output };
+                        handle_one(&mut stage, &m, &mut io, &mut out, &mut offsets).await?;
                         handled += 1;
                     }
                     Err(error) => {
@@ -193,15 +205,17 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             for msg in out.drain(..) {
                 output.send(&msg, now_ms()).await?;
             }
+            stage.observe(&mut flow);
         }
         if let Some(rx) = logs.as_mut() {
             while let Ok(log) = rx.try_recv() {
-                output.send_log(&log).await?;
+                output.send_log(&log);
             }
         }
         if stopping {
-            app::set_ready(false);
-            return shut_down(stage, consumer, output, &mut offsets, args, &setup.metrics).await;
+            tel.health.stopping();
+            stage.observe(&mut flow);
+            return shut_down(stage, consumer, output, &mut offsets, args, &tel.transport).await;
         }
         output.settle().await?;
         commit(
@@ -210,23 +224,35 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             args,
             &mut offsets,
             CommitMode::Async,
-            &setup.metrics,
+            &tel.transport,
         );
+        if let Some(start) = batch_start {
+            tel.transport
+                .batch_duration
+                .observe(start.elapsed().as_secs_f64());
+        }
     }
+}
+
+/// What handling one input writes to.
+struct Io<'a, 'b> {
+    args: &'a KafkaArgs,
+    transport: &'a Transport,
+    flow: &'b mut StageMetrics,
+    output: &'b mut Output,
 }
 
 /// Decodes, handles and produces one input; dead-letters it when refused.
 async fn handle_one<S: Stage>(
     stage: &mut S,
     m: &BorrowedMessage<'_>,
-    args: &KafkaArgs,
-    metrics: &Metrics,
-    output: &mut Output,
+    io: &mut Io<'_, '_>,
     out: &mut Vec<Message>,
     offsets: &mut Offsets,
 ) -> Result<(), DriverError> {
+    let (args, output) = (io.args, &mut *io.output);
     let topic_name = m.topic();
-    metrics.messages.with_label_values(&[topic_name]).inc();
+    io.transport.consumed.with_label_values(&[topic_name]).inc();
     let Some(role) = args.topics.role(topic_name) else {
         return Ok(());
     };
@@ -241,7 +267,10 @@ async fn handle_one<S: Stage>(
         && let Some(reroute) = output.reroute(role, msg, m.partition())
     {
         // Not ours to handle: the owner of the window's partition will.
-        metrics.rerouted.with_label_values(&[topic_name]).inc();
+        io.transport
+            .rerouted
+            .with_label_values(&[topic_name])
+            .inc();
         if reroute.first {
             tracing::warn!(
                 stage = stage.name(),
@@ -256,19 +285,36 @@ async fn handle_one<S: Stage>(
         output.send(msg, origin_ms).await?;
         return Ok(());
     }
-    let result = decoded.map_err(|e| e.to_string()).and_then(|msg| {
-        let ctx = Ctx {
-            now: now_secs(),
-            origin: Origin {
-                partition: m.partition(),
-                offset: m.offset(),
-            },
-        };
-        stage.handle(msg, ctx, out).map_err(|e| e.to_string())
-    });
-    if let Err(reason) = result {
+    let result = decoded
+        .map_err(|e| {
+            let why = match e {
+                DecodeError::Json { .. } => DeadLetterReason::Undecodable,
+                DecodeError::Invalid { .. } => DeadLetterReason::Invalid,
+            };
+            (why, e.to_string())
+        })
+        .and_then(|msg| {
+            let ctx = Ctx {
+                now: now_secs(),
+                origin: Origin {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                },
+            };
+            let window = msg.window();
+            let started = Instant::now();
+            stage
+                .handle(msg, ctx, out)
+                .map_err(|e| (DeadLetterReason::Refused, e.to_string()))?;
+            io.flow.handled(role, window, out, started.elapsed());
+            Ok(())
+        });
+    if let Err((why, reason)) = result {
         out.clear();
-        metrics.dead_letters.with_label_values(&[topic_name]).inc();
+        io.transport
+            .dead_letters
+            .with_label_values(&[topic_name, why.label()])
+            .inc();
         tracing::warn!(
             stage = stage.name(),
             topic = topic_name,
@@ -288,7 +334,10 @@ async fn handle_one<S: Stage>(
         output.dead_letter(refused).await?;
         return Ok(());
     }
+    let now = now_ms();
     for msg in out.drain(..) {
+        io.transport
+            .observe_latency(args.topics.name(msg.topic()), origin_ms, now);
         output.send(&msg, origin_ms).await?;
     }
     Ok(())
@@ -357,7 +406,7 @@ fn commit<S: Stage>(
     args: &KafkaArgs,
     offsets: &mut Offsets,
     mode: CommitMode,
-    metrics: &Metrics,
+    transport: &Transport,
 ) {
     if consumer.context().take_commit_failed() {
         offsets.committed.clear();
@@ -368,10 +417,13 @@ fn commit<S: Stage>(
     match consumer.commit(&tpl, mode) {
         Ok(()) => {
             tracing::debug!(offsets = listed(&moved), "commit requested");
-            metrics.commits.inc();
+            transport.commits.inc();
             offsets.committed.extend(moved);
         }
-        Err(error) => tracing::warn!(%error, "commit request failed"),
+        Err(error) => {
+            transport.commit_failures.inc();
+            tracing::warn!(%error, "commit request failed");
+        }
     }
 }
 
@@ -426,7 +478,7 @@ async fn shut_down<S: Stage>(
     mut output: Output,
     offsets: &mut Offsets,
     args: &KafkaArgs,
-    metrics: &Metrics,
+    transport: &Transport,
 ) -> Result<S, DriverError> {
     let grace = Duration::from_secs_f64(args.shutdown_grace);
     let deadline = Instant::now() + grace;
@@ -451,10 +503,13 @@ async fn shut_down<S: Stage>(
             match committed {
                 Ok(()) => {
                     tracing::info!(offsets = listed(&moved), "committed");
-                    metrics.commits.inc();
+                    transport.commits.inc();
                     offsets.committed.extend(moved);
                 }
-                Err(error) => tracing::warn!(%error, "final commit failed"),
+                Err(error) => {
+                    transport.commit_failures.inc();
+                    tracing::warn!(%error, "final commit failed");
+                }
             }
         }
         Ok::<(), DriverError>(())

@@ -1,7 +1,8 @@
 //! The Kafka transport (feature `kafka`): the same stages as the
 //! in-process pipeline, each in its own process.
 //!
-//! - [`app`]: what every stage binary does around its stage.
+//! - [`app`]: what every stage binary does around its stage (telemetry
+//!   from [`crate::telemetry`], the runtime, exit codes).
 //! - [`args`]: the shared clap options (brokers, group, topic names,
 //!   partitions, client properties, dead letters, grace).
 //! - [`partition`]: the explicit window partitioner of SPEC §1.
@@ -11,7 +12,6 @@
 //! - [`driver`]: THE run loop (receive, handle, produce, commit, shutdown).
 //! - [`preload`]: a topic read whole before the loop (the predictor's models).
 //! - [`source`]: the generator's loop, paced or as fast as possible.
-//! - [`telemetry`]: tracing, Prometheus counters, /metrics and /health.
 //! - [`shutdown`]: SIGTERM and SIGINT.
 
 pub mod app;
@@ -23,7 +23,6 @@ pub mod partition;
 pub mod preload;
 pub mod shutdown;
 pub mod source;
-pub mod telemetry;
 pub mod topics;
 
 pub use args::{KafkaArgs, WindowArgs};

@@ -22,8 +22,8 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use super::args::KafkaArgs;
 use super::context::Context;
 use super::partition::{Reroute, Rerouter, WindowPartitioner};
-use super::telemetry::Metrics;
 use crate::schema::{LogMsg, Message, Topic, Window};
+use crate::telemetry::Transport;
 
 /// The header holding the origin timestamp, in milliseconds.
 pub const ORIGIN_TS: &str = "origin-ts";
@@ -87,9 +87,11 @@ pub struct Output {
     partitions: HashMap<String, i32>,
     stage: &'static str,
     instance: String,
-    metrics: Metrics,
+    metrics: Transport,
     pending: Vec<(Topic, DeliveryFuture)>,
     dead_pending: Vec<DeliveryFuture>,
+    /// Log records in flight: polled, never awaited (see `send_log`).
+    log_pending: Vec<DeliveryFuture>,
 }
 
 impl std::fmt::Debug for Output {
@@ -109,7 +111,7 @@ impl Output {
         windows: &[Window],
         partitions: HashMap<String, i32>,
         stage: &'static str,
-        metrics: Metrics,
+        metrics: Transport,
     ) -> Result<Self, OutputError> {
         let producer = args
             .producer_config()
@@ -126,6 +128,7 @@ impl Output {
             metrics,
             pending: Vec::new(),
             dead_pending: Vec::new(),
+            log_pending: Vec::new(),
         })
     }
 
@@ -192,7 +195,11 @@ impl Output {
         key: Option<&[u8]>,
         payload: &[u8],
     ) -> Result<(), OutputError> {
-        self.metrics.dead_letters.with_label_values(&[topic]).inc();
+        self.metrics
+            .dead_letters
+            .with_label_values(&[topic, "unproducible"])
+            .inc();
+        self.metrics.produce_errors.with_label_values(&[topic]).inc();
         tracing::error!(
             stage = self.stage,
             topic,
@@ -207,9 +214,50 @@ impl Output {
         self.produce_dead(reason, headers, key, payload).await
     }
 
-    /// Forwards a log record to the logs topic.
-    pub async fn send_log(&mut self, log: &LogMsg) -> Result<(), OutputError> {
-        self.send(&Message::Log(log.clone()), now_ms()).await
+    /// Forwards a log record to the logs topic. Never fails nor blocks the
+    /// stage: a record that cannot be queued or delivered is counted
+    /// (`tweetoscope_log_records_total{outcome="failed"}`) and reported on
+    /// stderr only.
+    pub fn send_log(&mut self, log: &LogMsg) {
+        self.poll_logs();
+        let msg = Message::Log(log.clone());
+        let topic = self.args.topics.name(Topic::Logs).to_owned();
+        let (payload, key) = (msg.encode(), msg.key());
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic).payload(&payload);
+        if let Some(k) = key.as_deref() {
+            record = record.key(k.as_bytes());
+        }
+        match self.producer.send_result(record) {
+            Ok(future) => self.log_pending.push(future),
+            Err((error, _)) => self.log_failed(&topic, &error),
+        }
+    }
+
+    /// Counts the log records delivered or refused so far, without waiting.
+    fn poll_logs(&mut self) {
+        let topic = self.args.topics.name(Topic::Logs).to_owned();
+        let mut still = Vec::with_capacity(self.log_pending.len());
+        for mut future in std::mem::take(&mut self.log_pending) {
+            match futures_util::FutureExt::now_or_never(&mut future) {
+                None => still.push(future),
+                Some(Ok(Ok(_))) => self.metrics.log_records.with_label_values(&["sent"]).inc(),
+                Some(Ok(Err((error, _)))) => self.log_failed(&topic, &error),
+                Some(Err(_)) => self
+                    .metrics
+                    .log_records
+                    .with_label_values(&["failed"])
+                    .inc(),
+            }
+        }
+        self.log_pending = still;
+    }
+
+    fn log_failed(&self, topic: &str, error: &KafkaError) {
+        self.metrics
+            .log_records
+            .with_label_values(&["failed"])
+            .inc();
+        tracing::warn!(target: crate::telemetry::logs::LOCAL, topic, %error, "log record not delivered to the logs topic");
     }
 
     /// Sends a refused input to the dead-letter topic (if one is set), with
@@ -333,7 +381,10 @@ impl Output {
                         let payload = m.payload().unwrap_or_default();
                         self.divert(&topic, &reason, m.key(), payload).await?;
                     }
-                    Ok(Err((source, _))) => return Err(OutputError::Delivery { topic, source }),
+                    Ok(Err((source, _))) => {
+                        self.metrics.produce_errors.with_label_values(&[&topic]).inc();
+                        return Err(OutputError::Delivery { topic, source });
+                    }
                     Err(_) => return Err(OutputError::Canceled),
                 }
             }

@@ -12,6 +12,7 @@ use super::output::{Output, now_ms};
 use super::shutdown;
 use crate::generator::Emitted;
 use crate::schema::{Message, TweetMsg};
+use crate::telemetry::Health;
 
 /// Records in flight before the loop waits for their delivery.
 const IN_FLIGHT: usize = 50_000;
@@ -27,17 +28,19 @@ pub struct SourceReport {
 }
 
 /// Produces every event; `speed`: source seconds per wall-clock second
-/// (`None`: as fast as possible).
+/// (`None`: as fast as possible). Every record is a beat of `health`.
 pub async fn run(
     events: impl Iterator<Item = Emitted>,
     speed: Option<f64>,
     output: &mut Output,
+    health: &Health,
 ) -> Result<SourceReport, DriverError> {
     let mut report = SourceReport::default();
     let started = Instant::now();
     let mut signal = std::pin::pin!(shutdown::signal());
     let mut first_at = None;
     for emitted in events {
+        health.beat();
         if let Some(speed) = speed {
             let t0 = *first_at.get_or_insert(emitted.at);
             let due = Duration::from_secs_f64(((emitted.at - t0) / speed).max(0.0));
