@@ -37,6 +37,6 @@ pub mod predictor;
 pub mod schema;
 pub mod stage;
 pub mod synthetic;
-pub mod web;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+pub mod web;

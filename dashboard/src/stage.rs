@@ -51,6 +51,19 @@ impl Stage for Dashboard {
         match msg {
             Message::Alert(a) => {
                 if self.with_board(|b| b.alert(&a, now)) != Outcome::Duplicate {
+                    // One structured record per new alert: the Grafana
+                    // "latest alerts" panel reads them from Loki, so cascade
+                    // ids stay out of Prometheus labels.
+                    tracing::info!(
+                        target: "alert",
+                        cid = %a.cid,
+                        window = a.t_obs,
+                        n_obs = a.n_obs,
+                        predicted = a.n_tot,
+                        low = a.n_tot_low,
+                        high = a.n_tot_high,
+                        "alert"
+                    );
                     self.view.alert(&a);
                 }
             }

@@ -267,10 +267,7 @@ async fn handle_one<S: Stage>(
         && let Some(reroute) = output.reroute(role, msg, m.partition())
     {
         // Not ours to handle: the owner of the window's partition will.
-        io.transport
-            .rerouted
-            .with_label_values(&[topic_name])
-            .inc();
+        io.transport.rerouted.with_label_values(&[topic_name]).inc();
         if reroute.first {
             tracing::warn!(
                 stage = stage.name(),

@@ -199,7 +199,10 @@ impl Output {
             .dead_letters
             .with_label_values(&[topic, "unproducible"])
             .inc();
-        self.metrics.produce_errors.with_label_values(&[topic]).inc();
+        self.metrics
+            .produce_errors
+            .with_label_values(&[topic])
+            .inc();
         tracing::error!(
             stage = self.stage,
             topic,
@@ -382,7 +385,10 @@ impl Output {
                         self.divert(&topic, &reason, m.key(), payload).await?;
                     }
                     Ok(Err((source, _))) => {
-                        self.metrics.produce_errors.with_label_values(&[&topic]).inc();
+                        self.metrics
+                            .produce_errors
+                            .with_label_values(&[&topic])
+                            .inc();
                         return Err(OutputError::Delivery { topic, source });
                     }
                     Err(_) => return Err(OutputError::Canceled),

@@ -61,7 +61,11 @@ where
         }
         None => (None, None),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The dashboard's one-record-per-alert (target `alert`, for Loki and the
+    // logs topic) stays off stderr by default: it would scroll the terminal
+    // view. `RUST_LOG=info,alert=info` shows it.
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,alert=warn"));
     let registry = tracing_subscriber::registry().with(extra).with(forward);
     let result = match setup.format {
         LogFormat::Text => registry
