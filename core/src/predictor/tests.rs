@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::model::{ForestConfig, Target};
-use crate::schema::FailedMsg;
+use crate::schema::{AlertMsg, FailedMsg, ParametersMsg, SampleMsg, SizeMsg, StatMsg};
 
 fn params(cid: &str) -> ParametersMsg {
     ParametersMsg {

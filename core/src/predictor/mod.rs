@@ -1,0 +1,274 @@
+//! The predictor (SPEC §6): joins a cascade's fitted parameters with its
+//! final size, per (cid, T_obs).
+//!
+//! Parameters give an alert at once (the whole point is to predict before
+//! the cascade ends); when the size arrives too, the pair gives a stat (how
+//! wrong the alert was) and a training sample for the learner. Both halves
+//! may come in either order and more than once, so completed keys are
+//! remembered for a while to drop duplicates, and unmatched halves expire.
+//!
+//! Laid out by concept:
+//! - this file: the configuration, the counters, the [`Predictor`] itself
+//!   and its [`Stage`] impl (dispatch, expiry tick, retained offsets,
+//!   revocation);
+//! - `pending`: the per-(cid, T_obs) state waiting for its other half,
+//!   duplicate detection, the hold and release of offsets, failed fits and
+//!   the size half;
+//! - `predict`: the parameters half (alert), the model's prediction, the
+//!   stat and training sample of a completed pair, and model loading.
+
+mod pending;
+mod predict;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use crate::features;
+use crate::hawkes::MarkLaw;
+use crate::model::{Correction, DEFAULT_W_MAX};
+use crate::schema::{Decoder, Message, PropertiesMsg, Topic, Window};
+use crate::stage::{Ctx, Origin, Stage, StageError};
+
+use pending::{Key, Pending};
+
+/// Which number of a calibrated model's predictive distribution an alert
+/// reports as `n_tot` (the other is in `n_tot_median` or implied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Point {
+    /// The size that minimises the expected ARE (see
+    /// [`crate::model::calibration`]): below the median.
+    #[default]
+    AreOptimal,
+    /// The median of the predictive distribution.
+    Median,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictorConfig {
+    /// Features of the samples sent to the learner, in order. Predictions
+    /// use whatever features the window's model names.
+    pub features: Vec<String>,
+    /// Seconds an unmatched half (parameters or size) waits for the other.
+    pub state_ttl: f64,
+    /// Seconds a completed key is remembered to drop redelivered halves.
+    pub done_ttl: f64,
+    /// Bound on the reported correction w.
+    pub w_max: f64,
+    /// Without a model, a fit whose n* reaches this gets no alert: its
+    /// w = 1 prediction grows as 1 / (1 - n*) and means nothing. It is
+    /// counted as failed, and still becomes a training sample.
+    pub near_critical: f64,
+    /// Magnitude law that completes 2020-edition parameters (n*, G1).
+    pub marks: MarkLaw,
+    /// What `n_tot` is when the window's model is calibrated.
+    pub point: Point,
+    /// The configured windows: a half for another window is refused (it
+    /// would wait for a partner that never comes). Empty: any window.
+    pub windows: Vec<Window>,
+}
+
+impl Default for PredictorConfig {
+    fn default() -> Self {
+        Self {
+            features: features::DEFAULT.iter().map(|s| s.to_string()).collect(),
+            state_ttl: 7.0 * 86_400.0,
+            near_critical: crate::estimator::NEAR_CRITICAL,
+            done_ttl: 7.0 * 86_400.0,
+            w_max: DEFAULT_W_MAX,
+            marks: MarkLaw::COURSE,
+            point: Point::default(),
+            windows: Vec::new(),
+        }
+    }
+}
+
+/// Counters since start, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PredictorStats {
+    /// Parameters messages handled, duplicates included.
+    pub parameters: u64,
+    /// Size messages handled, duplicates included.
+    pub sizes: u64,
+    /// Halves dropped because their key was complete or already held one.
+    pub duplicates: u64,
+    pub alerts: u64,
+    pub stats: u64,
+    pub samples: u64,
+    /// Completed cascades with G1 = 0, whose W is undefined.
+    pub samples_skipped_g1_zero: u64,
+    /// Parameters whose size never came within `state_ttl`.
+    pub expired_parameters: u64,
+    /// Sizes whose parameters never came within `state_ttl`.
+    pub expired_sizes: u64,
+    pub models_loaded: u64,
+    pub models_rejected: u64,
+    /// A feature vector could not be built: for a window's model (the
+    /// prediction used w = 1) or for a sample (it was not sent).
+    pub features_missing: u64,
+    /// Near-critical fits left unpredicted because no model existed yet.
+    pub failed: u64,
+    /// Samples sent with the course features `[beta, n_star, G1]` because
+    /// the message lacked a configured one (parameters from a course
+    /// estimator carry no `features` map).
+    pub samples_course_features: u64,
+    /// Completed pairs that gave no sample (G1 = 0, or not even the course
+    /// features could be built); each is logged with its reason.
+    pub samples_not_sent: u64,
+    /// Fits the estimator reported failed (`"type":"failed"`).
+    pub failed_fits: u64,
+}
+
+/// The predictor stage. See the module documentation.
+#[derive(Debug)]
+pub struct Predictor {
+    cfg: PredictorConfig,
+    stats: PredictorStats,
+    models: HashMap<Window, Correction>,
+    pending: HashMap<Key, Pending>,
+    /// Pending entries by creation time, oldest first (times come from a
+    /// clock that never goes back, so the queue stays sorted): expiry pops
+    /// from the front, O(expired) per tick.
+    pending_queue: VecDeque<(f64, u64, Key)>,
+    done: HashMap<Key, (f64, i32)>,
+    done_queue: VecDeque<(f64, Key)>,
+    /// Offsets of the held halves per partition, as a multiset: the smallest
+    /// is what the driver may not commit past.
+    held: HashMap<i32, BTreeMap<i64, u32>>,
+    clock: f64,
+    seq: u64,
+    /// Windows (and model versions) whose missing features were already
+    /// logged at warn level: one warning each, the counters say how many.
+    /// `None`: the samples' fallback; `Some(v)`: model version v.
+    warned: HashSet<(Window, Option<u64>)>,
+}
+
+impl Predictor {
+    pub fn new(cfg: PredictorConfig) -> Self {
+        Self {
+            cfg,
+            stats: PredictorStats::default(),
+            models: HashMap::new(),
+            pending: HashMap::new(),
+            pending_queue: VecDeque::new(),
+            done: HashMap::new(),
+            done_queue: VecDeque::new(),
+            held: HashMap::new(),
+            clock: f64::NEG_INFINITY,
+            seq: 0,
+            warned: HashSet::new(),
+        }
+    }
+
+    pub fn stats(&self) -> &PredictorStats {
+        &self.stats
+    }
+
+    /// Keys holding one half and waiting for the other.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The version of the model in use for `window`, if any.
+    pub fn model_version(&self, window: Window) -> Option<u64> {
+        self.models.get(&window).map(|m| m.version)
+    }
+
+    /// (window, version) of every model in use.
+    pub fn model_versions(&self) -> impl Iterator<Item = (Window, u64)> + '_ {
+        self.models.iter().map(|(w, m)| (*w, m.version))
+    }
+}
+
+impl Stage for Predictor {
+    fn name(&self) -> &'static str {
+        "predictor"
+    }
+
+    fn decoder(&self) -> Decoder {
+        Decoder::new(self.cfg.marks)
+    }
+
+    fn inputs(&self) -> &'static [Topic] {
+        &[Topic::CascadeProperties, Topic::Models]
+    }
+
+    fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
+        match msg {
+            Message::Properties(PropertiesMsg::Parameters(p)) => self.on_parameters(p, ctx, out),
+            Message::Properties(PropertiesMsg::Size(s)) => self.on_size(s, ctx, out),
+            Message::Properties(PropertiesMsg::Failed(f)) => self.on_failed(f, ctx),
+            Message::Model(m) => self.on_model(m),
+            other => Err(StageError::UnexpectedTopic {
+                stage: "predictor",
+                topic: other.topic(),
+            }),
+        }
+    }
+
+    fn tick(&mut self, now: f64, _out: &mut Vec<Message>) {
+        let now = self.advance(now);
+        while let Some((born, seq, _)) = self.pending_queue.front() {
+            if now - born <= self.cfg.state_ttl {
+                break;
+            }
+            let seq = *seq;
+            let Some((_, _, key)) = self.pending_queue.pop_front() else {
+                break;
+            };
+            // A completed or revoked key, or one re-created later, is not ours.
+            if self.pending.get(&key).is_some_and(|e| e.seq == seq)
+                && let Some(e) = self.remove(&key)
+            {
+                self.stats.expired_parameters += u64::from(e.predicted.is_some());
+                self.stats.expired_sizes += u64::from(e.size.is_some());
+            }
+        }
+        while let Some((done_at, _)) = self.done_queue.front() {
+            if now - done_at <= self.cfg.done_ttl {
+                break;
+            }
+            if let Some((done_at, key)) = self.done_queue.pop_front()
+                && self.done.get(&key).is_some_and(|(t, _)| *t == done_at)
+            {
+                self.done.remove(&key);
+            }
+        }
+    }
+
+    /// Only `cascade_properties` holds state: models are re-read from the
+    /// start of their compacted topic on every start.
+    fn retained_offset(&self, topic: Topic, partition: i32) -> Option<i64> {
+        if topic != Topic::CascadeProperties {
+            return None;
+        }
+        self.held
+            .get(&partition)
+            .and_then(|offsets| offsets.keys().next().copied())
+    }
+
+    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
+        crate::observe::predictor(self, report);
+    }
+
+    fn revoke(&mut self, topic: Topic, partitions: &[i32]) {
+        if topic != Topic::CascadeProperties {
+            return;
+        }
+        let revoked = |o: &Option<Origin>| o.is_some_and(|o| partitions.contains(&o.partition));
+        let keys: Vec<Key> = self
+            .pending
+            .iter()
+            .filter(|(_, e)| {
+                revoked(&e.predicted.as_ref().map(|(_, o)| *o))
+                    || revoked(&e.size.as_ref().map(|(_, o)| *o))
+                    || revoked(&e.failed)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            self.remove(&key);
+        }
+        self.done.retain(|_, (_, p)| !partitions.contains(p));
+    }
+}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,186 @@
+//! The per-(cid, T_obs) state of the predictor: halves waiting for their
+//! partner, duplicates, the offsets they hold, failed fits and sizes.
+
+use super::Predictor;
+use crate::schema::{FailedMsg, Message, ParametersMsg, SizeMsg, Window};
+use crate::stage::{Ctx, Origin, StageError};
+
+pub(super) type Key = (String, Window);
+
+/// What the parameters half leaves behind: the prediction, for the stat.
+#[derive(Debug)]
+pub(super) struct Predicted {
+    pub(super) params: ParametersMsg,
+    /// None: no alert was sent (near-critical fit without a model).
+    pub(super) n_pred: Option<f64>,
+    pub(super) n_hawkes: f64,
+}
+
+/// One (cid, T_obs) waiting for its other half.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    pub(super) predicted: Option<(Predicted, Origin)>,
+    pub(super) size: Option<(u64, Origin)>,
+    /// The estimator reported the fit failed: the size completes the key
+    /// without a stat or sample.
+    pub(super) failed: Option<Origin>,
+    /// Identifies this entry in the expiry queue (a key may be re-created
+    /// after expiry; an older queue item must not expire the new entry).
+    pub(super) seq: u64,
+}
+
+impl Predictor {
+    /// Advances the stage's clock, which never goes back, so that the
+    /// expiry queues stay sorted whatever the driver passes.
+    pub(super) fn advance(&mut self, now: f64) -> f64 {
+        if now.is_finite() {
+            self.clock = self.clock.max(now);
+        }
+        self.clock
+    }
+
+    /// The entry for `key`, created (and queued for expiry) if new.
+    pub(super) fn entry(&mut self, key: &Key) -> &mut Pending {
+        if !self.pending.contains_key(key) {
+            self.seq += 1;
+            self.pending_queue
+                .push_back((self.clock, self.seq, key.clone()));
+            let seq = self.seq;
+            self.pending.insert(
+                key.clone(),
+                Pending {
+                    seq,
+                    ..Pending::default()
+                },
+            );
+        }
+        self.pending.entry(key.clone()).or_default()
+    }
+
+    pub(super) fn hold(&mut self, origin: Origin) {
+        *self
+            .held
+            .entry(origin.partition)
+            .or_default()
+            .entry(origin.offset)
+            .or_default() += 1;
+    }
+
+    pub(super) fn release(&mut self, origin: Origin) {
+        if let Some(offsets) = self.held.get_mut(&origin.partition) {
+            if let Some(n) = offsets.get_mut(&origin.offset) {
+                *n -= 1;
+                if *n == 0 {
+                    offsets.remove(&origin.offset);
+                }
+            }
+            if offsets.is_empty() {
+                self.held.remove(&origin.partition);
+            }
+        }
+    }
+
+    /// Frees an entry and the offsets it held.
+    pub(super) fn remove(&mut self, key: &Key) -> Option<Pending> {
+        let entry = self.pending.remove(key)?;
+        if let Some((_, origin)) = &entry.predicted {
+            self.release(*origin);
+        }
+        if let Some((_, origin)) = &entry.size {
+            self.release(*origin);
+        }
+        if let Some(origin) = entry.failed {
+            self.release(origin);
+        }
+        Some(entry)
+    }
+
+    pub(super) fn is_duplicate(&mut self, key: &Key, has_half: impl Fn(&Pending) -> bool) -> bool {
+        let dup = self.done.contains_key(key) || self.pending.get(key).is_some_and(has_half);
+        if dup {
+            self.stats.duplicates += 1;
+        }
+        dup
+    }
+
+    /// Refuses a window the predictor is not configured for.
+    pub(super) fn check_window(&self, cid: &str, t_obs: Window) -> Result<(), StageError> {
+        if self.cfg.windows.is_empty() || self.cfg.windows.contains(&t_obs) {
+            Ok(())
+        } else {
+            Err(StageError::Invalid(format!(
+                "cascade {cid}: window {t_obs} is not one of the configured windows {:?}",
+                self.cfg.windows
+            )))
+        }
+    }
+
+    pub(super) fn on_failed(&mut self, f: FailedMsg, ctx: Ctx) -> Result<(), StageError> {
+        let t_obs = f.t_obs.ok_or_else(|| {
+            StageError::Invalid(format!("failed fit of cascade {} without T_obs", f.cid))
+        })?;
+        self.check_window(&f.cid, t_obs)?;
+        let key = (f.cid, t_obs);
+        if self.is_duplicate(&key, |e| e.predicted.is_some() || e.failed.is_some()) {
+            return Ok(());
+        }
+        self.mark_failed(&key, ctx);
+        Ok(())
+    }
+
+    /// Records that `key` will have no prediction, so its size completes
+    /// it instead of waiting (and holding the commit) for `state_ttl`.
+    pub(super) fn mark_failed(&mut self, key: &Key, ctx: Ctx) {
+        self.stats.failed_fits += 1;
+        self.advance(ctx.now);
+        self.hold(ctx.origin);
+        let entry = self.entry(key);
+        entry.failed = Some(ctx.origin);
+        if entry.size.is_some() {
+            self.close_failed(key);
+        }
+    }
+
+    /// Refuses parameters that cannot give a prediction (the driver
+    /// dead-letters them) and marks the key failed.
+    pub(super) fn refuse(&mut self, key: &Key, ctx: Ctx, reason: String) -> StageError {
+        self.mark_failed(key, ctx);
+        StageError::Invalid(reason)
+    }
+
+    /// A failed fit and its size: nothing to score, forget the entry but
+    /// remember the key.
+    pub(super) fn close_failed(&mut self, key: &Key) {
+        if let Some(e) = self.remove(key) {
+            let partition = e.failed.map_or(-1, |o| o.partition);
+            self.done.insert(key.clone(), (self.clock, partition));
+            self.done_queue.push_back((self.clock, key.clone()));
+        }
+    }
+    pub(super) fn on_size(
+        &mut self,
+        s: SizeMsg,
+        ctx: Ctx,
+        out: &mut Vec<Message>,
+    ) -> Result<(), StageError> {
+        self.stats.sizes += 1;
+        let t_obs = s.t_obs.ok_or_else(|| {
+            StageError::Invalid(format!("size of cascade {} without T_obs", s.cid))
+        })?;
+        self.check_window(&s.cid, t_obs)?;
+        let key = (s.cid, t_obs);
+        if self.is_duplicate(&key, |e| e.size.is_some()) {
+            return Ok(());
+        }
+        self.advance(ctx.now);
+        self.hold(ctx.origin);
+        let entry = self.entry(&key);
+        entry.size = Some((s.n_tot, ctx.origin));
+        if entry.predicted.is_some() {
+            self.complete(&key, out);
+        } else if entry.failed.is_some() {
+            self.close_failed(&key);
+        }
+        Ok(())
+    }
+}
