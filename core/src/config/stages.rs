@@ -1,112 +1,14 @@
-//! Command-line option groups shared by the binaries (clap derive, every
-//! flag also readable from a `TWEETOSCOPE_*` environment variable).
-//!
-//! Each group turns into the plain config struct of the stage it sets up,
-//! so the stages themselves know nothing of clap. Durations are human
-//! ("1800", "1800s", "30m", "1h 30m").
-
-use std::path::PathBuf;
-use std::sync::Arc;
+//! The option groups of the stages: collector, Hawkes fit and magnitude
+//! law, learner and predictor.
 
 use clap::{Args, ValueEnum};
 
+use super::values::{FeatureList, Windows, parse_seconds};
 use crate::collector::CollectorConfig;
-use crate::data::{DataError, Dataset};
 use crate::hawkes::{FitConfig, MarkLaw, MarkMean, Prior, Solver};
 use crate::learner::LearnerConfig;
 use crate::model::{ForestConfig, Target};
 use crate::predictor::PredictorConfig;
-use crate::schema::Window;
-
-/// Every configuration problem at once, as one error message; `Ok` when
-/// there is none. Shared by every binary so all report alike.
-pub fn check(problems: Vec<String>) -> Result<(), String> {
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid configuration:\n  - {}",
-            problems.join("\n  - ")
-        ))
-    }
-}
-
-/// Seconds from "600", "600s", "10m", "1h 30m" or "0.5".
-pub fn parse_seconds(s: &str) -> Result<f64, String> {
-    let s = s.trim();
-    if let Ok(v) = s.parse::<f64>() {
-        return if v.is_finite() && v >= 0.0 {
-            Ok(v)
-        } else {
-            Err(format!("`{s}` is not a duration >= 0"))
-        };
-    }
-    humantime::parse_duration(s)
-        .map(|d| d.as_secs_f64())
-        .map_err(|e| format!("`{s}` is not a duration (examples: 600, 30m, 1h 30m): {e}"))
-}
-
-/// Observation windows, sorted, distinct, positive: "600,1200" or "10m,20m".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Windows(pub Vec<Window>);
-
-impl std::str::FromStr for Windows {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut ws = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let secs = parse_seconds(part)?;
-            if secs < 1.0 || secs.fract() != 0.0 || secs > f64::from(Window::MAX) {
-                return Err(format!(
-                    "window `{part}` must be a whole number of seconds >= 1"
-                ));
-            }
-            ws.push(secs as Window);
-        }
-        if ws.is_empty() {
-            return Err("at least one observation window is needed, e.g. 600,1200".into());
-        }
-        ws.sort_unstable();
-        ws.dedup();
-        Ok(Windows(ws))
-    }
-}
-
-impl std::fmt::Display for Windows {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(u32::to_string).collect();
-        f.write_str(&parts.join(","))
-    }
-}
-
-/// Feature lists by name: "default", "course", or comma-separated names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeatureList(pub Vec<String>);
-
-impl std::str::FromStr for FeatureList {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let names: Vec<&str> = match s.trim() {
-            "default" => crate::features::DEFAULT.to_vec(),
-            "course" => crate::features::COURSE.to_vec(),
-            list => list
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .collect(),
-        };
-        if names.is_empty() {
-            return Err("the feature list is empty".into());
-        }
-        if let Some(bad) = names.iter().find(|n| !crate::features::KNOWN.contains(n)) {
-            return Err(format!(
-                "unknown feature `{bad}`; known: {}",
-                crate::features::KNOWN.join(", ")
-            ));
-        }
-        Ok(FeatureList(names.into_iter().map(str::to_owned).collect()))
-    }
-}
 
 /// The collector's rules (SPEC §4).
 #[derive(Debug, Clone, Args)]
@@ -163,12 +65,9 @@ pub enum SolverArg {
 /// The Hawkes model and its MAP fit (SPEC §5).
 #[derive(Debug, Clone, Args)]
 pub struct HawkesArgs {
-    /// Power-law exponent of magnitudes.
-    #[arg(long, env = "TWEETOSCOPE_ALPHA", default_value_t = MarkLaw::COURSE.alpha)]
-    pub alpha: f64,
-    /// Minimum magnitude of the power law.
-    #[arg(long, env = "TWEETOSCOPE_MU", default_value_t = MarkLaw::COURSE.mu)]
-    pub mu: f64,
+    // --alpha and --mu: the one definition of the magnitude-law flags.
+    #[command(flatten)]
+    pub marks: MarkLawArgs,
     /// Where the mean magnitude E[m] in n* = p E[m] comes from.
     #[arg(long, env = "TWEETOSCOPE_MARK_MEAN", value_enum, default_value_t = MarkMeanArg::Empirical)]
     pub mark_mean: MarkMeanArg,
@@ -193,16 +92,7 @@ pub struct HawkesArgs {
 impl HawkesArgs {
     /// Every problem with these options, not just the first.
     pub fn problems(&self) -> Vec<String> {
-        let mut p = Vec::new();
-        if !(self.alpha > 2.0 && self.alpha.is_finite()) {
-            p.push(format!(
-                "--alpha {} must be > 2 for E[m] to be finite",
-                self.alpha
-            ));
-        }
-        if !(self.mu > 0.0 && self.mu.is_finite()) {
-            p.push(format!("--mu {} must be > 0", self.mu));
-        }
+        let mut p = self.marks.problems();
         if self
             .prior_mean
             .iter()
@@ -234,10 +124,7 @@ impl HawkesArgs {
             ]
         };
         FitConfig {
-            marks: MarkLaw {
-                alpha: self.alpha,
-                mu: self.mu,
-            },
+            marks: self.marks.law(),
             mark_mean: match self.mark_mean {
                 MarkMeanArg::Law => MarkMean::Law,
                 MarkMeanArg::Empirical => MarkMean::Empirical,
@@ -420,127 +307,5 @@ impl LearnerArgs {
             },
             ..PredictorConfig::default()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_as_seconds() {
-        assert_eq!(parse_seconds("1800").unwrap(), 1800.0);
-        assert_eq!(parse_seconds("30m").unwrap(), 1800.0);
-        assert_eq!(parse_seconds("1h 30m").unwrap(), 5400.0);
-        assert!(
-            parse_seconds("soon")
-                .unwrap_err()
-                .contains("not a duration")
-        );
-        assert!(parse_seconds("-5").is_err());
-    }
-
-    #[test]
-    fn windows_are_sorted_and_checked() {
-        assert_eq!(
-            "1200,600,10m".parse::<Windows>().unwrap(),
-            Windows(vec![600, 1200])
-        );
-        assert!("".parse::<Windows>().is_err());
-        assert!("0".parse::<Windows>().is_err());
-        assert!("1.5".parse::<Windows>().is_err());
-    }
-
-    #[test]
-    fn feature_lists_by_name_and_unknown_names_refused() {
-        assert_eq!(
-            "course".parse::<FeatureList>().unwrap().0,
-            ["beta", "n_star", "G1"]
-        );
-        let err = "beta,bogus".parse::<FeatureList>().unwrap_err();
-        assert!(err.contains("bogus"), "{err}");
-    }
-}
-
-/// How a data set is replayed as tweet sources (SPEC §3).
-#[derive(Debug, Clone, Args)]
-pub struct ReplayArgs {
-    /// Sources (course: threads) the cascades are dealt to.
-    #[arg(long, env = "TWEETOSCOPE_SOURCES", default_value_t = 4)]
-    pub sources: usize,
-    /// Cascades a source keeps active at once.
-    #[arg(long, env = "TWEETOSCOPE_MAX_ACTIVE", default_value_t = 50)]
-    pub max_active: usize,
-    /// A new cascade starts U[0, this] after the previous one ends.
-    #[arg(long, env = "TWEETOSCOPE_START_SPREAD", value_parser = parse_seconds, default_value = "600")]
-    pub start_spread: f64,
-    /// A quiet source sends a watermark this often (source clock).
-    #[arg(long, env = "TWEETOSCOPE_WATERMARK_INTERVAL", value_parser = parse_seconds, default_value = "60")]
-    pub watermark_interval: f64,
-    /// Seed of the shuffle, the start offsets and the synthetic set.
-    #[arg(long, env = "TWEETOSCOPE_SEED", default_value_t = 1)]
-    pub seed: u64,
-}
-
-impl ReplayArgs {
-    pub fn problems(&self) -> Vec<String> {
-        let mut p = Vec::new();
-        if self.sources == 0 || self.max_active == 0 {
-            p.push("--sources and --max-active must be >= 1".into());
-        }
-        if self.watermark_interval <= 0.0 {
-            p.push("--watermark-interval must be > 0".into());
-        }
-        p
-    }
-
-    pub fn config(&self) -> crate::generator::ReplayConfig {
-        crate::generator::ReplayConfig {
-            sources: self.sources,
-            max_active: self.max_active,
-            start_spread: self.start_spread,
-            watermark_interval: self.watermark_interval,
-            seed: self.seed,
-            format: crate::generator::TweetFormat::Ours,
-        }
-    }
-}
-
-/// Where the tweets come from: a NEWS-format data set, or the synthetic
-/// source (seeded by the replay's `--seed`).
-#[derive(Debug, Clone, Args)]
-pub struct SourceArgs {
-    /// NEWS-format data file (time,magnitude rows); needs --index.
-    #[arg(long, env = "TWEETOSCOPE_DATA", requires = "index")]
-    pub data: Option<PathBuf>,
-    /// NEWS-format index file (start_ind,end_ind rows); needs --data.
-    #[arg(long, env = "TWEETOSCOPE_INDEX", requires = "data")]
-    pub index: Option<PathBuf>,
-    /// Synthetic cascades, when no --data is given.
-    #[arg(long, env = "TWEETOSCOPE_CASCADES", default_value_t = 3000)]
-    pub cascades: usize,
-}
-
-impl SourceArgs {
-    pub fn problems(&self) -> Vec<String> {
-        if self.data.is_none() && self.cascades == 0 {
-            vec!["--cascades must be >= 1 without --data".into()]
-        } else {
-            Vec::new()
-        }
-    }
-
-    /// The data set, or the synthetic one for `seed`. The caller checks
-    /// that it is not empty (a data file may hold no cascade).
-    pub fn load(&self, seed: u64) -> Result<Arc<Dataset>, DataError> {
-        let set = match (&self.data, &self.index) {
-            (Some(data), Some(index)) => Dataset::load(data, index)?,
-            _ => crate::synthetic::generate(&crate::synthetic::SyntheticConfig {
-                cascades: self.cascades,
-                seed,
-                ..crate::synthetic::SyntheticConfig::default()
-            }),
-        };
-        Ok(Arc::new(set))
     }
 }

@@ -1,0 +1,36 @@
+//! Command-line option groups shared by the binaries (clap derive, every
+//! flag also readable from a `TWEETOSCOPE_*` environment variable).
+//!
+//! Each group turns into the plain config struct of the stage it sets up,
+//! so the stages themselves know nothing of clap. Durations are human
+//! ("1800", "1800s", "30m", "1h 30m").//!
+//! Laid out by concept, every item re-exported here:
+//! - `values`: the parsers of option values (durations, windows, feature
+//!   lists);
+//! - `stages`: the option groups of the stages (collector, Hawkes fit and
+//!   magnitude law, learner and predictor);
+//! - `replay`: where the tweets come from and how they are replayed.
+
+mod replay;
+mod stages;
+mod values;
+
+pub use replay::{ReplayArgs, SourceArgs};
+pub use stages::{
+    CollectorArgs, HawkesArgs, LearnerArgs, MarkLawArgs, MarkMeanArg, PointArg, SolverArg,
+    TargetArg,
+};
+pub use values::{FeatureList, Windows, parse_seconds};
+
+/// Every configuration problem at once, as one error message; `Ok` when
+/// there is none. Shared by every binary so all report alike.
+pub fn check(problems: Vec<String>) -> Result<(), String> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid configuration:\n  - {}",
+            problems.join("\n  - ")
+        ))
+    }
+}
