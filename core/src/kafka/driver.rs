@@ -94,10 +94,19 @@ pub async fn start_output(
         roles.push(Topic::Logs);
     }
     let specs = topics::specs(setup.args, setup.windows, &roles);
-    let counts = tokio::select! {
-        biased;
-        () = shutdown::signal() => return Err(DriverError::Stopped),
-        counts = topics::ensure(setup.args, &specs) => counts?,
+    // Waiting for the broker is progress, not a stuck loop: keep `/livez`
+    // beating meanwhile, so an orchestrator does not restart a stage that
+    // only waits (`/readyz` says it is not ready).
+    let mut signal = std::pin::pin!(shutdown::signal());
+    let mut ensure = std::pin::pin!(topics::ensure(setup.args, &specs));
+    let mut beat = tokio::time::interval(Duration::from_secs(1));
+    let counts = loop {
+        tokio::select! {
+            biased;
+            () = &mut signal => return Err(DriverError::Stopped),
+            counts = &mut ensure => break counts?,
+            _ = beat.tick() => setup.telemetry.health.beat(),
+        }
     };
     setup.telemetry.health.broker_answered();
     Ok(Output::new(
