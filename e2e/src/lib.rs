@@ -457,3 +457,17 @@ pub fn wait_for_log(p: &Proc, needle: &str, count: usize, limit: Duration) -> bo
     }
     false
 }
+
+/// Waits until two replicas of a group hold their partitions, then past the
+/// rebalance that the second member's join causes.
+pub fn wait_split(a: &Proc, b: &Proc) {
+    let settled = |p: &Proc| wait_for_log(p, "partitions assigned", 1, Duration::from_secs(40));
+    assert!(
+        settled(a) && settled(b),
+        "replicas did not join: {}\n{}",
+        a.log_text(),
+        b.log_text()
+    );
+    // A rebalance with the second member follows the first assignment.
+    std::thread::sleep(Duration::from_secs(8));
+}

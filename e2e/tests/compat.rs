@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::json;
 use tweetoscope_core::schema::Topic;
 use tweetoscope_e2e::{
-    Deployment, Injector, Proc, Record, bin_dir, key_of, read_topic, simulate, wait_for_log,
+    Deployment, Injector, Record, bin_dir, key_of, read_topic, simulate, wait_for_log, wait_split,
 };
 
 type Key = (String, u64);
@@ -37,19 +37,6 @@ fn injected(records: &[Record]) -> Vec<&Record> {
         .iter()
         .filter(|r| r.headers.get("test").is_some_and(|v| v == "injected"))
         .collect()
-}
-
-/// Waits until both replicas hold their partitions.
-fn wait_split(a: &Proc, b: &Proc) {
-    let settled = |p: &Proc| wait_for_log(p, "partitions assigned", 1, Duration::from_secs(40));
-    assert!(
-        settled(a) && settled(b),
-        "replicas did not join: {}\n{}",
-        a.log_text(),
-        b.log_text()
-    );
-    // A rebalance with the second member follows the first assignment.
-    std::thread::sleep(Duration::from_secs(8));
 }
 
 /// Course parameters of cascade `i`, in the edition `i` selects: 2021 with

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tweetoscope_core::schema::Topic;
 use tweetoscope_e2e::{
-    Deployment, Proc, Record, bin_dir, key_of, read_topic, simulate, wait_for_log,
+    Deployment, Proc, Record, bin_dir, key_of, read_topic, simulate, wait_split,
 };
 
 type Key = (String, u64);
@@ -64,19 +64,6 @@ fn wait_stats(d: &Deployment, expected: &BTreeSet<Key>, limit: Duration) -> Vec<
     read_topic(&d.brokers, &d.topic(Topic::Stats), limit, |r| {
         keys(r, "stat").is_superset(expected)
     })
-}
-
-/// Waits until both replicas hold one partition each of `topic`.
-fn wait_split(a: &Proc, b: &Proc) {
-    let settled = |p: &Proc| wait_for_log(p, "partitions assigned", 1, Duration::from_secs(40));
-    assert!(
-        settled(a) && settled(b),
-        "replicas did not join: {}\n{}",
-        a.log_text(),
-        b.log_text()
-    );
-    // A rebalance with the second member follows the first assignment.
-    std::thread::sleep(Duration::from_secs(8));
 }
 
 /// Windows handled by each instance, from the `instance` header.
