@@ -21,16 +21,8 @@ say() { printf '\n== deploy: %s\n' "$*"; }
 die() { printf 'test-deploy.sh: %s\n' "$*" >&2; exit 1; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-need_apt() {
-    local missing=()
-    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    say "installing ${missing[*]} (apt)"
-    command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
-    $SUDO apt-get update -qq || die "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null \
-        || die "cannot install ${missing[*]}"
-}
+# need_apt
+source scripts/lib.sh
 
 # pip_tool COMMAND PACKAGE==VERSION: installs the PyPI package providing
 # COMMAND when COMMAND is missing.

@@ -11,15 +11,8 @@ die() { printf 'test-observability.sh: %s\n' "$*" >&2; exit 1; }
 
 [ -n "${TWEETOSCOPE_TEST_BROKERS:-}" ] || die "TWEETOSCOPE_TEST_BROKERS is not set: run scripts/test.sh, which starts a broker"
 
-if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
-    echo "installing prometheus (apt)"
-    command -v apt-get >/dev/null || die "apt-get not found: install Prometheus and promtool by hand"
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq || die "apt-get update failed"
-    # No service start inside containers and CI: only the binaries are used.
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
-        || die "cannot install prometheus"
-fi
+source scripts/lib.sh
+{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || need_apt --no-install-recommends prometheus
 command -v promtool >/dev/null || die "promtool is missing after installing prometheus"
 
 promtool check rules monitoring/prometheus/rules.yml

@@ -9,15 +9,9 @@ cd "$(dirname "$0")/.."
 
 die() { printf 'test-web.sh: %s\n' "$*" >&2; exit 1; }
 
-CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$CHROMIUM" ]; then
-    echo "test-web.sh: installing chromium (apt)"
-    command -v apt-get >/dev/null || die "chromium not found and no apt-get: install chromium by hand"
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq || die "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null || die "cannot install chromium"
-    CHROMIUM=$(command -v chromium) || die "chromium installed but not on PATH"
-fi
+source scripts/lib.sh
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need_apt chromium
+CHROMIUM=$(command -v chromium || command -v chromium-browser) || die "chromium installed but not on PATH"
 command -v python3 >/dev/null || die "python3 not found (used to pick a free port and read the state)"
 
 cargo build --release -p tweetoscope

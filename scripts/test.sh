@@ -7,16 +7,8 @@ cd "$(dirname "$0")/.."
 say() { printf '\n== %s\n' "$*"; }
 die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 
-need_apt() {
-    local missing=()
-    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    say "installing ${missing[*]} (apt)"
-    command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
-    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq || die "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null || die "cannot install ${missing[*]}"
-}
+# need_apt
+source scripts/lib.sh
 
 say "tools"
 command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (rustup)"

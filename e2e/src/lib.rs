@@ -458,6 +458,19 @@ pub fn wait_for_log(p: &Proc, needle: &str, count: usize, limit: Duration) -> bo
     false
 }
 
+/// A (cid, T_obs) key, as the checks of the tests count them.
+pub type Key = (String, u64);
+
+/// The distinct keys of the records of `kind` (`"stat"`, `"alert"`...).
+pub fn keys(records: &[Record], kind: &str) -> std::collections::BTreeSet<Key> {
+    records
+        .iter()
+        .map(Record::json)
+        .filter(|v| v["type"] == kind)
+        .filter_map(|v| key_of(&v))
+        .collect()
+}
+
 /// Waits until two replicas of a group hold their partitions, then past the
 /// rebalance that the second member's join causes.
 pub fn wait_split(a: &Proc, b: &Proc) {

@@ -16,21 +16,11 @@ use std::time::Duration;
 use serde_json::json;
 use tweetoscope_core::schema::Topic;
 use tweetoscope_e2e::{
-    Deployment, Injector, Record, bin_dir, key_of, read_topic, simulate, wait_for_log, wait_split,
+    Deployment, Injector, Key, Record, bin_dir, key_of, keys, read_topic, simulate, wait_for_log,
+    wait_split,
 };
 
-type Key = (String, u64);
-
 const WINDOWS: [u64; 2] = [600, 1200];
-
-fn keys(records: &[Record], kind: &str) -> BTreeSet<Key> {
-    records
-        .iter()
-        .map(Record::json)
-        .filter(|v| v["type"] == kind)
-        .filter_map(|v| key_of(&v))
-        .collect()
-}
 
 fn injected(records: &[Record]) -> Vec<&Record> {
     records

@@ -9,19 +9,8 @@ use std::time::Duration;
 
 use tweetoscope_core::schema::Topic;
 use tweetoscope_e2e::{
-    Deployment, Proc, Record, bin_dir, key_of, read_topic, simulate, wait_split,
+    Deployment, Key, Proc, Record, bin_dir, key_of, keys, read_topic, simulate, wait_split,
 };
-
-type Key = (String, u64);
-
-fn keys(records: &[Record], kind: &str) -> BTreeSet<Key> {
-    records
-        .iter()
-        .map(Record::json)
-        .filter(|v| v["type"] == kind)
-        .filter_map(|v| key_of(&v))
-        .collect()
-}
 
 /// The generator over a fresh synthetic set; `speed` paces it.
 fn generator(d: &Deployment, cascades: usize, seed: u64, speed: Option<&str>) -> Proc {
