@@ -221,10 +221,11 @@ impl Collector {
         }
     }
 
-    fn on_tweet(&mut self, tweet: Tweet, original: bool, ctx: Ctx, out: &mut Vec<Message>) {
+    fn on_tweet(&mut self, mut tweet: Tweet, original: bool, ctx: Ctx, out: &mut Vec<Message>) {
         self.stats.tweets += 1;
+        let msg = std::mem::take(&mut tweet.msg);
         // `handle` refuses tweets without a cascade id.
-        let Some(cid) = tweet.cascade_id() else {
+        let Some(cid) = tweet.cascade_ref() else {
             return;
         };
         let identity = identity(&tweet, &cid);
@@ -232,17 +233,16 @@ impl Collector {
         let origin = ctx.origin;
         let state = source_state(&mut self.sources, tweet.source, origin.partition);
         state.advance(tweet.t, Some(origin), cfg, stats, out);
-        if let Some(ended) = state.terminated.get_mut(cid.as_str()) {
+        if let Some(ended) = state.terminated.get_mut(&*cid) {
             ended.last_offset = origin.offset;
             stats.late_tweets += 1;
-            tracing::debug!(cid = cid.as_str(), t = tweet.t, "late tweet dropped");
+            tracing::debug!(cid = &*cid, t = tweet.t, "late tweet dropped");
             return;
         }
         if tweet.t < state.clock {
             stats.out_of_order += 1;
         }
-        let cid: Arc<str> = cid.into();
-        match state.open.get_mut(&cid) {
+        match state.open.get_mut(&*cid) {
             Some(c) => {
                 c.last_offset = origin.offset;
                 if let Some(id) = identity
@@ -254,7 +254,7 @@ impl Collector {
                 }
                 let moved_back = c.add(tweet.t, tweet.m, cfg);
                 if original && !c.has_original {
-                    c.msg = tweet.msg;
+                    c.msg = msg;
                     c.has_original = true;
                 }
                 if moved_back {
@@ -265,9 +265,9 @@ impl Collector {
             None => {
                 state.next_ticket += 1;
                 let number = state.next_ticket;
-                let mut c = Cascade::new(number, tweet.msg, original, tweet.t, tweet.m, origin);
+                let mut c = Cascade::new(number, msg, original, tweet.t, tweet.m, origin);
                 c.ids.extend(identity);
-                state.open.insert(cid.clone(), c);
+                state.open.insert(Arc::from(&*cid), c);
                 state
                     .first_offsets
                     .insert((origin.partition, origin.offset, number));
@@ -358,7 +358,7 @@ impl Stage for Collector {
         }
         let original = matches!(tweet, TweetMsg::Tweet(_));
         match tweet {
-            TweetMsg::Tweet(t) | TweetMsg::Retweet(t) if t.cascade_id().is_none() => {
+            TweetMsg::Tweet(t) | TweetMsg::Retweet(t) if t.cascade_ref().is_none() => {
                 Err(StageError::Invalid("tweet without a cascade id".into()))
             }
             TweetMsg::Tweet(t) | TweetMsg::Retweet(t) => {

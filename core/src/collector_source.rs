@@ -273,8 +273,12 @@ impl SourceState {
     }
 
     /// Gives cascade `cid` a fresh heap entry at its current deadline.
-    pub(super) fn requeue(&mut self, cid: &Arc<str>, cfg: &CollectorConfig) {
-        let Some(c) = self.open.get_mut(cid) else {
+    pub(super) fn requeue(&mut self, cid: &str, cfg: &CollectorConfig) {
+        let Some((key, _)) = self.open.get_key_value(cid) else {
+            return;
+        };
+        let cid = key.clone();
+        let Some(c) = self.open.get_mut(&cid) else {
             return;
         };
         let (at, strict) = c.deadline(cfg);
@@ -284,7 +288,7 @@ impl SourceState {
             at: Time(at),
             strict,
             first: Time(c.first),
-            cid: cid.clone(),
+            cid,
             ticket: c.ticket,
         }));
     }

@@ -31,6 +31,7 @@ use crate::schema::{ModelMsg, SampleMsg, Window};
 pub mod calibration;
 mod forest_config;
 mod raw;
+mod trees;
 
 pub use calibration::{Calibration, Sizes};
 pub use forest_config::ForestConfig;
@@ -171,7 +172,7 @@ pub struct Correction {
     pub w_max: f64,
     /// The spread of the forest's errors, out of bag (LogGrowth only).
     pub calibration: Option<Calibration>,
-    forest: Forest,
+    forest: trees::Trees,
     /// The forest's base64 postcard bytes, kept so that `to_msg` cannot fail
     /// and re-sends exactly what was trained.
     regressor: String,
@@ -227,8 +228,12 @@ impl Correction {
         if let Some(m) = cfg.m {
             params = params.with_m(m.clamp(1, features.len()));
         }
-        let x =
-            DenseMatrix::from_2d_vec(&xs.to_vec()).map_err(|e| ModelError::Fit(e.to_string()))?;
+        // Column-major: a split search reads one feature over many rows.
+        let columns = (0..features.len())
+            .flat_map(|j| xs.iter().map(move |row| row[j]))
+            .collect();
+        let x = DenseMatrix::new(xs.len(), features.len(), columns, true)
+            .map_err(|e| ModelError::Fit(e.to_string()))?;
         let forest =
             Forest::fit(&x, &ys.to_vec(), params).map_err(|e| ModelError::Fit(e.to_string()))?;
         let calibration = match target {
@@ -244,7 +249,7 @@ impl Correction {
         let bytes = postcard::to_allocvec(&forest).map_err(ModelError::Encode)?;
         let bytes = raw::without_samples(&bytes)?;
         // The forest kept in memory is the one that travels, without masks.
-        let forest: Forest = postcard::from_bytes(&bytes).map_err(ModelError::Decode)?;
+        let forest = trees::Trees::from_bytes(&bytes, features.len())?;
         let model = Self {
             window,
             version,
@@ -276,11 +281,30 @@ impl Correction {
     /// fit (G1, n*). Never NaN or infinite: a non-finite forest output, or
     /// an `x` of the wrong length, falls back to w = 1.
     pub fn predict(&self, x: &[f64], n_obs: f64, g1: f64, n_star: f64) -> (f64, f64) {
+        self.predict_raw(self.raw(x), n_obs, g1, n_star)
+    }
+
+    /// [`Self::predict`] and [`Self::sizes`] from one walk of the forest.
+    pub fn predict_with_sizes(
+        &self,
+        x: &[f64],
+        n_obs: f64,
+        g1: f64,
+        n_star: f64,
+    ) -> ((f64, f64), Option<Sizes>) {
+        let y = self.raw(x);
+        (
+            self.predict_raw(y, n_obs, g1, n_star),
+            self.sizes_raw(y, n_obs),
+        )
+    }
+
+    fn predict_raw(&self, y: Option<f64>, n_obs: f64, g1: f64, n_star: f64) -> (f64, f64) {
         let fallback = || {
             let n = crate::hawkes::final_size(n_obs, g1, n_star, 1.0);
             (1.0, if n.is_finite() { n } else { n_obs })
         };
-        let Some(y) = self.raw(x).filter(|y| y.is_finite()) else {
+        let Some(y) = y.filter(|y| y.is_finite()) else {
             return fallback();
         };
         match self.target {
@@ -303,10 +327,14 @@ impl Correction {
     /// observed tweets: None without a calibration (format 1, LogW) or a
     /// usable forest output.
     pub fn sizes(&self, x: &[f64], n_obs: f64) -> Option<Sizes> {
+        self.sizes_raw(self.raw(x), n_obs)
+    }
+
+    fn sizes_raw(&self, y: Option<f64>, n_obs: f64) -> Option<Sizes> {
         if self.target != Target::LogGrowth {
             return None;
         }
-        let y = self.raw(x).filter(|y| y.is_finite())?;
+        let y = y.filter(|y| y.is_finite())?;
         self.calibration.as_ref()?.sizes(n_obs, y)
     }
 
@@ -326,8 +354,7 @@ impl Correction {
         if x.len() != self.features.len() {
             return None;
         }
-        let m = DenseMatrix::new(1, x.len(), x.to_vec(), false).ok()?;
-        self.forest.predict(&m).ok()?.first().copied()
+        self.forest.predict(x)
     }
 
     /// The envelope for `models`.
@@ -362,8 +389,7 @@ impl Correction {
             return Err(ModelError::NoFeatures);
         }
         let bytes = BASE64.decode(msg.regressor.as_bytes())?;
-        raw::check(&bytes, msg.features.len())?;
-        let forest: Forest = postcard::from_bytes(&bytes).map_err(ModelError::Decode)?;
+        let forest = trees::Trees::from_bytes(&bytes, msg.features.len())?;
         Ok(Self {
             window: msg.t_obs,
             version: msg.version,

@@ -110,8 +110,8 @@ impl Predictor {
             }
             return (1.0, n_hawkes, None);
         };
-        let (w, n) = model.predict(&x, n_obs, p.g1, p.n_star);
-        match model.sizes(&x, n_obs) {
+        let ((w, n), sizes) = model.predict_with_sizes(&x, n_obs, p.g1, p.n_star);
+        match sizes {
             Some(s) => {
                 let n = match self.cfg.point {
                     Point::AreOptimal => s.are_optimal,

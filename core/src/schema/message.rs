@@ -126,7 +126,7 @@ impl Message {
                 if t.m < 0.0 {
                     return Err(format!("negative magnitude {}", t.m));
                 }
-                if t.cascade_id().is_none() {
+                if t.cascade_ref().is_none() {
                     return Err("no cascade id (info \"cascade=N\" or tweet_id)".into());
                 }
             }

@@ -1,5 +1,7 @@
 //! The `tweets` topic: tweets, retweets, watermarks and end records.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::SourceId;
@@ -69,14 +71,24 @@ impl Tweet {
     /// The cascade id: `cascade=N` in `info`, else the 2021 edition's
     /// `tweet_id`.
     pub fn cascade_id(&self) -> Option<String> {
+        self.cascade_ref().map(Cow::into_owned)
+    }
+
+    /// [`Self::cascade_id`] without a copy when it is in `info` or a string
+    /// `tweet_id`: the collector asks it of every tweet.
+    pub fn cascade_ref(&self) -> Option<Cow<'_, str>> {
         let from_info = self.info.split([',', ';', ' ']).find_map(|part| {
             let (k, v) = part.split_once('=')?;
-            (k.trim() == "cascade" && !v.trim().is_empty()).then(|| v.trim().to_owned())
+            let v = v.trim();
+            (k.trim() == "cascade" && !v.is_empty()).then_some(v)
         });
-        from_info.or_else(|| match &self.tweet_id {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        match (from_info, &self.tweet_id) {
+            (Some(v), _) => Some(Cow::Borrowed(v)),
+            (None, Some(serde_json::Value::String(s))) if !s.is_empty() => {
+                Some(Cow::Borrowed(s.as_str()))
+            }
+            (None, Some(serde_json::Value::Number(n))) => Some(Cow::Owned(n.to_string())),
             _ => None,
-        })
+        }
     }
 }
