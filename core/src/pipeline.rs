@@ -67,9 +67,24 @@ impl SyncPipeline {
         self.drain(now, sink);
     }
 
+    /// Feeds messages an upstream stage produced at once (one of its
+    /// `handle` calls) and everything they cause, in the order a single
+    /// pipeline would have handled them.
+    pub fn push_all(&mut self, msgs: Vec<Message>, now: f64, sink: &mut dyn FnMut(&Message)) {
+        self.queue.extend(msgs);
+        self.drain(now, sink);
+    }
+
     /// Ticks every stage (expiry, timers).
     pub fn tick(&mut self, now: f64, sink: &mut dyn FnMut(&Message)) {
+        self.tick_after(Vec::new(), now, sink);
+    }
+
+    /// [`Self::tick`] after an upstream stage's tick produced `upstream`:
+    /// they are handled first, as when that stage ticks in this pipeline.
+    pub fn tick_after(&mut self, upstream: Vec<Message>, now: f64, sink: &mut dyn FnMut(&Message)) {
         let mut out = std::mem::take(&mut self.out);
+        out.extend(upstream);
         for stage in self.stages_mut() {
             stage.tick(now, &mut out);
         }

@@ -67,8 +67,9 @@ fn corrupt(what: String) -> ModelError {
 
 /// Checks that every tree is a proper tree over `n_features` columns
 /// with finite outputs: children both present or both absent, each
-/// after its parent (so walks end) and inside the node list.
-pub(super) fn check(bytes: &[u8], n_features: usize) -> Result<(), ModelError> {
+/// after its parent (so walks end) and inside the node list. Returns the
+/// trees.
+pub(super) fn check(bytes: &[u8], n_features: usize) -> Result<Vec<Tree>, ModelError> {
     let (r, rest): (Regressor, _) = postcard::take_from_bytes(bytes).map_err(ModelError::Decode)?;
     if !rest.is_empty() {
         return Err(corrupt(format!("{} trailing bytes", rest.len())));
@@ -114,7 +115,7 @@ pub(super) fn check(bytes: &[u8], n_features: usize) -> Result<(), ModelError> {
             }
         }
     }
-    Ok(())
+    Ok(trees)
 }
 
 /// The same forest without the in-bag sample masks smartcore keeps when a

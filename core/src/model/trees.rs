@@ -7,7 +7,6 @@
 //! order before dividing, so its output is the same number.
 
 use super::ModelError;
-use super::raw::Regressor;
 
 /// A node: a split on `feature`, or a leaf (`feature` = [`LEAF`]) whose
 /// `value` is its output.
@@ -34,9 +33,7 @@ impl Trees {
     /// Flattens a forest that `raw::check` accepted: children inside their
     /// tree and after their parent, so every walk ends.
     pub(super) fn from_bytes(bytes: &[u8], n_features: usize) -> Result<Self, ModelError> {
-        super::raw::check(bytes, n_features)?;
-        let r: Regressor = postcard::from_bytes(bytes).map_err(ModelError::Decode)?;
-        let trees = r.forest.and_then(|f| f.trees).unwrap_or_default();
+        let trees = super::raw::check(bytes, n_features)?;
         let mut nodes = Vec::with_capacity(trees.iter().map(|t| t.nodes.len()).sum());
         let mut roots = Vec::with_capacity(trees.len());
         for tree in &trees {
@@ -46,20 +43,22 @@ impl Trees {
             };
             roots.push(index(0)?);
             for node in &tree.nodes {
-                nodes.push(match (node.true_child, node.false_child, node.split_value) {
-                    (Some(a), Some(b), Some(v)) => Node {
-                        value: v,
-                        feature: node.split_feature as u32,
-                        true_child: index(a)?,
-                        false_child: index(b)?,
+                nodes.push(
+                    match (node.true_child, node.false_child, node.split_value) {
+                        (Some(a), Some(b), Some(v)) => Node {
+                            value: v,
+                            feature: node.split_feature as u32,
+                            true_child: index(a)?,
+                            false_child: index(b)?,
+                        },
+                        _ => Node {
+                            value: node.output,
+                            feature: LEAF,
+                            true_child: 0,
+                            false_child: 0,
+                        },
                     },
-                    _ => Node {
-                        value: node.output,
-                        feature: LEAF,
-                        true_child: 0,
-                        false_child: 0,
-                    },
-                });
+                );
             }
         }
         Ok(Self {
