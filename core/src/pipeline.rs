@@ -19,7 +19,7 @@ use crate::estimator::Estimator;
 use crate::learner::Learner;
 use crate::predictor::Predictor;
 use crate::schema::{Message, PropertiesMsg, Topic, Window};
-use crate::stage::{Ctx, Origin, Stage, StageReport};
+use crate::stage::{Ctx, Stage, StageReport};
 
 /// The four state machines of a pipeline. Without a learner, the predictor
 /// keeps w = 1 (or the models it is given).
@@ -135,13 +135,7 @@ impl SyncPipeline {
                 Topic::Alerts | Topic::Stats | Topic::Logs => continue,
             };
             self.offset += 1;
-            let ctx = Ctx {
-                now,
-                origin: Origin {
-                    partition: 0,
-                    offset: self.offset,
-                },
-            };
+            let ctx = Ctx::in_process(now, self.offset);
             if let Err(error) = stage.handle(msg, ctx, &mut self.out) {
                 self.refused.count += 1;
                 tracing::warn!(stage = stage.name(), offset = self.offset, %error, "message refused");
@@ -351,13 +345,7 @@ fn run_stage<S: Stage>(
             Ok(Envelope::Msg(msg, t)) => {
                 now = t;
                 offset += 1;
-                let ctx = Ctx {
-                    now,
-                    origin: Origin {
-                        partition: 0,
-                        offset,
-                    },
-                };
+                let ctx = Ctx::in_process(now, offset);
                 let (topic, window) = (msg.topic(), msg.window());
                 let started = Instant::now();
                 match stage.handle(msg, ctx, &mut out) {

@@ -26,6 +26,20 @@ pub struct Ctx {
     pub origin: Origin,
 }
 
+impl Ctx {
+    /// The context of an in-process driver: one partition, its messages
+    /// numbered from 1.
+    pub fn in_process(now: f64, offset: i64) -> Self {
+        Self {
+            now,
+            origin: Origin {
+                partition: 0,
+                offset,
+            },
+        }
+    }
+}
+
 /// Why a stage refused a message. The driver counts it, logs it with its
 /// origin and dead-letters it; it never stops the stage.
 #[derive(Debug, thiserror::Error)]

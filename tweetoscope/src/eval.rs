@@ -20,7 +20,7 @@ use tweetoscope_core::generator::Replay;
 use tweetoscope_core::hawkes;
 use tweetoscope_core::pipeline::SyncPipeline;
 use tweetoscope_core::schema::{AlertMsg, Message, ParametersMsg, PropertiesMsg, Window};
-use tweetoscope_core::stage::{Ctx, Origin, Stage};
+use tweetoscope_core::stage::{Ctx, Stage};
 
 use crate::report::Report;
 use crate::stages::StageArgs;
@@ -262,13 +262,7 @@ fn run_split(
             now = emitted.at;
             unit += 1;
             offset += 1;
-            let ctx = Ctx {
-                now,
-                origin: Origin {
-                    partition: 0,
-                    offset,
-                },
-            };
+            let ctx = Ctx::in_process(now, offset);
             if let Err(error) = collector.handle(Message::Tweet(emitted.msg), ctx, &mut out) {
                 tracing::warn!(offset, %error, "tweet refused");
             }
