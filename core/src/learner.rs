@@ -39,7 +39,7 @@ impl Default for LearnerConfig {
             features: features::DEFAULT.iter().map(|s| s.to_string()).collect(),
             target: Target::LogGrowth,
             min_samples: 100,
-            retrain_growth: 0.25,
+            retrain_growth: 0.5,
             min_retrain: 50,
             max_samples: 5000,
             forest: ForestConfig::default(),
