@@ -2,7 +2,8 @@
 # The `eval` benchmark of the README: a NEWS-sized synthetic set (20,093
 # cascades, ~3.25 M tweets), windows 300,600,1200,3600, wall time and peak
 # RSS measured by /usr/bin/time. Also the accuracy tables on the shared
-# fixtures when ../shared/data is beside the checkout.
+# fixtures when ../shared/data is beside the checkout. PROFILE=1 adds a
+# callgrind profile by stage (a few minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v /usr/bin/time >/dev/null 2>&1 || { apt-get install -y -qq time >/dev/null || { echo "install GNU time" >&2; exit 1; }; }
@@ -13,7 +14,17 @@ bin=target/release/tweetoscope
 [ -f "$out/news-data.csv" ] || $bin simulate --cascades 20093 --seed 1 --out "$out/news"
 /usr/bin/time -v $bin eval --data "$out/news-data.csv" --index "$out/news-index.csv" \
     --windows 300,600,1200,3600 --out "$out/news-predictions.jsonl" "$@" 2> "$out/time.txt" | tee "$out/news-table.txt"
-grep -E 'Elapsed \(wall|Maximum resident' "$out/time.txt"
+grep -E 'Elapsed \(wall|Maximum resident|User time' "$out/time.txt"
+if [ "${PROFILE:-0}" = 1 ]; then
+    # Where the instructions go, on one thread (--workers 0), by stage:
+    # callgrind's inclusive counts, independent of the machine's load.
+    command -v valgrind >/dev/null 2>&1 || { apt-get install -y -qq valgrind >/dev/null || { echo "install valgrind" >&2; exit 1; }; }
+    valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" $bin eval --data "$out/news-data.csv" \
+        --index "$out/news-index.csv" --windows 300,600,1200,3600 --workers 0 --out "$out/profile.jsonl" "$@" >/dev/null 2>&1
+    callgrind_annotate --inclusive=yes "$out/callgrind.out" 2>/dev/null \
+        | grep -E 'PROGRAM TOTALS|Stage>::handle \[|Dataset::load \[|Replay as core::iter::traits::iterator::Iterator>::next \[|Correction::train \[|Scorer::see \[' \
+        | sed -E 's/ \[.*//; s#/[^ ]*/src/##'
+fi
 shared=../shared/data
 if [ -d "$shared" ]; then
     for set in example-book auspol; do
