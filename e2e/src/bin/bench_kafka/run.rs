@@ -51,6 +51,9 @@ pub struct Run {
     pub stats: usize,
     /// Window close (`origin-ts`) to alert.
     pub alert_ms: Vec<f64>,
+    /// The same for windows closed after the run's first second (the
+    /// stages' start: empty caches, first fetches, the densest second).
+    pub alert_ms_after_1s: Vec<f64>,
     /// Window close to each hop's record: series, then parameters.
     pub hops_ms: Vec<(Topic, Vec<f64>)>,
     pub usage: Vec<Usage>,
@@ -201,7 +204,13 @@ pub fn run(plan: &Plan, logs: &Path) -> Run {
             false
         })
     };
-    let alert_ms = read(Topic::Alerts).iter().filter_map(latency).collect();
+    let alerts = read(Topic::Alerts);
+    let alert_ms = alerts.iter().filter_map(latency).collect();
+    let alert_ms_after_1s = alerts
+        .iter()
+        .filter(|r| origin_ms(r).is_some_and(|o| o > first_ms + 1000))
+        .filter_map(latency)
+        .collect();
     let hops_ms = [Topic::CascadeSeries, Topic::CascadeProperties]
         .into_iter()
         .map(|t| {
@@ -221,15 +230,19 @@ pub fn run(plan: &Plan, logs: &Path) -> Run {
         seconds: (last_stat_ms - first_ms) as f64 / 1000.0,
         stats: stats.len(),
         alert_ms,
+        alert_ms_after_1s,
         hops_ms,
         usage,
     }
 }
 
+fn origin_ms(r: &Record) -> Option<i64> {
+    r.headers.get("origin-ts")?.parse().ok()
+}
+
 /// A record's timestamp minus its `origin-ts` header.
 fn latency(r: &Record) -> Option<f64> {
-    let origin: i64 = r.headers.get("origin-ts")?.parse().ok()?;
-    Some((r.timestamp_ms? - origin) as f64)
+    Some((r.timestamp_ms? - origin_ms(r)?) as f64)
 }
 
 /// Where the runs keep their logs and data.
