@@ -4,7 +4,7 @@
 # memory, free port) for each run: 3 throughput runs of all seven binaries,
 # one run 10 times longer (peak RSS), 3 latency runs paced at half the
 # measured maximum; CPU s per million tweets of every process and the broker.
-# About 5 minutes on a 2-core machine.
+# About 11 minutes on a 2-core machine.
 #   scripts/bench-kafka.sh [--cascades N] [--runs N] [--long-factor N]
 #                          [--latency-runs N] [--speed S] [--generator-args "..."]
 # Client properties for every stage: TWEETOSCOPE_KAFKA_PROPERTIES="linger.ms=5;..."
