@@ -87,6 +87,12 @@ impl Default for ReplayConfig {
 pub struct Emitted {
     pub at: f64,
     pub msg: TweetMsg,
+    /// For a watermark, when its source's next tweet is due: the gap the
+    /// watermark fills ends there. A transport that replays faster than the
+    /// source clock may skip the watermark when that gap is short in wall
+    /// time (the collector's output does not depend on watermarks, only
+    /// when it comes). `None` for tweets and `end`.
+    pub next_tweet: Option<f64>,
 }
 
 /// The replay of a dataset: an iterator over the merged sources.
@@ -311,7 +317,11 @@ impl Source {
         let Some(mut top) = self.active.peek_mut() else {
             self.done = true;
             let msg = TweetMsg::End { source };
-            return Emitted { at: self.last, msg };
+            return Emitted {
+                at: self.last,
+                msg,
+                next_tweet: None,
+            };
         };
         if let Some(w) = watermark.filter(|&w| top.0.t - self.last > w) {
             self.last += w;
@@ -319,7 +329,11 @@ impl Source {
                 source,
                 t: self.last,
             };
-            return Emitted { at: self.last, msg };
+            return Emitted {
+                at: self.last,
+                msg,
+                next_tweet: Some(top.0.t),
+            };
         }
         let Cursor { t, cid, row, .. } = top.0;
         let range = &data.cascades[cid];
@@ -345,7 +359,11 @@ impl Source {
             PeekMut::pop(top);
             self.start_next(t, data, order, n, spread);
         }
-        Emitted { at: t, msg }
+        Emitted {
+            at: t,
+            msg,
+            next_tweet: None,
+        }
     }
 }
 
@@ -489,6 +507,28 @@ mod tests {
             none.iter()
                 .all(|e| !matches!(e.msg, TweetMsg::Watermark { .. }))
         );
+    }
+
+    #[test]
+    fn a_watermark_says_when_its_source_s_next_tweet_is_due() {
+        let out = run(ReplayConfig {
+            max_active: 1,
+            ..config()
+        });
+        let mut checked = 0;
+        for (i, e) in out.iter().enumerate() {
+            let TweetMsg::Watermark { source, .. } = e.msg else {
+                assert_eq!(e.next_tweet, None, "{e:?}");
+                continue;
+            };
+            let next = out[i + 1..]
+                .iter()
+                .find(|n| n.msg.source() == source && cid(&n.msg).is_some())
+                .unwrap();
+            assert_eq!(e.next_tweet, Some(next.at), "{e:?}");
+            checked += 1;
+        }
+        assert!(checked > 100, "{checked} watermarks");
     }
 
     #[test]

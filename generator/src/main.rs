@@ -6,10 +6,11 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use clap::{Parser, ValueEnum};
-use tweetoscope_core::config::{ReplayArgs, SourceArgs};
+use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::generator::{Replay, ReplayConfig, TweetFormat};
 use tweetoscope_core::kafka::args::Property;
@@ -28,6 +29,12 @@ struct Cli {
     /// 1000). Default: as fast as possible.
     #[arg(long, env = "TWEETOSCOPE_SPEED")]
     speed: Option<f64>,
+    /// Send a watermark only when its source then stays quiet at least this
+    /// long in wall time (seconds or a duration); 0: every watermark.
+    /// Replayed fast, most watermarks are followed at once by a tweet that
+    /// closes the same windows.
+    #[arg(long, env = "TWEETOSCOPE_WATERMARK_QUIET", value_parser = parse_seconds, default_value = "10ms")]
+    watermark_quiet: f64,
     #[command(flatten)]
     replay: ReplayArgs,
     /// Record shape: ours (SPEC §2, with watermarks and end records) or
@@ -65,6 +72,9 @@ impl Cli {
         if self.speed.is_some_and(|s| !(s > 0.0 && s.is_finite())) {
             p.push("--speed must be a positive number".into());
         }
+        if !(0.0..=60.0).contains(&self.watermark_quiet) {
+            p.push("--watermark-quiet must be within [0, 60 s]".into());
+        }
         p.extend(self.source.problems());
         p
     }
@@ -96,7 +106,11 @@ fn main() -> ExitCode {
         .and_then(|()| {
             let set = cli.load()?;
             let replay = Replay::new(set.clone(), cli.replay_config());
-            let (kafka, speed) = (&cli.kafka, cli.speed);
+            let kafka = &cli.kafka;
+            let pacing = source::Pacing {
+                speed: cli.speed,
+                watermark_quiet: Duration::from_secs_f64(cli.watermark_quiet),
+            };
             let report =
                 app::with_runtime("generator", kafka, &cli, async move |telemetry, logs| {
                     let health = telemetry.health.clone();
@@ -112,12 +126,13 @@ fn main() -> ExitCode {
                         Err(DriverError::Stopped) => return Ok(SourceReport::default()),
                         started => started?,
                     };
-                    source::run(replay, speed, &mut output, &health).await
+                    source::run(replay, pacing, &mut output, &health).await
                 })?;
             tracing::info!(
                 cascades = set.len(),
                 tweets = report.tweets,
                 messages = report.messages,
+                watermarks_skipped = report.watermarks_skipped,
                 seconds = report.seconds,
                 tweets_per_s = report.tweets as f64 / report.seconds.max(1e-9),
                 interrupted = report.interrupted,

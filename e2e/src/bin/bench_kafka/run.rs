@@ -1,0 +1,251 @@
+//! One run of the pipeline on a broker of its own: every stage binary, then
+//! the generator; what came out (tweets, stats, latencies) and what each
+//! process used.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tweetoscope_core::schema::Topic;
+use tweetoscope_e2e::{Deployment, Proc, Record, read_topic, unique, wait_for_log};
+
+use crate::broker::Broker;
+use crate::procstat::{cpu_seconds, peak_rss_mib, reaped_children_cpu_seconds};
+
+/// The consuming stages, started before the generator: (binary, options).
+const STAGES: &[(&str, &[&str])] = &[
+    ("collector", &[]),
+    ("estimator", &[]),
+    ("predictor", &[]),
+    ("learner", &[]),
+    ("dashboard", &["--web-addr", "127.0.0.1:0"]),
+    ("logger", &[]),
+];
+
+/// What a run replays and how.
+pub struct Plan<'a> {
+    pub name: &'a str,
+    pub tansu: &'a Path,
+    pub data: &'a Path,
+    pub index: &'a Path,
+    /// `None`: as fast as possible.
+    pub speed: Option<f64>,
+    pub generator_args: &'a [String],
+}
+
+/// What one process used during the run.
+#[derive(Debug, Clone)]
+pub struct Usage {
+    pub label: String,
+    /// From the generator's start to the last stat seen.
+    pub cpu_s: f64,
+    /// Peak resident set over the process's life.
+    pub peak_rss_mib: f64,
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub tweets: u64,
+    pub records: u64,
+    /// From the first tweet's timestamp to the last stat's (broker clocks).
+    pub seconds: f64,
+    pub stats: usize,
+    /// Window close (`origin-ts`) to alert.
+    pub alert_ms: Vec<f64>,
+    /// The same for windows closed after the run's first second (the
+    /// stages' start: empty caches, first fetches, the densest second).
+    pub alert_ms_after_1s: Vec<f64>,
+    /// Window close to each hop's record: series, then parameters.
+    pub hops_ms: Vec<(Topic, Vec<f64>)>,
+    pub usage: Vec<Usage>,
+}
+
+impl Run {
+    pub fn tweets_per_s(&self) -> f64 {
+        self.tweets as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// CPU seconds of every live process, in `pids` order.
+fn cpu_of(pids: &[u32]) -> Vec<f64> {
+    pids.iter()
+        .map(|&p| cpu_seconds(p).unwrap_or(f64::NAN))
+        .collect()
+}
+
+fn field(log: &str, name: &str) -> u64 {
+    log.split(&format!("{name}="))
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn run(plan: &Plan, logs: &Path) -> Run {
+    let broker = Broker::start(plan.tansu, &logs.join(format!("{}.tansu.log", plan.name)));
+    let d = Deployment {
+        prefix: unique(plan.name),
+        brokers: broker.address.clone(),
+        windows: "600,1200".into(),
+        logs: logs.to_path_buf(),
+    };
+    d.create_topics();
+    let stages: Vec<Proc> = STAGES
+        .iter()
+        .map(|(bin, args)| d.spawn(bin, bin, args))
+        .collect();
+    for p in &stages {
+        assert!(
+            wait_for_log(p, "partitions assigned", 1, Duration::from_secs(60)),
+            "{} did not join: {}",
+            p.label,
+            p.log_text()
+        );
+    }
+    let mut pids: Vec<u32> = stages.iter().map(Proc::pid).collect();
+    pids.push(broker.pid());
+    let cpu_start = cpu_of(&pids);
+
+    let gen_cpu_start = reaped_children_cpu_seconds();
+    let (data, index) = (
+        plan.data.display().to_string(),
+        plan.index.display().to_string(),
+    );
+    let speed = plan.speed.map(|s| s.to_string());
+    let mut args = vec![
+        "--data",
+        &data,
+        "--index",
+        &index,
+        "--sources",
+        "8",
+        "--seed",
+        "3",
+    ];
+    if let Some(s) = &speed {
+        args.extend(["--speed", s.as_str()]);
+    }
+    args.extend(plan.generator_args.iter().map(String::as_str));
+    let started = Instant::now();
+    let mut g = d.spawn("generator", "generator", &args);
+    let gen_pid = g.pid();
+    let mut gen_rss: f64 = 0.0;
+    loop {
+        if let Some(r) = peak_rss_mib(gen_pid) {
+            gen_rss = gen_rss.max(r);
+        }
+        let ok = g.wait(Duration::from_millis(100));
+        if g.pid() == 0 {
+            assert!(ok, "generator failed: {}", g.log_text());
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "generator still running after 30 min"
+        );
+    }
+    let gen_cpu = reaped_children_cpu_seconds() - gen_cpu_start;
+    let log = g.log_text();
+    let (tweets, records) = (field(&log, "tweets"), field(&log, "messages"));
+    eprintln!(
+        "  {}: generator done in {:.1} s ({tweets} tweets, {records} records)",
+        plan.name,
+        started.elapsed().as_secs_f64()
+    );
+
+    // Stats stop coming when every cascade has ended: wait for 5 s of
+    // quiet, noting the CPU of every process when the last one came.
+    let last = std::cell::RefCell::new((0usize, Instant::now(), cpu_of(&pids)));
+    let stats = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Stats),
+        Duration::from_secs(900),
+        |r| {
+            let mut last = last.borrow_mut();
+            if r.len() != last.0 {
+                *last = (r.len(), Instant::now(), cpu_of(&pids));
+                false
+            } else {
+                last.0 > 0 && last.1.elapsed() > Duration::from_secs(5)
+            }
+        },
+    );
+    let cpu_end = last.into_inner().2;
+    let mut usage: Vec<Usage> = vec![Usage {
+        label: "generator".into(),
+        cpu_s: gen_cpu,
+        peak_rss_mib: gen_rss,
+    }];
+    for (i, &pid) in pids.iter().enumerate() {
+        let label = stages.get(i).map_or("broker", |p| p.label.as_str());
+        usage.push(Usage {
+            label: label.into(),
+            cpu_s: cpu_end[i] - cpu_start[i],
+            peak_rss_mib: peak_rss_mib(pid).unwrap_or(f64::NAN),
+        });
+    }
+
+    let first_ms = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Tweets),
+        Duration::from_secs(10),
+        |r| !r.is_empty(),
+    )
+    .iter()
+    .filter_map(|r| r.timestamp_ms)
+    .min()
+    .unwrap_or(0);
+    let last_stat_ms = stats
+        .iter()
+        .filter_map(|r| r.timestamp_ms)
+        .max()
+        .unwrap_or(0);
+    let read = |topic| {
+        read_topic(&d.brokers, &d.topic(topic), Duration::from_secs(3), |_| {
+            false
+        })
+    };
+    let alerts = read(Topic::Alerts);
+    let alert_ms = alerts.iter().filter_map(latency).collect();
+    let alert_ms_after_1s = alerts
+        .iter()
+        .filter(|r| origin_ms(r).is_some_and(|o| o > first_ms + 1000))
+        .filter_map(latency)
+        .collect();
+    let hops_ms = [Topic::CascadeSeries, Topic::CascadeProperties]
+        .into_iter()
+        .map(|t| {
+            let l = read(t)
+                .iter()
+                .filter(|r| r.json()["type"] != "size")
+                .filter_map(latency)
+                .collect();
+            (t, l)
+        })
+        .collect();
+    drop(stages);
+    drop(broker);
+    Run {
+        tweets,
+        records,
+        seconds: (last_stat_ms - first_ms) as f64 / 1000.0,
+        stats: stats.len(),
+        alert_ms,
+        alert_ms_after_1s,
+        hops_ms,
+        usage,
+    }
+}
+
+fn origin_ms(r: &Record) -> Option<i64> {
+    r.headers.get("origin-ts")?.parse().ok()
+}
+
+/// A record's timestamp minus its `origin-ts` header.
+fn latency(r: &Record) -> Option<f64> {
+    Some((r.timestamp_ms? - origin_ms(r)?) as f64)
+}
+
+/// Where the runs keep their logs and data.
+pub fn work_dir() -> PathBuf {
+    tweetoscope_e2e::bin_dir().join("bench-data")
+}
