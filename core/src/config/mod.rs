@@ -17,7 +17,7 @@ mod values;
 
 pub use replay::{ReplayArgs, SourceArgs};
 pub use stages::{
-    CollectorArgs, HawkesArgs, LearnerArgs, MarkLawArgs, MarkMeanArg, PointArg, SolverArg,
+    CollectorArgs, HawkesArgs, KernelArg, LearnerArgs, MarkLawArgs, MarkMeanArg, PointArg, SolverArg,
     TargetArg,
 };
 pub use values::{FeatureList, Windows, parse_seconds};
