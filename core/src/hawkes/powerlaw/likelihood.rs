@@ -9,7 +9,8 @@
 //! compensator per unit p.
 //!
 //! For fixed x, LL is concave in p with maximum at p = (n-1) / K; the fit
-//! keeps n* = p E[m^beta] below 1, so p = min((n-1) / K, p_max(beta)). The
+//! keeps n* = p E[m^beta] below 1, so p = min((n-1) / K, p_max(beta)) (or
+//! the MAP under a prior on n*, [`profiled`]). The
 //! profiled LL is C1 (at the kink dLL/dp = 0), and its gradient is the
 //! partial gradient at that p (envelope theorem), plus, when p sits at
 //! p_max(beta), the term through p_max.
@@ -65,6 +66,9 @@ pub struct Series<'a> {
     pub log_marks: Vec<f64>,
     pub t_obs: f64,
     pub moment: Moment,
+    /// Gaussian prior on ln n*, (mean, sd): with it p is the MAP, not the
+    /// ML, given the shape. None: ML.
+    pub n_star_prior: Option<(f64, f64)>,
 }
 
 impl<'a> Series<'a> {
@@ -74,6 +78,7 @@ impl<'a> Series<'a> {
             log_marks: marks.iter().map(|m| m.max(MIN_MARK).ln()).collect(),
             t_obs,
             moment,
+            n_star_prior: None,
         }
     }
 
@@ -106,7 +111,8 @@ impl<'a> Series<'a> {
     }
 }
 
-/// The profiled log-likelihood at x, with the p that attains it.
+/// The profiled log-likelihood at x (plus the log prior on n* when there
+/// is one), with the p that attains it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Profiled {
     pub value: f64,
@@ -122,8 +128,12 @@ pub struct Profiled {
 /// Largest n* the fit allows, as for the exponential kernel.
 pub const N_STAR_MAX: f64 = 1.0 - 1e-8;
 
-/// LL maximised over p (n* below [`N_STAR_MAX`]) at shape x, with its
-/// gradient: O(n min(n, HISTORY)).
+/// LL (+ log prior on n*) maximised over p (n* below [`N_STAR_MAX`]) at
+/// shape x, with its gradient: O(n min(n, HISTORY)).
+///
+/// With the prior N(m, s^2) on ln n* = a + ln E[m^beta] (a = ln p), the
+/// objective in a, (n-1) a - e^a K - (a + ln E - m)^2 / (2 s^2), is
+/// strictly concave: a safeguarded 1-D Newton finds its maximum.
 pub fn profiled(series: &Series<'_>, x: [f64; 3]) -> Profiled {
     let Shape { beta, c, theta } = Shape::from_x(x);
     let times = series.times;
@@ -168,18 +178,31 @@ pub fn profiled(series: &Series<'_>, x: [f64; 3]) -> Profiled {
     }
     let (log_moment, dlog_moment) = series.log_moment(beta);
     let moment = log_moment.exp();
-    let p_max = N_STAR_MAX / moment;
-    let p_free = if k > 0.0 { children / k } else { f64::INFINITY };
-    let p = p_free.min(p_max);
-    let value = if children > 0.0 {
-        children * p.ln() + sum_ln_s - p * k
+    let a_max = (N_STAR_MAX / moment).ln();
+    let a = match series.n_star_prior {
+        None if k > 0.0 && children > 0.0 => (children / k).ln().min(a_max),
+        None if children > 0.0 => a_max,
+        None => f64::NEG_INFINITY,
+        Some((m, s)) => map_log_p(children, k, log_moment - m, s, a_max),
+    };
+    let p = a.exp();
+    let mut value = if children > 0.0 {
+        children * a + sum_ln_s - p * k
     } else {
         -p * k
     };
     let mut grad = [g[0] - p * kb, g[1] - p * kc, g[2] - p * kt];
-    if p_free > p_max {
-        // p = p_max(beta): d ln p / d beta = -d ln E[m^beta] / d beta.
-        grad[0] += (children - p * k) * -dlog_moment;
+    // dvalue/da: zero at an interior optimum; at a = a_max(beta) the value
+    // moves with the bound, d a_max / d beta = -d ln E / d beta.
+    let mut dvalue_da = children - p * k;
+    if let Some((m, s)) = series.n_star_prior {
+        let z = (a + log_moment - m) / s;
+        value -= 0.5 * z * z;
+        grad[0] -= z / s * dlog_moment;
+        dvalue_da -= z / s;
+    }
+    if a >= a_max && dvalue_da > 0.0 {
+        grad[0] -= dvalue_da * dlog_moment;
     }
     Profiled {
         value,
@@ -188,4 +211,38 @@ pub fn profiled(series: &Series<'_>, x: [f64; 3]) -> Profiled {
         moment,
         a_t,
     }
+}
+
+/// argmax over a <= a_max of (n-1) a - e^a K - (a + shift)^2 / (2 s^2),
+/// shift = ln E[m^beta] - prior mean: Newton safeguarded by bisection.
+fn map_log_p(children: f64, k: f64, shift: f64, s: f64, a_max: f64) -> f64 {
+    let prec = 1.0 / (s * s);
+    let slope = |a: f64| children - a.exp() * k - (a + shift) * prec;
+    if slope(a_max) >= 0.0 {
+        return a_max;
+    }
+    // slope(-shift - (K + 1) s^2 - ...) > 0 far enough left: walk down.
+    let mut lo = (-shift).min(a_max) - 1.0;
+    while slope(lo) < 0.0 {
+        lo -= 2.0 * (a_max - lo).max(1.0);
+    }
+    let mut hi = a_max;
+    let mut a = 0.5 * (lo + hi);
+    for _ in 0..100 {
+        let g = slope(a);
+        if g > 0.0 {
+            lo = a;
+        } else {
+            hi = a;
+        }
+        let mut next = a + g / (a.exp() * k + prec);
+        if !(next > lo && next < hi) {
+            next = 0.5 * (lo + hi);
+        }
+        if (next - a).abs() < 1e-12 || hi - lo < 1e-12 {
+            return next;
+        }
+        a = next;
+    }
+    a
 }

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use super::likelihood::{Moment, Series, profiled};
 use super::*;
 use crate::hawkes::simulate::{power_law_delay, simulate_with_delays};
-use crate::hawkes::{FitConfig, FitError, MarkLaw, MarkMean, fit_map};
+use crate::hawkes::{FitConfig, FitError, MarkLaw};
 
 /// A cascade of Mishra's model with linear influence (beta = 1), the
 /// simulator's parameterisation: p m children per tweet of magnitude m.
@@ -50,8 +50,14 @@ fn the_gradient_matches_finite_differences() {
     let cut: Vec<_> = events.iter().copied().filter(|e| e.0 < 3600.0).collect();
     let (times, marks): (Vec<f64>, Vec<f64>) = cut.into_iter().unzip();
     assert!(times.len() > 20, "{} events", times.len());
-    for moment in [Moment::Empirical, Moment::Law(MarkLaw::COURSE)] {
-        let series = Series::new(&times, &marks, 3600.0, moment);
+    for (moment, prior) in [
+        (Moment::Empirical, None),
+        (Moment::Law(MarkLaw::COURSE), None),
+        (Moment::Empirical, Some((-0.47, 0.47))),
+        (Moment::Law(MarkLaw::COURSE), Some((-1.0, 0.2))),
+    ] {
+        let mut series = Series::new(&times, &marks, 3600.0, moment);
+        series.n_star_prior = prior;
         for x in [[0.5, 60f64.ln(), 0.8f64.ln()], [1.2, 2.0, -1.5], [0.1, 8.0, 1.0]] {
             check_gradient(&series, x);
         }
@@ -64,15 +70,18 @@ fn the_gradient_holds_where_n_star_is_capped() {
     // above 1, so p sits at its bound and the gradient goes through it.
     let times: Vec<f64> = (0..40).map(|i| 500.0 + f64::from(i)).collect();
     let marks = vec![50.0; 40];
-    let series = Series::new(&times, &marks, 540.0, Moment::Empirical);
-    let x = [0.7, 3000f64.ln(), 1.5f64.ln()];
-    let pr = profiled(&series, x);
-    assert!(
-        pr.p * pr.moment > 0.999,
-        "the bound is not active: n* = {}",
-        pr.p * pr.moment
-    );
-    check_gradient(&series, x);
+    let mut series = Series::new(&times, &marks, 540.0, Moment::Empirical);
+    for prior in [None, Some((-0.3, 2.0))] {
+        series.n_star_prior = prior;
+        let x = [0.7, 3000f64.ln(), 1.5f64.ln()];
+        let pr = profiled(&series, x);
+        assert!(
+            pr.p * pr.moment > 0.999,
+            "the bound is not active: n* = {}",
+            pr.p * pr.moment
+        );
+        check_gradient(&series, x);
+    }
 }
 
 #[test]
@@ -100,31 +109,23 @@ fn the_fit_recovers_the_simulated_kernel() {
 }
 
 #[test]
-fn power_law_predicts_a_power_law_cascade_better_than_the_exponential() {
-    // Mid-cascade (first 10 min), 8 cascades: the sum of ARE of the two
-    // w = 1 predictions against the true final size.
-    let (mut are_pl, mut are_exp) = (0.0, 0.0);
-    let cfg = FitConfig {
-        mark_mean: MarkMean::Empirical,
-        ..FitConfig::default()
+fn the_prior_on_n_star_pulls_the_profiled_p_towards_its_mean() {
+    let events = cascade(1, 0.7, 60.0, 0.8, 1000.0);
+    let cut: Vec<_> = events.iter().copied().filter(|e| e.0 < 3600.0).collect();
+    let (times, marks): (Vec<f64>, Vec<f64>) = cut.into_iter().unzip();
+    let x = [0.8, 60f64.ln(), 0.8f64.ln()];
+    let mut series = Series::new(&times, &marks, 3600.0, Moment::Empirical);
+    let n_star = |s: &Series<'_>| {
+        let pr = profiled(s, x);
+        pr.p * pr.moment
     };
-    for seed in 10..18 {
-        let events = cascade(seed, 0.6, 20.0, 0.7, 3000.0);
-        let t_obs = 600.0;
-        let cut: Vec<_> = events.iter().copied().filter(|e| e.0 < t_obs).collect();
-        if cut.len() < 10 {
-            continue;
-        }
-        let (times, marks): (Vec<f64>, Vec<f64>) = cut.into_iter().unzip();
-        let n = times.len() as f64;
-        let truth = events.len() as f64;
-        let pl = fit_power_law(&times, &marks, t_obs, &cfg).unwrap();
-        let ex = fit_map(&times, &marks, t_obs, &cfg).unwrap();
-        are_pl += (crate::hawkes::final_size(n, pl.g1, pl.n_star, 1.0) - truth).abs() / truth;
-        are_exp += (crate::hawkes::final_size(n, ex.g1, ex.n_star, 1.0) - truth).abs() / truth;
-    }
-    eprintln!("summed ARE: power law {are_pl}, exponential {are_exp}");
-    assert!(are_pl < are_exp, "power law {are_pl}, exponential {are_exp}");
+    let ml = n_star(&series);
+    assert!(ml > 0.2 && ml < 0.99, "ML n* = {ml}");
+    series.n_star_prior = Some((0.1f64.ln(), 0.3));
+    let low = n_star(&series);
+    series.n_star_prior = Some((0.999f64.ln(), 0.3));
+    let high = n_star(&series);
+    assert!(low < ml && ml < high && high < 1.0, "{low} < {ml} < {high}");
 }
 
 #[test]
