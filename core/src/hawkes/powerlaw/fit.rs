@@ -128,8 +128,12 @@ fn minimise(
             // precision of f.
             return Ok((x, f, pr, iter));
         };
-        let s: [f64; 3] = std::array::from_fn(|k| xn[k] - x[k]);
-        let y: [f64; 3] = std::array::from_fn(|k| gn[k] - g[k]);
+        // The update sees the free variables only: the gradient of a
+        // variable held at its bound still moves, and letting it into H
+        // made the iterates zig-zag along the free ones.
+        let free = |k: usize, v: f64| if active[k] { 0.0 } else { v };
+        let s: [f64; 3] = std::array::from_fn(|k| free(k, xn[k] - x[k]));
+        let y: [f64; 3] = std::array::from_fn(|k| free(k, gn[k] - g[k]));
         let sy: f64 = (0..3).map(|k| s[k] * y[k]).sum();
         let converged = (f - fn_).abs() <= 1e-10 * (1.0 + f.abs());
         (x, f, g, pr) = (xn, fn_, gn, prn);

@@ -159,3 +159,4 @@ fn g1_per_p_is_the_sum_of_the_kernel_tails() {
     let g = g1_per_p(&[0.0, 100.0], &[2.0, 3.0], 100.0, shape);
     assert!((g - (2.0 * 10.0 / 110.0 + 3.0)).abs() < 1e-12, "{g}");
 }
+
