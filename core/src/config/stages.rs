@@ -66,8 +66,8 @@ pub enum SolverArg {
 pub enum KernelArg {
     /// p beta exp(-beta tau): the course's model.
     Exponential,
-    /// Mishra et al.'s kappa m^beta (tau + c)^-(1 + theta): about 100 times
-    /// slower to fit (README, "The power-law kernel").
+    /// Mishra et al.'s kappa m^beta (tau + c)^-(1 + theta): 150 to 1,000
+    /// times slower to fit (README, "The power-law kernel").
     PowerLaw,
 }
 

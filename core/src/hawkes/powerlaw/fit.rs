@@ -90,9 +90,8 @@ fn minimise(
         if !f.is_finite() {
             return Err(FitError::NotConverged { iterations: iter });
         }
-        let active: [bool; 3] = std::array::from_fn(|k| {
-            (x[k] <= lo[k] && g[k] > 0.0) || (x[k] >= hi[k] && g[k] < 0.0)
-        });
+        let active: [bool; 3] =
+            std::array::from_fn(|k| (x[k] <= lo[k] && g[k] > 0.0) || (x[k] >= hi[k] && g[k] < 0.0));
         let pg_norm = (0..3)
             .filter(|&k| !active[k])
             .map(|k| g[k].abs())
@@ -102,7 +101,10 @@ fn minimise(
         }
         let mut d = [0.0; 3];
         for i in (0..3).filter(|&i| !active[i]) {
-            d[i] = -(0..3).filter(|&j| !active[j]).map(|j| h[i][j] * g[j]).sum::<f64>();
+            d[i] = -(0..3)
+                .filter(|&j| !active[j])
+                .map(|j| h[i][j] * g[j])
+                .sum::<f64>();
         }
         if (0..3).map(|k| d[k] * g[k]).sum::<f64>() >= 0.0 {
             // Not a descent direction: restart from steepest descent.
@@ -147,7 +149,8 @@ fn minimise(
             let yhy: f64 = (0..3).map(|k| y[k] * hy[k]).sum();
             for i in 0..3 {
                 for j in 0..3 {
-                    h[i][j] += rho * ((1.0 + rho * yhy) * s[i] * s[j] - hy[i] * s[j] - s[i] * hy[j]);
+                    h[i][j] +=
+                        rho * ((1.0 + rho * yhy) * s[i] * s[j] - hy[i] * s[j] - s[i] * hy[j]);
                 }
             }
         }
@@ -192,7 +195,10 @@ pub fn fit_power_law(
     let mut series = Series::new(times, marks, t_obs, moment);
     series.n_star_prior = Some(n_star_prior(cfg)?);
     let (lo, hi) = bounds(series.moment);
-    let mut start = (f64::INFINITY, [SHAPE_PRIOR[0].0, SHAPE_PRIOR[1].0, SHAPE_PRIOR[2].0]);
+    let mut start = (
+        f64::INFINITY,
+        [SHAPE_PRIOR[0].0, SHAPE_PRIOR[1].0, SHAPE_PRIOR[2].0],
+    );
     for ln_c in [10f64.ln(), 60f64.ln(), 600f64.ln(), 3600f64.ln()] {
         for ln_theta in [0.3f64.ln(), 1.0f64.ln()] {
             let x = project([SHAPE_PRIOR[0].0, ln_c, ln_theta], lo, hi);

@@ -58,7 +58,11 @@ fn the_gradient_matches_finite_differences() {
     ] {
         let mut series = Series::new(&times, &marks, 3600.0, moment);
         series.n_star_prior = prior;
-        for x in [[0.5, 60f64.ln(), 0.8f64.ln()], [1.2, 2.0, -1.5], [0.1, 8.0, 1.0]] {
+        for x in [
+            [0.5, 60f64.ln(), 0.8f64.ln()],
+            [1.2, 2.0, -1.5],
+            [0.1, 8.0, 1.0],
+        ] {
             check_gradient(&series, x);
         }
     }
@@ -159,4 +163,3 @@ fn g1_per_p_is_the_sum_of_the_kernel_tails() {
     let g = g1_per_p(&[0.0, 100.0], &[2.0, 3.0], 100.0, shape);
     assert!((g - (2.0 * 10.0 / 110.0 + 3.0)).abs() < 1e-12, "{g}");
 }
-
