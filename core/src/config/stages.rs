@@ -66,7 +66,7 @@ pub enum SolverArg {
 pub enum KernelArg {
     /// p beta exp(-beta tau): the course's model.
     Exponential,
-    /// Mishra et al.'s kappa m^beta (tau + c)^-(1 + theta): 150 to 1,000
+    /// Mishra et al.'s kappa m^beta (tau + c)^-(1 + theta): 200 to 2,000
     /// times slower to fit (README, "The power-law kernel").
     PowerLaw,
 }
