@@ -10,8 +10,10 @@
 use std::collections::{HashSet, VecDeque};
 
 use crate::features;
-use crate::hawkes::{self, FitConfig, FitError};
-use crate::schema::{FailedMsg, Message, ParametersMsg, PropertiesMsg, SeriesMsg, Topic, Window};
+use crate::hawkes::{self, FitConfig, FitError, Kernel};
+use crate::schema::{
+    FailedMsg, Message, ParametersMsg, PowerLawParams, PropertiesMsg, SeriesMsg, Topic, Window,
+};
 use crate::stage::{Ctx, Stage, StageError};
 
 /// Counters for metrics and the end-of-run report.
@@ -32,6 +34,9 @@ pub struct EstimatorStats {
     pub repeated: u64,
     /// Solver iterations of the successful fits.
     pub iterations: u64,
+    /// `--kernel power-law`: series whose power-law fit failed and that
+    /// were published with the exponential fit instead.
+    pub power_law_failed: u64,
     /// Failed fits by [`crate::observe::fit_failure_reason`].
     pub failed_by_reason: std::collections::BTreeMap<&'static str, u64>,
 }
@@ -92,7 +97,7 @@ impl Estimator {
         let fit = hawkes::fit_map(&self.times, &self.marks, t_obs, &self.cfg)?;
         self.stats.iterations += fit.iterations;
         let n_obs = self.times.len() as u64;
-        Ok(ParametersMsg {
+        let mut params = ParametersMsg {
             cid: series.cid.clone(),
             msg: series.msg.clone(),
             n_obs,
@@ -102,7 +107,50 @@ impl Estimator {
             g1: fit.g1,
             t_obs: Some(series.t_obs),
             features: features::series_features(&self.times, &self.marks, t_obs),
-        })
+            power_law: None,
+        };
+        if self.cfg.kernel == Kernel::PowerLaw {
+            self.power_law(series, &mut params);
+        }
+        Ok(params)
+    }
+
+    /// `--kernel power-law`: replaces the prediction (n*, G1, n_supp) by the
+    /// power-law fit's, keeping the exponential one as features
+    /// (`exp_n_star`, `exp_log_supp_ratio`). A failed power-law fit leaves
+    /// the exponential prediction, counted and logged.
+    fn power_law(&mut self, series: &SeriesMsg, params: &mut ParametersMsg) {
+        let t_obs = f64::from(series.t_obs);
+        match hawkes::powerlaw::fit_power_law(&self.times, &self.marks, t_obs, &self.cfg) {
+            Ok(pl) => {
+                self.stats.iterations += pl.iterations;
+                let n_obs = params.n_obs as f64;
+                params.features.insert("exp_n_star".into(), params.n_star);
+                params.features.insert(
+                    "exp_log_supp_ratio".into(),
+                    (params.n_supp / n_obs.max(1.0)).ln_1p(),
+                );
+                params.n_star = pl.n_star;
+                params.g1 = pl.g1;
+                params.n_supp = hawkes::final_size(0.0, pl.g1, pl.n_star, 1.0);
+                params.power_law = Some(PowerLawParams {
+                    p: pl.p,
+                    beta: pl.shape.beta,
+                    c: pl.shape.c,
+                    theta: pl.shape.theta,
+                });
+            }
+            Err(error) => {
+                self.stats.power_law_failed += 1;
+                tracing::warn!(
+                    cid = %series.cid,
+                    window = series.t_obs,
+                    n = self.times.len(),
+                    %error,
+                    "power-law fit failed: the exponential fit is published"
+                );
+            }
+        }
     }
 }
 
@@ -220,6 +268,38 @@ mod tests {
         assert!(p.n_star < 1.0 && p.params.iter().all(|v| v.is_finite() && *v > 0.0));
         assert!(features::vector(p, features::DEFAULT).is_some());
         assert_eq!(est.stats().fitted, 1);
+    }
+
+    #[test]
+    fn the_power_law_kernel_carries_its_prediction_and_the_exponential_one() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let tweets = hawkes::simulate::simulate_with_delays(
+            &mut rng,
+            0.02,
+            |r: &mut rand_chacha::ChaCha8Rng| hawkes::simulate::power_law_delay(r, 30.0, 0.7),
+            hawkes::MarkLaw::COURSE,
+            Some(3000.0),
+            600.0,
+            500,
+        );
+        let cfg = FitConfig {
+            kernel: Kernel::PowerLaw,
+            ..FitConfig::default()
+        };
+        let exp = Estimator::new(FitConfig::default())
+            .estimate(&series(tweets.clone()))
+            .unwrap();
+        let p = Estimator::new(cfg).estimate(&series(tweets)).unwrap();
+        let pl = p.power_law.unwrap();
+        assert!(pl.c > 0.0 && pl.theta > 0.0 && pl.p > 0.0, "{pl:?}");
+        assert_eq!(p.params, exp.params, "params stay the exponential fit's");
+        assert_ne!(p.n_star, exp.n_star);
+        assert!((p.n_supp - p.g1 / (1.0 - p.n_star)).abs() <= 1e-9 * p.n_supp.max(1.0));
+        assert_eq!(p.features["exp_n_star"], exp.n_star);
+        let mut names: Vec<&str> = features::DEFAULT.to_vec();
+        names.extend(["pl_beta", "pl_log_c", "pl_theta", "exp_log_supp_ratio"]);
+        assert!(features::vector(&p, &names).is_some());
+        assert!(features::value(&exp, "pl_theta").is_none());
     }
 
     #[test]

@@ -53,6 +53,11 @@ pub const KNOWN: &[&str] = &[
     "frac_half",
     "log_rate_ratio",
     "log_n_recent",
+    "pl_beta",
+    "pl_log_c",
+    "pl_theta",
+    "exp_n_star",
+    "exp_log_supp_ratio",
 ];
 
 /// Shape statistics of an observed series on [0, t_obs), computed by the
@@ -117,6 +122,11 @@ pub fn value(p: &ParametersMsg, name: &str) -> Option<f64> {
         "log_G1" => p.g1.ln_1p(),
         "log_n_obs" => n_obs.max(1.0).ln(),
         "log_supp_ratio" => (p.n_supp / n_obs.max(1.0)).ln_1p(),
+        // The power-law kernel (`--kernel power-law` only); n_star, G1 and
+        // log_supp_ratio are then its own, exp_* the exponential fit's.
+        "pl_beta" => p.power_law?.beta,
+        "pl_log_c" => p.power_law?.c.ln(),
+        "pl_theta" => p.power_law?.theta,
         other => *p.features.get(other)?,
     };
     v.is_finite().then_some(v)
@@ -142,6 +152,7 @@ mod tests {
             g1: 13.0,
             t_obs: Some(600),
             features: series_features(&[0.0, 100.0, 500.0], &[10.0, 20.0, 30.0], 600.0),
+            power_law: None,
         }
     }
 

@@ -17,8 +17,8 @@ mod values;
 
 pub use replay::{ReplayArgs, SourceArgs};
 pub use stages::{
-    CollectorArgs, HawkesArgs, LearnerArgs, MarkLawArgs, MarkMeanArg, PointArg, SolverArg,
-    TargetArg,
+    CollectorArgs, HawkesArgs, KernelArg, LearnerArgs, MarkLawArgs, MarkMeanArg, PointArg,
+    SolverArg, TargetArg,
 };
 pub use values::{FeatureList, Windows, parse_seconds};
 

@@ -39,8 +39,19 @@ pub enum Solver {
     NelderMead,
 }
 
+/// The memory kernel the estimator fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// p beta exp(-beta tau): the course's model.
+    Exponential,
+    /// Mishra et al.'s kappa m^beta (tau + c)^-(1 + theta)
+    /// ([`super::powerlaw`]).
+    PowerLaw,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitConfig {
+    pub kernel: Kernel,
     pub marks: MarkLaw,
     pub mark_mean: MarkMean,
     pub prior: Prior,
@@ -55,6 +66,7 @@ pub struct FitConfig {
 impl Default for FitConfig {
     fn default() -> Self {
         Self {
+            kernel: Kernel::Exponential,
             marks: MarkLaw::COURSE,
             mark_mean: MarkMean::Law,
             prior: Prior::COURSE,
@@ -117,14 +129,9 @@ impl From<ArgminFailure> for FitError {
     }
 }
 
-/// Checks the series and builds the objective with its prior and box.
-/// Returns E[m] along with it.
-fn posterior<'a>(
-    times: &'a [f64],
-    marks: &'a [f64],
-    t_obs: f64,
-    cfg: &FitConfig,
-) -> Result<(Posterior<'a>, f64), FitError> {
+/// Checks a series for any kernel's fit: as many magnitudes as times, all
+/// finite, sorted, none after the window.
+pub(crate) fn check_series(times: &[f64], marks: &[f64], t_obs: f64) -> Result<(), FitError> {
     if times.len() != marks.len() {
         return Err(FitError::LengthMismatch {
             times: times.len(),
@@ -147,6 +154,18 @@ fn posterior<'a>(
     if last > t_obs {
         return Err(FitError::AfterWindow { time: last, t_obs });
     }
+    Ok(())
+}
+
+/// Checks the series and builds the objective with its prior and box.
+/// Returns E[m] along with it.
+fn posterior<'a>(
+    times: &'a [f64],
+    marks: &'a [f64],
+    t_obs: f64,
+    cfg: &FitConfig,
+) -> Result<(Posterior<'a>, f64), FitError> {
+    check_series(times, marks, t_obs)?;
     let mark_mean = match cfg.mark_mean {
         MarkMean::Law => cfg.marks.mean(),
         // The retweeters' marks, not the root's: n* counts children per

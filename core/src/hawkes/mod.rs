@@ -7,18 +7,21 @@
 //! [`prior`] (the course's log-normal prior), [`fit`] (validation and the
 //! MAP fit), with the solvers in `newton` (hand-written, default) and
 //! `argmin_solvers` over the shared `objective`; [`simulate`] draws cascades.
+//! [`powerlaw`] fits Mishra et al.'s power-law kernel instead
+//! (`--kernel power-law`).
 
 mod argmin_solvers;
 pub mod fit;
 pub mod likelihood;
 mod newton;
 mod objective;
+pub mod powerlaw;
 pub mod prior;
 pub mod simulate;
 #[cfg(test)]
 mod tests;
 
-pub use fit::{Fit, FitConfig, FitError, MarkMean, Solver, fit_map, log_posterior_derivs};
+pub use fit::{Fit, FitConfig, FitError, Kernel, MarkMean, Solver, fit_map, log_posterior_derivs};
 pub use likelihood::{Derivs, log_likelihood, log_likelihood_derivs};
 pub use prior::{LogNormalPrior, Prior, PriorError};
 

@@ -16,6 +16,7 @@ fn params(cid: &str) -> ParametersMsg {
         g1: 10.0,
         t_obs: Some(600),
         features: features::series_features(&[0.0, 100.0, 500.0], &[10.0, 20.0, 30.0], 600.0),
+        power_law: None,
     }
 }
 

@@ -28,7 +28,7 @@ pub use decoder::Decoder;
 pub use logs::LogMsg;
 pub use message::{DecodeError, Message};
 pub use models::ModelMsg;
-pub use properties::{FailedMsg, ParametersMsg, PropertiesMsg, SizeMsg};
+pub use properties::{FailedMsg, ParametersMsg, PowerLawParams, PropertiesMsg, SizeMsg};
 pub use samples::SampleMsg;
 pub use series::SeriesMsg;
 pub use tweets::{Tweet, TweetMsg};

@@ -117,6 +117,22 @@ pub struct ParametersMsg {
     /// correction (see [`crate::features`]). Absent from course messages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub features: BTreeMap<String, f64>,
+    /// Extra: the power-law kernel when the estimator fitted one
+    /// (`--kernel power-law`); `n_supp`, `n_star` and `G1` are then its
+    /// values and `params` the exponential fit's. Course consumers ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_law: Option<PowerLawParams>,
+}
+
+/// Mishra et al.'s kernel kappa m^beta (tau + c)^-(1 + theta), as
+/// p m^beta theta c^theta (tau + c)^-(1 + theta) (see
+/// [`crate::hawkes::powerlaw`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PowerLawParams {
+    pub p: f64,
+    pub beta: f64,
+    pub c: f64,
+    pub theta: f64,
 }
 
 fn absent() -> f64 {
