@@ -52,7 +52,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::schema::{Message, SourceId, Topic, Tweet, TweetMsg, Window};
-use crate::stage::{Ctx, Stage, StageError};
+use crate::stage::{Ctx, Origin, Stage, StageError};
 
 #[path = "collector_replay.rs"]
 mod replay;
@@ -175,15 +175,16 @@ impl Collector {
     pub fn finish(&mut self, out: &mut Vec<Message>) {
         let ids: Vec<SourceId> = self.sources.keys().copied().collect();
         for id in ids {
-            self.end(id, out);
+            self.end(id, None, out);
         }
     }
 
     /// `end`: the clock goes to +infinity (windows elapsing before their
     /// cascade's termination are still sent, then everything terminates),
     /// and the source is forgotten.
-    fn end(&mut self, source: SourceId, out: &mut Vec<Message>) {
+    fn end(&mut self, source: SourceId, at: Option<Origin>, out: &mut Vec<Message>) {
         if let Some(mut state) = self.sources.remove(&source) {
+            state.at = at.or(state.at);
             state.close(&self.cfg, &mut self.stats, out);
             for span in state.finished.drain(..) {
                 self.replay.add(span);
@@ -230,7 +231,7 @@ impl Collector {
         let identity = identity(&tweet, &cid);
         let (cfg, stats) = (&self.cfg, &mut self.stats);
         let origin = ctx.origin;
-        let state = source_state(&mut self.sources, tweet.source, origin.partition);
+        let state = source_state(&mut self.sources, tweet.source, origin);
         state.advance(tweet.t, Some(origin), cfg, stats, out);
         if let Some(ended) = state.terminated.get_mut(cid.as_str()) {
             ended.last_offset = origin.offset;
@@ -323,12 +324,13 @@ fn identity(tweet: &Tweet, cid: &str) -> Option<Box<str>> {
 fn source_state(
     sources: &mut BTreeMap<SourceId, SourceState>,
     id: SourceId,
-    partition: i32,
+    origin: Origin,
 ) -> &mut SourceState {
     let state = sources
         .entry(id)
-        .or_insert_with(|| SourceState::new(partition));
-    state.partition = partition;
+        .or_insert_with(|| SourceState::new(origin.partition));
+    state.partition = origin.partition;
+    state.at = Some(origin);
     state
 }
 
@@ -371,7 +373,7 @@ impl Stage for Collector {
             TweetMsg::Watermark { source, t } => {
                 self.check_time(source, t, false)?;
                 self.stats.watermarks += 1;
-                let state = source_state(&mut self.sources, source, ctx.origin.partition);
+                let state = source_state(&mut self.sources, source, ctx.origin);
                 if t > state.watermark {
                     state.watermark = t;
                     state.watermark_at = Some(ctx.origin);
@@ -382,7 +384,7 @@ impl Stage for Collector {
             }
             TweetMsg::End { source } => {
                 self.stats.ends += 1;
-                self.end(source, out);
+                self.end(source, Some(ctx.origin), out);
                 self.collect_spans(source);
                 Ok(())
             }

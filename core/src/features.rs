@@ -142,6 +142,7 @@ mod tests {
             g1: 13.0,
             t_obs: Some(600),
             features: series_features(&[0.0, 100.0, 500.0], &[10.0, 20.0, 30.0], 600.0),
+            lineage: None,
         }
     }
 

@@ -92,15 +92,21 @@ pub fn predictor(p: &Predictor, r: &mut dyn StageReport) {
     );
     r.counter(
         "expired_halves",
-        "Halves whose other half never came within the state TTL",
+        "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come",
         &[("outcome", "parameters")],
         s.expired_parameters,
     );
     r.counter(
         "expired_halves",
-        "Halves whose other half never came within the state TTL",
+        "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come",
         &[("outcome", "size")],
         s.expired_sizes,
+    );
+    r.counter(
+        "expired_halves",
+        "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come",
+        &[("outcome", "orphan_size")],
+        s.orphan_sizes,
     );
     r.counter(
         "duplicates",
