@@ -54,6 +54,8 @@ use std::sync::Arc;
 use crate::schema::{Message, SourceId, Topic, Tweet, TweetMsg, Window};
 use crate::stage::{Ctx, Origin, Stage, StageError};
 
+#[path = "collector_idle.rs"]
+mod idle;
 #[path = "collector_replay.rs"]
 mod replay;
 #[path = "collector_source.rs"]
@@ -80,6 +82,10 @@ pub struct CollectorConfig {
     /// Seconds a tweet or watermark may be ahead of its source's clock;
     /// further is refused (dead-lettered).
     pub max_clock_skew: f64,
+    /// Seconds (source time) a source's clock may lag the newest of its
+    /// partition before it is ended as if it had sent `end` (see [`idle`]).
+    /// None: termination + late horizon.
+    pub source_idle: Option<f64>,
 }
 
 /// Default of [`CollectorConfig::late_horizon`], one day.
@@ -87,6 +93,14 @@ pub const LATE_HORIZON: f64 = 86_400.0;
 /// Default of [`CollectorConfig::max_clock_skew`], 30 days: far above any
 /// gap between two tweets of a source, far below a millisecond mistake.
 pub const MAX_CLOCK_SKEW: f64 = 30.0 * 86_400.0;
+
+impl CollectorConfig {
+    /// [`CollectorConfig::source_idle`], its default applied.
+    pub fn idle(&self) -> f64 {
+        self.source_idle
+            .unwrap_or(self.termination + self.late_horizon)
+    }
+}
 
 impl Default for CollectorConfig {
     fn default() -> Self {
@@ -96,6 +110,7 @@ impl Default for CollectorConfig {
             min_cascade_size: 10,
             late_horizon: LATE_HORIZON,
             max_clock_skew: MAX_CLOCK_SKEW,
+            source_idle: None,
         }
     }
 }
@@ -120,6 +135,8 @@ pub struct CollectorStats {
     /// Windows that elapsed with fewer than `min_cascade_size` tweets.
     pub series_too_small: u64,
     pub sizes_sent: u64,
+    /// Sources ended for lagging `source_idle` behind their partition.
+    pub idle_sources_ended: u64,
 }
 
 /// The collector stage. See the module documentation for its rules.
@@ -131,6 +148,8 @@ pub struct Collector {
     sources: BTreeMap<SourceId, SourceState>,
     /// Offsets of cascades no longer held, for `retained_offset`.
     replay: ReplayPoints,
+    /// The held sources' clocks, to find idle ones.
+    clocks: idle::Clocks,
 }
 
 impl Collector {
@@ -144,6 +163,7 @@ impl Collector {
             stats: CollectorStats::default(),
             sources: BTreeMap::new(),
             replay: ReplayPoints::default(),
+            clocks: idle::Clocks::default(),
         }
     }
 
@@ -183,6 +203,7 @@ impl Collector {
     /// cascade's termination are still sent, then everything terminates),
     /// and the source is forgotten.
     fn end(&mut self, source: SourceId, at: Option<Origin>, out: &mut Vec<Message>) {
+        self.clocks.remove(source);
         if let Some(mut state) = self.sources.remove(&source) {
             state.at = at.or(state.at);
             state.close(&self.cfg, &mut self.stats, out);
@@ -367,6 +388,7 @@ impl Stage for Collector {
                 let source = t.source;
                 self.check_time(source, t.t, true)?;
                 self.on_tweet(t, original, ctx, out);
+                self.end_idle(source, ctx.origin, out);
                 self.collect_spans(source);
                 Ok(())
             }
@@ -379,6 +401,7 @@ impl Stage for Collector {
                     state.watermark_at = Some(ctx.origin);
                 }
                 state.advance(t, Some(ctx.origin), &self.cfg, &mut self.stats, out);
+                self.end_idle(source, ctx.origin, out);
                 self.collect_spans(source);
                 Ok(())
             }
@@ -412,6 +435,7 @@ impl Stage for Collector {
         self.sources.retain(|source, s| {
             let keep = !partitions.contains(&s.partition);
             if !keep {
+                self.clocks.remove(*source);
                 tracing::info!(source, partition = s.partition, "source state dropped");
             }
             keep

@@ -45,10 +45,13 @@ pub(super) fn end(source: SourceId) -> Message {
 }
 
 /// The course's parameters with a small minimum size and a short memory.
+/// The tests' rules. Their sources are not in step (each has its own
+/// times), so idle sources are never ended unless a test says so.
 pub(super) fn cfg() -> CollectorConfig {
     CollectorConfig {
         min_cascade_size: 3,
         late_horizon: 10_000.0,
+        source_idle: Some(f64::INFINITY),
         ..CollectorConfig::default()
     }
 }
