@@ -174,8 +174,11 @@ impl Learner {
         // A restarted learner replays fewer samples than the model it
         // published before: that model stays until this one has as many.
         let published = self.published.get(&window).copied();
+        // (No more than its own cap asks: a model from a learner allowed
+        // more samples does not silence this one for good.)
+        let cap = self.cfg.max_samples.max(1) as u64;
         if let Some((v, n)) = published
-            && (set.rows.len() as u64) < n
+            && (set.rows.len() as u64) < n.min(cap)
         {
             self.stats.models_withheld += 1;
             tracing::debug!(window, samples = set.rows.len(), published_samples = n, published_version = v, "model withheld: the published one has more samples");
@@ -273,7 +276,12 @@ impl Stage for Learner {
     }
 
     fn retained_offset(&self, topic: Topic, partition: i32) -> Option<i64> {
-        // Models are re-read from the start of their compacted topic.
+        // The floor of what it publishes depends on every model on the
+        // (compacted, small) topic: never committed past its start, so a
+        // replica taking a partition over, or a restart, reads it whole.
+        if topic == Topic::Models {
+            return Some(0);
+        }
         if topic != Topic::Samples {
             return None;
         }

@@ -223,10 +223,20 @@ fn an_older_model_on_the_topic_does_not_lower_the_floor() {
 }
 
 #[test]
-fn models_do_not_pin_or_revoke_the_samples() {
+fn models_are_always_reread_and_do_not_revoke_the_samples() {
     let mut l = Learner::new(cfg());
     versions(&mut l, 0..5);
     l.revoke(Topic::Models, &[0]);
     assert_eq!(l.samples(600), 5);
-    assert_eq!(l.retained_offset(Topic::Models, 0), None);
+    assert_eq!(l.retained_offset(Topic::Models, 1), Some(0));
+    assert_eq!(l.retained_offset(Topic::Samples, 0), Some(0));
+    assert_eq!(l.retained_offset(Topic::Samples, 1), None);
+}
+
+#[test]
+fn a_model_of_more_samples_than_its_cap_does_not_silence_the_learner() {
+    let mut l = Learner::new(cfg()); // at most 30 samples
+    published(&mut l, 7, 1000);
+    let got = versions(&mut l, 0..40);
+    assert_eq!(got, vec![(34, 8)]);
 }
