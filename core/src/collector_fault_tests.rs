@@ -301,7 +301,10 @@ fn series_and_sizes_say_where_their_cascade_started_and_where_they_were_decided(
         assert!(run.send_on(3, rt(1, 7, f64::from(k))).is_empty()); // 1..=10
     }
     let decided = run.send_on(3, wm(1, 700.0)); // 11: window 600 decided
-    let Some(Message::Series(s)) = decided.iter().find(|m| matches!(m, Message::Series(s) if s.cid == "7")) else {
+    let Some(Message::Series(s)) = decided
+        .iter()
+        .find(|m| matches!(m, Message::Series(s) if s.cid == "7"))
+    else {
         panic!("no series: {decided:?}")
     };
     assert_eq!(
@@ -321,5 +324,9 @@ fn series_and_sizes_say_where_their_cascade_started_and_where_they_were_decided(
         })
         .collect();
     assert!(!size_lineages.is_empty());
-    assert!(size_lineages.iter().all(|l| (l.partition, l.first, l.decided) == (3, 1, 12)));
+    assert!(
+        size_lineages
+            .iter()
+            .all(|l| (l.partition, l.first, l.decided) == (3, 1, 12))
+    );
 }

@@ -14,8 +14,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::source::Time;
 use super::Collector;
+use super::source::Time;
 use crate::schema::{Message, SourceId};
 use crate::stage::Origin;
 
@@ -140,7 +140,11 @@ mod tests {
         run.send_on(1, rt(1, 7, 0.0));
         run.send_on(0, rt(2, 9, 0.0));
         run.send_on(0, wm(2, 50_000.0));
-        assert_eq!(run.c.stats().idle_sources_ended, 0, "source 1 is on partition 1");
+        assert_eq!(
+            run.c.stats().idle_sources_ended,
+            0,
+            "source 1 is on partition 1"
+        );
         // Source 3 lags, but it is the one speaking: it is not idle.
         run.send_on(0, rt(3, 11, 10.0));
         assert_eq!(run.c.stats().idle_sources_ended, 0);

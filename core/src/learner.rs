@@ -181,7 +181,13 @@ impl Learner {
             && (set.rows.len() as u64) < n.min(cap)
         {
             self.stats.models_withheld += 1;
-            tracing::debug!(window, samples = set.rows.len(), published_samples = n, published_version = v, "model withheld: the published one has more samples");
+            tracing::debug!(
+                window,
+                samples = set.rows.len(),
+                published_samples = n,
+                published_version = v,
+                "model withheld: the published one has more samples"
+            );
             return;
         }
         // Versions follow the clock (milliseconds of `now`) and pass the

@@ -194,7 +194,8 @@ fn published(l: &mut Learner, version: u64, samples: u64) {
     };
     m.version = version;
     m.n_samples = samples;
-    l.handle(Message::Model(m), Ctx::default(), &mut out).unwrap();
+    l.handle(Message::Model(m), Ctx::default(), &mut out)
+        .unwrap();
     assert!(out.is_empty());
 }
 

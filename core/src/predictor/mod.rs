@@ -287,6 +287,6 @@ impl Stage for Predictor {
     }
 }
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod lineage_tests;
+#[cfg(test)]
+mod tests;

@@ -185,7 +185,8 @@ impl Predictor {
     pub(super) fn close_failed(&mut self, key: &Key) {
         if let Some(e) = self.remove(key) {
             let partition = e.failed.map_or(-1, |o| o.partition);
-            self.done.insert(key.clone(), (self.clock, partition, e.run));
+            self.done
+                .insert(key.clone(), (self.clock, partition, e.run));
             self.done_queue.push_back((self.clock, key.clone()));
         }
     }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Lineage, Window};
 use super::codec::{de_cid, de_count, de_num, de_text, ser_num};
+use super::{Lineage, Window};
 use crate::hawkes::MarkLaw;
 
 /// A message on `cascade_properties`: a final size from the collector or

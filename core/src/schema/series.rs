@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Lineage, Window};
 use super::codec::{de_cid, de_pairs, de_text, de_window, ser_pairs};
+use super::{Lineage, Window};
 
 /// A partial cascade on `cascade_series`: tweets with relative time < `T_obs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
