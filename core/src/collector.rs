@@ -52,8 +52,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::schema::{Message, SourceId, Topic, Tweet, TweetMsg, Window};
-use crate::stage::{Ctx, Stage, StageError};
+use crate::stage::{Ctx, Origin, Stage, StageError};
 
+#[path = "collector_idle.rs"]
+mod idle;
 #[path = "collector_replay.rs"]
 mod replay;
 #[path = "collector_source.rs"]
@@ -80,6 +82,10 @@ pub struct CollectorConfig {
     /// Seconds a tweet or watermark may be ahead of its source's clock;
     /// further is refused (dead-lettered).
     pub max_clock_skew: f64,
+    /// Seconds (source time) a source's clock may lag the newest of its
+    /// partition before it is ended as if it had sent `end` (see [`idle`]).
+    /// None: termination + late horizon.
+    pub source_idle: Option<f64>,
 }
 
 /// Default of [`CollectorConfig::late_horizon`], one day.
@@ -87,6 +93,14 @@ pub const LATE_HORIZON: f64 = 86_400.0;
 /// Default of [`CollectorConfig::max_clock_skew`], 30 days: far above any
 /// gap between two tweets of a source, far below a millisecond mistake.
 pub const MAX_CLOCK_SKEW: f64 = 30.0 * 86_400.0;
+
+impl CollectorConfig {
+    /// [`CollectorConfig::source_idle`], its default applied.
+    pub fn idle(&self) -> f64 {
+        self.source_idle
+            .unwrap_or(self.termination + self.late_horizon)
+    }
+}
 
 impl Default for CollectorConfig {
     fn default() -> Self {
@@ -96,6 +110,7 @@ impl Default for CollectorConfig {
             min_cascade_size: 10,
             late_horizon: LATE_HORIZON,
             max_clock_skew: MAX_CLOCK_SKEW,
+            source_idle: None,
         }
     }
 }
@@ -120,6 +135,8 @@ pub struct CollectorStats {
     /// Windows that elapsed with fewer than `min_cascade_size` tweets.
     pub series_too_small: u64,
     pub sizes_sent: u64,
+    /// Sources ended for lagging `source_idle` behind their partition.
+    pub idle_sources_ended: u64,
 }
 
 /// The collector stage. See the module documentation for its rules.
@@ -131,6 +148,8 @@ pub struct Collector {
     sources: BTreeMap<SourceId, SourceState>,
     /// Offsets of cascades no longer held, for `retained_offset`.
     replay: ReplayPoints,
+    /// The held sources' clocks, to find idle ones.
+    clocks: idle::Clocks,
 }
 
 impl Collector {
@@ -144,6 +163,7 @@ impl Collector {
             stats: CollectorStats::default(),
             sources: BTreeMap::new(),
             replay: ReplayPoints::default(),
+            clocks: idle::Clocks::default(),
         }
     }
 
@@ -175,15 +195,17 @@ impl Collector {
     pub fn finish(&mut self, out: &mut Vec<Message>) {
         let ids: Vec<SourceId> = self.sources.keys().copied().collect();
         for id in ids {
-            self.end(id, out);
+            self.end(id, None, out);
         }
     }
 
     /// `end`: the clock goes to +infinity (windows elapsing before their
     /// cascade's termination are still sent, then everything terminates),
     /// and the source is forgotten.
-    fn end(&mut self, source: SourceId, out: &mut Vec<Message>) {
+    fn end(&mut self, source: SourceId, at: Option<Origin>, out: &mut Vec<Message>) {
+        self.clocks.remove(source);
         if let Some(mut state) = self.sources.remove(&source) {
+            state.at = at.or(state.at);
             state.close(&self.cfg, &mut self.stats, out);
             for span in state.finished.drain(..) {
                 self.replay.add(span);
@@ -231,7 +253,7 @@ impl Collector {
         let identity = identity(&tweet, &cid);
         let (cfg, stats) = (&self.cfg, &mut self.stats);
         let origin = ctx.origin;
-        let state = source_state(&mut self.sources, tweet.source, origin.partition);
+        let state = source_state(&mut self.sources, tweet.source, origin);
         state.advance(tweet.t, Some(origin), cfg, stats, out);
         if let Some(ended) = state.terminated.get_mut(&*cid) {
             ended.last_offset = origin.offset;
@@ -323,12 +345,13 @@ fn identity(tweet: &Tweet, cid: &str) -> Option<Box<str>> {
 fn source_state(
     sources: &mut BTreeMap<SourceId, SourceState>,
     id: SourceId,
-    partition: i32,
+    origin: Origin,
 ) -> &mut SourceState {
     let state = sources
         .entry(id)
-        .or_insert_with(|| SourceState::new(partition));
-    state.partition = partition;
+        .or_insert_with(|| SourceState::new(origin.partition));
+    state.partition = origin.partition;
+    state.at = Some(origin);
     state
 }
 
@@ -365,24 +388,26 @@ impl Stage for Collector {
                 let source = t.source;
                 self.check_time(source, t.t, true)?;
                 self.on_tweet(t, original, ctx, out);
+                self.end_idle(source, ctx.origin, out);
                 self.collect_spans(source);
                 Ok(())
             }
             TweetMsg::Watermark { source, t } => {
                 self.check_time(source, t, false)?;
                 self.stats.watermarks += 1;
-                let state = source_state(&mut self.sources, source, ctx.origin.partition);
+                let state = source_state(&mut self.sources, source, ctx.origin);
                 if t > state.watermark {
                     state.watermark = t;
                     state.watermark_at = Some(ctx.origin);
                 }
                 state.advance(t, Some(ctx.origin), &self.cfg, &mut self.stats, out);
+                self.end_idle(source, ctx.origin, out);
                 self.collect_spans(source);
                 Ok(())
             }
             TweetMsg::End { source } => {
                 self.stats.ends += 1;
-                self.end(source, out);
+                self.end(source, Some(ctx.origin), out);
                 self.collect_spans(source);
                 Ok(())
             }
@@ -410,6 +435,7 @@ impl Stage for Collector {
         self.sources.retain(|source, s| {
             let keep = !partitions.contains(&s.partition);
             if !keep {
+                self.clocks.remove(*source);
                 tracing::info!(source, partition = s.partition, "source state dropped");
             }
             keep

@@ -12,6 +12,7 @@ use super::tests::{
     Run, cfg, end, random_stream, rt, series, sizes, tweet_of, with_watermarks, wm,
 };
 use super::*;
+use crate::schema::PropertiesMsg;
 use crate::stage::Origin;
 
 /// A message and where it sits on the tweets topic.
@@ -94,16 +95,24 @@ fn a_collector_restarted_from_its_retained_offset_outputs_exactly_what_an_uninte
         late_horizon: 2500.0,
         ..cfg()
     };
-    let mut crashes = 0;
-    for (c, config) in [cfg(), short_horizon].into_iter().enumerate() {
+    // Sources that stop without `end`, ended for lagging the others.
+    let idle = CollectorConfig {
+        source_idle: Some(3000.0),
+        ..cfg()
+    };
+    let (mut crashes, mut idle_ended) = (0, 0);
+    for (c, config) in [cfg(), short_horizon, idle].into_iter().enumerate() {
         for seed in 0..12 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let stream = random_stream(&mut rng);
-            let msgs = with_faults(with_watermarks(&stream, Some(97.0), seed), seed);
+            let mut msgs = with_faults(with_watermarks(&stream, Some(97.0), seed), seed);
+            if c == 2 {
+                msgs.retain(|m| !matches!(m, Message::Tweet(TweetMsg::End { .. })));
+            }
             let records = on_partitions(msgs);
-            let whole: BTreeSet<String> = feed(&mut Collector::new(config.clone()), &records)
-                .into_iter()
-                .collect();
+            let mut uninterrupted = Collector::new(config.clone());
+            let whole: BTreeSet<String> = feed(&mut uninterrupted, &records).into_iter().collect();
+            idle_ended += uninterrupted.stats().idle_sources_ended;
             assert!(!whole.is_empty());
             let step = (records.len() / 30).max(1);
             for crash in (1..records.len()).step_by(step) {
@@ -142,7 +151,8 @@ fn a_collector_restarted_from_its_retained_offset_outputs_exactly_what_an_uninte
             }
         }
     }
-    assert!(crashes > 500);
+    assert!(crashes > 750);
+    assert!(idle_ended > 10, "idle sources ended: {idle_ended}");
 }
 
 #[test]
@@ -281,4 +291,42 @@ fn tweets_whose_id_is_the_cascade_id_are_not_deduplicated() {
         vec![("42".into(), 600, 3), ("42".into(), 1200, 3)]
     );
     assert_eq!(run.c.stats().duplicates, 0);
+}
+
+#[test]
+fn series_and_sizes_say_where_their_cascade_started_and_where_they_were_decided() {
+    let mut run = Run::new(cfg());
+    run.send_on(3, rt(1, 9, 0.0)); // offset 0: another cascade first
+    for k in 0..10 {
+        assert!(run.send_on(3, rt(1, 7, f64::from(k))).is_empty()); // 1..=10
+    }
+    let decided = run.send_on(3, wm(1, 700.0)); // 11: window 600 decided
+    let Some(Message::Series(s)) = decided
+        .iter()
+        .find(|m| matches!(m, Message::Series(s) if s.cid == "7"))
+    else {
+        panic!("no series: {decided:?}")
+    };
+    assert_eq!(
+        s.lineage,
+        Some(crate::schema::Lineage {
+            partition: 3,
+            first: 1,
+            decided: 11
+        })
+    );
+    let out = run.send_on(3, end(1)); // 12
+    let size_lineages: Vec<_> = out
+        .iter()
+        .filter_map(|m| match m {
+            Message::Properties(PropertiesMsg::Size(s)) if s.cid == "7" => s.lineage,
+            _ => None,
+        })
+        .collect();
+    assert!(!size_lineages.is_empty());
+    assert!(
+        size_lineages
+            .iter()
+            .all(|l| (l.partition, l.first, l.decided) == (3, 1, 12))
+    );
 }

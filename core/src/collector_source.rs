@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::replay::Span;
 use super::{CollectorConfig, CollectorStats};
-use crate::schema::{Message, PropertiesMsg, SeriesMsg, SizeMsg, Window};
+use crate::schema::{Lineage, Message, PropertiesMsg, SeriesMsg, SizeMsg, Window};
 use crate::stage::Origin;
 
 /// One source's event-time state.
@@ -25,6 +25,9 @@ pub(super) struct SourceState {
     /// and the watermark exactly, so it accepts and refuses the same times.
     pub(super) head: Option<Origin>,
     pub(super) watermark_at: Option<Origin>,
+    /// The record being handled: what the collector's outputs are decided
+    /// at (their [`Lineage`]'s `decided`).
+    pub(super) at: Option<Origin>,
     pub(super) open: HashMap<Arc<str>, Cascade>,
     /// Min-heap of cascade deadlines; see [`Due`].
     pub(super) due: BinaryHeap<Reverse<Due>>,
@@ -169,6 +172,16 @@ impl Cascade {
         moved_back
     }
 
+    /// Its lineage for a record decided at `at` (none in runs without
+    /// offsets).
+    pub(super) fn lineage(&self, at: Option<Origin>) -> Option<Lineage> {
+        at.map(|at| Lineage {
+            partition: self.origin.partition,
+            first: self.origin.offset,
+            decided: at.offset,
+        })
+    }
+
     /// When this cascade next needs looking at: its next window's end if
     /// that comes no later than its termination, else its termination.
     fn deadline(&self, cfg: &CollectorConfig) -> (f64, bool) {
@@ -188,6 +201,7 @@ impl SourceState {
             partition,
             head: None,
             watermark_at: None,
+            at: None,
             open: HashMap::new(),
             due: BinaryHeap::new(),
             first_offsets: BTreeSet::new(),
@@ -320,7 +334,7 @@ impl SourceState {
                     break;
                 }
                 c.next_window += 1;
-                decide_window(&entry.cid, c, w, cfg, stats, out);
+                decide_window(&entry.cid, c, w, self.at, cfg, stats, out);
             }
             if c.next_window >= cfg.windows.len() {
                 // Only the count matters from now on.
@@ -345,12 +359,14 @@ impl SourceState {
             return;
         };
         let n_tot = c.count;
+        let lineage = c.lineage(self.at);
         for &w in &c.sent {
             out.push(Message::Properties(PropertiesMsg::Size(SizeMsg {
                 cid: cid.to_string(),
                 n_tot,
                 t_end: c.last,
                 t_obs: Some(w),
+                lineage,
             })));
             stats.sizes_sent += 1;
         }
@@ -382,6 +398,7 @@ fn decide_window(
     cid: &str,
     c: &mut Cascade,
     w: Window,
+    at: Option<Origin>,
     cfg: &CollectorConfig,
     stats: &mut CollectorStats,
     out: &mut Vec<Message>,
@@ -396,12 +413,9 @@ fn decide_window(
         .iter()
         .map(|&(t, m)| (t - c.first, m))
         .collect();
-    out.push(Message::Series(SeriesMsg::new(
-        cid.to_owned(),
-        c.msg.clone(),
-        w,
-        tweets,
-    )));
+    let mut series = SeriesMsg::new(cid.to_owned(), c.msg.clone(), w, tweets);
+    series.lineage = c.lineage(at);
+    out.push(Message::Series(series));
     c.sent.push(w);
     stats.series_sent += 1;
     tracing::debug!(cid, window = w, n_obs = n, "series sent");

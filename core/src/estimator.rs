@@ -48,6 +48,10 @@ pub const SEEN_CAPACITY: usize = 100_000;
 /// n* from which a cascade counts as near-critical.
 pub const NEAR_CRITICAL: f64 = 0.95;
 
+/// (cid, T_obs, run identity from the lineage): a new run of the same data
+/// set is fitted again, a replay of the same records is not.
+type SeenKey = (String, Window, Option<(i32, i64)>);
+
 /// Fits series into parameters.
 #[derive(Debug)]
 pub struct Estimator {
@@ -55,8 +59,8 @@ pub struct Estimator {
     stats: EstimatorStats,
     times: Vec<f64>,
     marks: Vec<f64>,
-    seen: HashSet<(String, Window)>,
-    seen_order: VecDeque<(String, Window)>,
+    seen: HashSet<SeenKey>,
+    seen_order: VecDeque<SeenKey>,
 }
 
 impl Estimator {
@@ -108,6 +112,7 @@ impl Estimator {
             t_obs: Some(series.t_obs),
             features: features::series_features(&self.times, &self.marks, t_obs),
             power_law: None,
+            lineage: series.lineage,
         };
         if self.cfg.kernel == Kernel::PowerLaw {
             self.power_law(series, &mut params);
@@ -155,9 +160,10 @@ impl Estimator {
 }
 
 impl Estimator {
-    /// Whether (cid, T_obs) is seen for the first time; remembers it.
+    /// Whether (cid, T_obs, run) is seen for the first time; remembers it.
     fn first_time(&mut self, series: &SeriesMsg) -> bool {
-        let key = (series.cid.clone(), series.t_obs);
+        let run = series.lineage.map(|l| l.run());
+        let key = (series.cid.clone(), series.t_obs, run);
         if !self.seen.insert(key.clone()) {
             return false;
         }
@@ -223,6 +229,7 @@ impl Stage for Estimator {
                     cid: series.cid.clone(),
                     t_obs: Some(series.t_obs),
                     reason: error.to_string(),
+                    lineage: series.lineage,
                 })));
             }
         }
@@ -339,6 +346,34 @@ mod tests {
             .unwrap();
         assert_eq!(out.len(), 2, "one fit for (7, 600), one for (7, 1200)");
         assert_eq!((est.stats().repeated, est.stats().fitted), (2, 2));
+    }
+
+    #[test]
+    fn parameters_and_failed_fits_carry_their_series_lineage_and_a_new_run_is_fitted_again() {
+        let mut est = Estimator::new(FitConfig::default());
+        let lineage = |first| {
+            Some(crate::schema::Lineage {
+                partition: 2,
+                first,
+                decided: first + 40,
+            })
+        };
+        let mut out = Vec::new();
+        for first in [5, 5, 905] {
+            // One tweet: the fit fails.
+            let mut s = SeriesMsg::new("7".into(), String::new(), 600, vec![(0.0, 1.0)]);
+            s.lineage = lineage(first);
+            est.handle(Message::Series(s), Ctx::default(), &mut out)
+                .unwrap();
+        }
+        let got: Vec<_> = out
+            .iter()
+            .map(|m| match m {
+                Message::Properties(p) => p.lineage(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, vec![lineage(5), lineage(905)], "the replay is skipped");
     }
 
     #[test]

@@ -153,6 +153,7 @@ mod tests {
             t_obs: Some(600),
             features: series_features(&[0.0, 100.0, 500.0], &[10.0, 20.0, 30.0], 600.0),
             power_law: None,
+            lineage: None,
         }
     }
 

@@ -59,6 +59,9 @@ pub struct LearnerStats {
     pub duplicates: u64,
     pub models_trained: u64,
     pub train_errors: u64,
+    /// Models trained but not published: the `models` topic already held
+    /// one for their window with more samples or a newer version.
+    pub models_withheld: u64,
 }
 
 /// A sample as the forest sees it, with where it came from.
@@ -88,6 +91,10 @@ pub struct Learner {
     cfg: LearnerConfig,
     stats: LearnerStats,
     sets: BTreeMap<Window, TrainingSet>,
+    /// Per window, the newest model on the `models` topic (read at start
+    /// and while running): (version, samples). A restarted learner, whose
+    /// replay holds fewer samples, does not supersede it.
+    published: BTreeMap<Window, (u64, u64)>,
 }
 
 impl Learner {
@@ -96,6 +103,7 @@ impl Learner {
             cfg,
             stats: LearnerStats::default(),
             sets: BTreeMap::new(),
+            published: BTreeMap::new(),
         }
     }
 
@@ -149,14 +157,44 @@ impl Learner {
         }
     }
 
+    /// A model read on `models`: the newest version of each window is the
+    /// floor of what this learner publishes for it.
+    fn on_model(&mut self, window: Window, version: u64, samples: u64) {
+        let newest = self.published.entry(window).or_insert((version, samples));
+        if version >= newest.0 {
+            *newest = (version, samples);
+        }
+    }
+
     fn train(&mut self, window: Window, now: f64, out: &mut Vec<Message>) {
         let Some(set) = self.sets.get_mut(&window) else {
             return;
         };
         set.last_attempt = Some((set.added, set.rows.len()));
-        // Versions follow the clock (milliseconds of `now`), so the models of
-        // a restarted learner still supersede the ones it published before.
-        let version = (set.version + 1).max((now * 1000.0) as u64);
+        // A restarted learner replays fewer samples than the model it
+        // published before: that model stays until this one has as many.
+        let published = self.published.get(&window).copied();
+        // (No more than its own cap asks: a model from a learner allowed
+        // more samples does not silence this one for good.)
+        let cap = self.cfg.max_samples.max(1) as u64;
+        if let Some((v, n)) = published
+            && (set.rows.len() as u64) < n.min(cap)
+        {
+            self.stats.models_withheld += 1;
+            tracing::debug!(
+                window,
+                samples = set.rows.len(),
+                published_samples = n,
+                published_version = v,
+                "model withheld: the published one has more samples"
+            );
+            return;
+        }
+        // Versions follow the clock (milliseconds of `now`) and pass the
+        // published one, so a new model supersedes what the topic holds.
+        let version = (set.version + 1)
+            .max((now * 1000.0) as u64)
+            .max(published.map_or(0, |(v, _)| v + 1));
         let xs: Vec<Vec<f64>> = set.rows.iter().map(|r| r.x.clone()).collect();
         let ys: Vec<f64> = set.rows.iter().map(|r| r.y).collect();
         let forest = ForestConfig {
@@ -193,16 +231,25 @@ impl Stage for Learner {
         "learner"
     }
 
+    /// `models` too: what is published there (by this learner, another
+    /// replica or an earlier run) is the floor of what it publishes.
     fn inputs(&self) -> &'static [Topic] {
-        &[Topic::Samples]
+        &[Topic::Samples, Topic::Models]
     }
 
     fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
-        let Message::Sample(s) = msg else {
-            return Err(StageError::UnexpectedTopic {
-                stage: "learner",
-                topic: msg.topic(),
-            });
+        let s = match msg {
+            Message::Sample(s) => s,
+            Message::Model(m) => {
+                self.on_model(m.t_obs, m.version, m.n_samples);
+                return Ok(());
+            }
+            other => {
+                return Err(StageError::UnexpectedTopic {
+                    stage: "learner",
+                    topic: other.topic(),
+                });
+            }
         };
         let Some((x, y)) = self.usable(&s) else {
             self.stats.samples_rejected += 1;
@@ -234,7 +281,16 @@ impl Stage for Learner {
         Ok(())
     }
 
-    fn retained_offset(&self, _topic: Topic, partition: i32) -> Option<i64> {
+    fn retained_offset(&self, topic: Topic, partition: i32) -> Option<i64> {
+        // The floor of what it publishes depends on every model on the
+        // (compacted, small) topic: never committed past its start, so a
+        // replica taking a partition over, or a restart, reads it whole.
+        if topic == Topic::Models {
+            return Some(0);
+        }
+        if topic != Topic::Samples {
+            return None;
+        }
         // Rows are in arrival order, so offsets of one partition increase
         // along a set: its first row from `partition` is its oldest.
         self.sets
@@ -252,7 +308,10 @@ impl Stage for Learner {
         crate::observe::learner(self, report);
     }
 
-    fn revoke(&mut self, _topic: Topic, partitions: &[i32]) {
+    fn revoke(&mut self, topic: Topic, partitions: &[i32]) {
+        if topic != Topic::Samples {
+            return;
+        }
         for set in self.sets.values_mut() {
             set.rows
                 .retain(|r| !partitions.contains(&r.origin.partition));

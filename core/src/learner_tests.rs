@@ -177,3 +177,67 @@ fn revoked_partitions_leave_the_training_set() {
         (0, None)
     );
 }
+
+/// A model of `samples` samples read on `models`.
+fn published(l: &mut Learner, version: u64, samples: u64) {
+    let mut out = Vec::new();
+    let mut first = Learner::new(cfg());
+    let model = (0..u64::MAX)
+        .find_map(|i| {
+            feed(&mut first, sample(i, 600), i as i64)
+                .into_iter()
+                .next()
+        })
+        .unwrap();
+    let Message::Model(mut m) = model else {
+        panic!("not a model")
+    };
+    m.version = version;
+    m.n_samples = samples;
+    l.handle(Message::Model(m), Ctx::default(), &mut out)
+        .unwrap();
+    assert!(out.is_empty());
+}
+
+#[test]
+fn a_restarted_learner_does_not_supersede_a_model_of_more_samples() {
+    let mut l = Learner::new(cfg());
+    // Before the restart it had published version 7, trained on 30.
+    published(&mut l, 7, 30);
+    // Its replay: 10, 15 and 23 samples are fewer: withheld.
+    assert!(versions(&mut l, 0..30).is_empty());
+    assert_eq!(l.stats().models_withheld, 3);
+    // Once the set holds 30 again, it publishes, above version 7.
+    let got = versions(&mut l, 30..40);
+    assert_eq!(got, vec![(34, 8)]);
+    // Its own model comes back on `models`: the floor follows it.
+    published(&mut l, 8, 30);
+    assert_eq!(versions(&mut l, 40..50), vec![(49, 9)]);
+}
+
+#[test]
+fn an_older_model_on_the_topic_does_not_lower_the_floor() {
+    let mut l = Learner::new(cfg());
+    published(&mut l, 7, 30);
+    published(&mut l, 3, 5);
+    assert!(versions(&mut l, 0..20).is_empty());
+}
+
+#[test]
+fn models_are_always_reread_and_do_not_revoke_the_samples() {
+    let mut l = Learner::new(cfg());
+    versions(&mut l, 0..5);
+    l.revoke(Topic::Models, &[0]);
+    assert_eq!(l.samples(600), 5);
+    assert_eq!(l.retained_offset(Topic::Models, 1), Some(0));
+    assert_eq!(l.retained_offset(Topic::Samples, 0), Some(0));
+    assert_eq!(l.retained_offset(Topic::Samples, 1), None);
+}
+
+#[test]
+fn a_model_of_more_samples_than_its_cap_does_not_silence_the_learner() {
+    let mut l = Learner::new(cfg()); // at most 30 samples
+    published(&mut l, 7, 1000);
+    let got = versions(&mut l, 0..40);
+    assert_eq!(got, vec![(34, 8)]);
+}

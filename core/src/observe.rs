@@ -45,6 +45,12 @@ pub fn collector(c: &Collector, r: &mut dyn StageReport) {
         s.ends,
     );
     r.counter(
+        "idle_sources_ended",
+        "Sources ended for lagging --source-idle behind their partition's newest clock",
+        &[],
+        s.idle_sources_ended,
+    );
+    r.counter(
         "series_too_small",
         "Windows that elapsed with too few tweets to send a series",
         &[],
@@ -92,15 +98,21 @@ pub fn predictor(p: &Predictor, r: &mut dyn StageReport) {
     );
     r.counter(
         "expired_halves",
-        "Halves whose other half never came within the state TTL",
+        "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come",
         &[("outcome", "parameters")],
         s.expired_parameters,
     );
     r.counter(
         "expired_halves",
-        "Halves whose other half never came within the state TTL",
+        "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come",
         &[("outcome", "size")],
         s.expired_sizes,
+    );
+    r.counter(
+        "expired_halves",
+        "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come",
+        &[("outcome", "orphan_size")],
+        s.orphan_sizes,
     );
     r.counter(
         "duplicates",
@@ -181,6 +193,12 @@ pub fn learner(l: &Learner, r: &mut dyn StageReport) {
         s.models_trained,
     );
     r.counter("train_errors", "Trainings that failed", &[], s.train_errors);
+    r.counter(
+        "models_withheld",
+        "Trainings not published: the models topic holds one with more samples for the window",
+        &[],
+        s.models_withheld,
+    );
     for window in l.windows() {
         r.gauge(
             "training_set_size",

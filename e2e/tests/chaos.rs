@@ -159,6 +159,42 @@ fn check_series_and_sizes(d: &Deployment, want: &Reference) {
     compare("sizes", &values(&props, "size", "n_tot"), &want.sizes);
 }
 
+/// Reads `models` whole: per window, in publishing order, each model must
+/// have a newer version and at least as many samples as the one before (a
+/// restarted learner replaying part of its samples must not supersede the
+/// full model).
+fn check_models_never_shrink(d: &Deployment) {
+    let mut records = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Models),
+        Duration::from_secs(10),
+        |_| false,
+    );
+    records.sort_by_key(|r| (r.partition, r.offset));
+    let mut by_window: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+    for v in records.iter().map(Record::json) {
+        let (Some(w), Some(version), Some(n)) = (
+            v["T_obs"].as_u64(),
+            v["version"].as_u64(),
+            v["n_samples"].as_u64(),
+        ) else {
+            continue;
+        };
+        by_window.entry(w).or_default().push((version, n));
+    }
+    println!("models (version, samples) per window: {by_window:?}");
+    assert!(!by_window.is_empty(), "no model published");
+    for (w, models) in &by_window {
+        for pair in models.windows(2) {
+            let ((v0, n0), (v1, n1)) = (pair[0], pair[1]);
+            assert!(
+                v1 > v0 && n1 >= n0,
+                "window {w}: model ({v1}, {n1} samples) published after ({v0}, {n0}): {models:?}"
+            );
+        }
+    }
+}
+
 fn signal(p: &Proc, sig: &str) {
     let status = Command::new("kill")
         .args([format!("-{sig}"), p.pid().to_string()])
@@ -176,7 +212,8 @@ fn signal(p: &Proc, sig: &str) {
 /// resumed; the whole pipeline stopped (SIGTERM, each must exit cleanly)
 /// and restarted. Read back without the project's dedupe, every (cid,
 /// T_obs) of an uninterrupted collector gets the same series and sizes
-/// (duplicates included) and a stat; none other appears. Prints the duplicates and the time from the
+/// (duplicates included) and a stat; none other appears; no model is
+/// superseded by one of fewer samples. Prints the duplicates and the time from the
 /// restart to the last stat.
 #[test]
 #[ignore = "long (about 100 s): run by scripts/test-chaos.sh"]
@@ -266,6 +303,7 @@ fn the_pipeline_under_kills_a_pause_and_a_full_restart_loses_and_invents_nothing
     assert!(lost.is_empty(), "{} stats lost: {lost:?}", lost.len());
     assert!(invented.is_empty(), "invented stats: {invented:?}");
     check_series_and_sizes(&d, &expected);
+    check_models_never_shrink(&d);
     for p in &mut procs {
         let label = p.label.clone();
         assert!(

@@ -137,7 +137,9 @@ fn malformed_messages_on_every_topic_are_dead_lettered_and_change_nothing() {
         (Topic::Samples, Some(0), br#"{"type":"sample","cid":"1","T_obs":600,"X":[1],"W":"big"}"#),
         (Topic::Models, Some(0), br#"{"type":"model","T_obs":600}"#),
     ];
-    let n_bad = injected.len();
+    // The bad model is dead-lettered by both its readers, the predictor
+    // and the learner.
+    let n_bad = injected.len() + 1;
     let inject = |d: &Deployment| {
         d.create_topics();
         let inj = Injector::new(&d.brokers).unwrap();

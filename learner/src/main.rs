@@ -29,7 +29,9 @@ fn main() -> ExitCode {
         &cli.kafka,
         &cli.windows.windows.0,
         &[Topic::Models],
-        &[],
+        // What `models` holds (from before a restart too) bounds what it
+        // publishes: read it whole first.
+        &[Topic::Models],
         &cli,
     )
 }

@@ -33,6 +33,12 @@ pub struct CollectorArgs {
     /// further is dead-lettered (e.g. a time in milliseconds by mistake).
     #[arg(long, env = "TWEETOSCOPE_MAX_CLOCK_SKEW", value_parser = parse_seconds, default_value = "30d")]
     pub max_clock_skew: f64,
+    /// How far (source time) a source's clock may lag the newest clock of
+    /// the other sources on its tweets partition before it is ended as if
+    /// it had sent `end` (a source that stopped without one would hold the
+    /// collector's commit forever). Default: termination + late horizon.
+    #[arg(long, env = "TWEETOSCOPE_SOURCE_IDLE", value_parser = parse_seconds)]
+    pub source_idle: Option<f64>,
 }
 
 impl CollectorArgs {
@@ -43,6 +49,7 @@ impl CollectorArgs {
             min_cascade_size: self.min_cascade_size,
             late_horizon: self.late_horizon,
             max_clock_skew: self.max_clock_skew,
+            source_idle: self.source_idle,
         }
     }
 }

@@ -28,7 +28,7 @@ use crate::model::{Correction, DEFAULT_W_MAX};
 use crate::schema::{Decoder, Message, PropertiesMsg, Topic, Window};
 use crate::stage::{Ctx, Origin, Stage, StageError};
 
-use pending::{Key, Pending};
+use pending::{Key, Pending, Run};
 
 /// Which number of a calibrated model's predictive distribution an alert
 /// reports as `n_tot` (the other is in `n_tot_median` or implied).
@@ -99,6 +99,10 @@ pub struct PredictorStats {
     pub expired_parameters: u64,
     /// Sizes whose parameters never came within `state_ttl`.
     pub expired_sizes: u64,
+    /// Sizes dropped because a later fit of their window and tweets
+    /// partition came first: their parameters never will (see
+    /// [`crate::schema::Lineage`]).
+    pub orphan_sizes: u64,
     pub models_loaded: u64,
     pub models_rejected: u64,
     /// A feature vector could not be built: for a window's model (the
@@ -128,7 +132,15 @@ pub struct Predictor {
     /// clock that never goes back, so the queue stays sorted): expiry pops
     /// from the front, O(expired) per tick.
     pending_queue: VecDeque<(f64, u64, Key)>,
-    done: HashMap<Key, (f64, i32)>,
+    /// Completed keys: when, on which partition, and of which run (a new
+    /// run of the same data set is not a duplicate).
+    done: HashMap<Key, (f64, i32, Option<Run>)>,
+    /// Per (tweets partition, window): the newest `decided` of a parameters
+    /// or failed record, and the `cascade_properties` partition it came on.
+    decided: HashMap<(i32, Window), (i64, i32)>,
+    /// Per (tweets partition, window): sizes waiting for their parameters,
+    /// by their `decided`, so that `pending::passed` finds the orphans.
+    waiting: HashMap<(i32, Window), std::collections::BTreeSet<(i64, Key)>>,
     done_queue: VecDeque<(f64, Key)>,
     /// Offsets of the held halves per partition, as a multiset: the smallest
     /// is what the driver may not commit past.
@@ -151,6 +163,8 @@ impl Predictor {
             pending_queue: VecDeque::new(),
             done: HashMap::new(),
             done_queue: VecDeque::new(),
+            decided: HashMap::new(),
+            waiting: HashMap::new(),
             held: HashMap::new(),
             clock: f64::NEG_INFINITY,
             seq: 0,
@@ -227,7 +241,7 @@ impl Stage for Predictor {
                 break;
             }
             if let Some((done_at, key)) = self.done_queue.pop_front()
-                && self.done.get(&key).is_some_and(|(t, _)| *t == done_at)
+                && self.done.get(&key).is_some_and(|(t, _, _)| *t == done_at)
             {
                 self.done.remove(&key);
             }
@@ -267,8 +281,12 @@ impl Stage for Predictor {
         for key in keys {
             self.remove(&key);
         }
-        self.done.retain(|_, (_, p)| !partitions.contains(p));
+        self.done.retain(|_, (_, p, _)| !partitions.contains(p));
+        // The next owner replays them: what was seen there orders nothing.
+        self.decided.retain(|_, (_, p)| !partitions.contains(p));
     }
 }
+#[cfg(test)]
+mod lineage_tests;
 #[cfg(test)]
 mod tests;

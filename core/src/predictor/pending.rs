@@ -2,10 +2,13 @@
 //! partner, duplicates, the offsets they hold, failed fits and sizes.
 
 use super::Predictor;
-use crate::schema::{FailedMsg, Message, ParametersMsg, SizeMsg, Window};
+use crate::schema::{FailedMsg, Lineage, Message, ParametersMsg, SizeMsg, Window};
 use crate::stage::{Ctx, Origin, StageError};
 
 pub(super) type Key = (String, Window);
+
+/// A cascade run's identity: (tweets partition, offset of its first tweet).
+pub(super) type Run = (i32, i64);
 
 /// What the parameters half leaves behind: the prediction, for the stat.
 #[derive(Debug)]
@@ -21,9 +24,13 @@ pub(super) struct Predicted {
 pub(super) struct Pending {
     pub(super) predicted: Option<(Predicted, Origin)>,
     pub(super) size: Option<(u64, Origin)>,
+    /// The size's lineage, indexing it in `Predictor::waiting`.
+    pub(super) size_lineage: Option<Lineage>,
     /// The estimator reported the fit failed: the size completes the key
     /// without a stat or sample.
     pub(super) failed: Option<Origin>,
+    /// The run of the cascade, from whichever half carried a lineage.
+    pub(super) run: Option<Run>,
     /// Identifies this entry in the expiry queue (a key may be re-created
     /// after expiry; an older queue item must not expire the new entry).
     pub(super) seq: u64,
@@ -89,13 +96,29 @@ impl Predictor {
         if let Some((_, origin)) = &entry.size {
             self.release(*origin);
         }
+        if let Some(l) = entry.size_lineage {
+            self.unwait(l, key);
+        }
         if let Some(origin) = entry.failed {
             self.release(origin);
         }
         Some(entry)
     }
 
-    pub(super) fn is_duplicate(&mut self, key: &Key, has_half: impl Fn(&Pending) -> bool) -> bool {
+    /// Whether this half repeats one already handled. A completed key of
+    /// another run (both halves say which, through their lineage) is a new
+    /// run of the same data set: it is forgotten and the half handled.
+    pub(super) fn is_duplicate(
+        &mut self,
+        key: &Key,
+        run: Option<Run>,
+        has_half: impl Fn(&Pending) -> bool,
+    ) -> bool {
+        if let Some((_, _, Some(done_run))) = self.done.get(key)
+            && run.is_some_and(|r| r != *done_run)
+        {
+            self.done.remove(key);
+        }
         let dup = self.done.contains_key(key) || self.pending.get(key).is_some_and(has_half);
         if dup {
             self.stats.duplicates += 1;
@@ -120,22 +143,25 @@ impl Predictor {
             StageError::Invalid(format!("failed fit of cascade {} without T_obs", f.cid))
         })?;
         self.check_window(&f.cid, t_obs)?;
+        self.passed(f.lineage, t_obs, ctx.origin.partition);
         let key = (f.cid, t_obs);
-        if self.is_duplicate(&key, |e| e.predicted.is_some() || e.failed.is_some()) {
+        let run = f.lineage.map(|l| l.run());
+        if self.is_duplicate(&key, run, |e| e.predicted.is_some() || e.failed.is_some()) {
             return Ok(());
         }
-        self.mark_failed(&key, ctx);
+        self.mark_failed(&key, run, ctx);
         Ok(())
     }
 
     /// Records that `key` will have no prediction, so its size completes
     /// it instead of waiting (and holding the commit) for `state_ttl`.
-    pub(super) fn mark_failed(&mut self, key: &Key, ctx: Ctx) {
+    pub(super) fn mark_failed(&mut self, key: &Key, run: Option<Run>, ctx: Ctx) {
         self.stats.failed_fits += 1;
         self.advance(ctx.now);
         self.hold(ctx.origin);
         let entry = self.entry(key);
         entry.failed = Some(ctx.origin);
+        entry.run = entry.run.or(run);
         if entry.size.is_some() {
             self.close_failed(key);
         }
@@ -143,8 +169,14 @@ impl Predictor {
 
     /// Refuses parameters that cannot give a prediction (the driver
     /// dead-letters them) and marks the key failed.
-    pub(super) fn refuse(&mut self, key: &Key, ctx: Ctx, reason: String) -> StageError {
-        self.mark_failed(key, ctx);
+    pub(super) fn refuse(
+        &mut self,
+        key: &Key,
+        run: Option<Run>,
+        ctx: Ctx,
+        reason: String,
+    ) -> StageError {
+        self.mark_failed(key, run, ctx);
         StageError::Invalid(reason)
     }
 
@@ -153,7 +185,8 @@ impl Predictor {
     pub(super) fn close_failed(&mut self, key: &Key) {
         if let Some(e) = self.remove(key) {
             let partition = e.failed.map_or(-1, |o| o.partition);
-            self.done.insert(key.clone(), (self.clock, partition));
+            self.done
+                .insert(key.clone(), (self.clock, partition, e.run));
             self.done_queue.push_back((self.clock, key.clone()));
         }
     }
@@ -169,18 +202,106 @@ impl Predictor {
         })?;
         self.check_window(&s.cid, t_obs)?;
         let key = (s.cid, t_obs);
-        if self.is_duplicate(&key, |e| e.size.is_some()) {
+        let run = s.lineage.map(|l| l.run());
+        if self.is_duplicate(&key, run, |e| e.size.is_some()) {
             return Ok(());
+        }
+        let matched = self
+            .pending
+            .get(&key)
+            .is_some_and(|e| e.predicted.is_some() || e.failed.is_some());
+        if !matched && let Some(l) = s.lineage {
+            if self.is_orphan(l, t_obs, ctx.origin.partition) {
+                self.stats.orphan_sizes += 1;
+                tracing::debug!(cid = %key.0, window = t_obs, "size whose parameters can no longer come: dropped");
+                return Ok(());
+            }
+            self.wait(l, t_obs, &key);
         }
         self.advance(ctx.now);
         self.hold(ctx.origin);
         let entry = self.entry(&key);
         entry.size = Some((s.n_tot, ctx.origin));
+        entry.run = entry.run.or(run);
+        if !matched {
+            entry.size_lineage = s.lineage;
+        }
         if entry.predicted.is_some() {
             self.complete(&key, out);
         } else if entry.failed.is_some() {
             self.close_failed(&key);
         }
         Ok(())
+    }
+}
+
+/// Where a window's sizes wait for their parameters, per tweets partition.
+type Stream = (i32, Window);
+
+impl Predictor {
+    /// A size whose parameters can no longer come: a parameters or failed
+    /// record of its (tweets partition, window) decided after it was seen.
+    fn is_orphan(&self, l: Lineage, t_obs: Window, partition: i32) -> bool {
+        self.decided
+            .get(&(l.partition, t_obs))
+            .is_some_and(|&(d, p)| p == partition && d > l.decided)
+    }
+
+    fn wait(&mut self, l: Lineage, t_obs: Window, key: &Key) {
+        self.waiting
+            .entry((l.partition, t_obs))
+            .or_default()
+            .insert((l.decided, key.clone()));
+    }
+
+    fn unwait(&mut self, l: Lineage, key: &Key) {
+        let stream: Stream = (l.partition, key.1);
+        if let Some(sizes) = self.waiting.get_mut(&stream) {
+            sizes.remove(&(l.decided, key.clone()));
+            if sizes.is_empty() {
+                self.waiting.remove(&stream);
+            }
+        }
+    }
+
+    /// A parameters or failed record decided at `l.decided` came on
+    /// `partition` of `cascade_properties`. Series of one tweets partition
+    /// and window reach the predictor in the order the collector decided
+    /// them, so every size of that stream decided earlier has had its
+    /// parameters by now, or never will: those still waiting are orphans
+    /// (their series was dead-lettered or lost), dropped to free the commit.
+    pub(super) fn passed(&mut self, l: Option<Lineage>, t_obs: Window, partition: i32) {
+        let Some(l) = l else {
+            return;
+        };
+        let stream: Stream = (l.partition, t_obs);
+        let newest = self.decided.entry(stream).or_insert((l.decided, partition));
+        if newest.1 != partition || newest.0 < l.decided {
+            *newest = (l.decided, partition);
+        }
+        let Some(sizes) = self.waiting.get_mut(&stream) else {
+            return;
+        };
+        let mut orphans = Vec::new();
+        while let Some((d, _)) = sizes.first()
+            && *d < l.decided
+        {
+            if let Some((_, key)) = sizes.pop_first() {
+                orphans.push(key);
+            }
+        }
+        if sizes.is_empty() {
+            self.waiting.remove(&stream);
+        }
+        for key in orphans {
+            let orphan = self
+                .pending
+                .get(&key)
+                .is_some_and(|e| e.predicted.is_none() && e.failed.is_none());
+            if orphan && self.remove(&key).is_some() {
+                self.stats.orphan_sizes += 1;
+                tracing::debug!(cid = %key.0, window = t_obs, "size whose parameters can no longer come: dropped");
+            }
+        }
     }
 }

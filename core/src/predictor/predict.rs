@@ -24,8 +24,10 @@ impl Predictor {
             StageError::Invalid(format!("parameters of cascade {} without T_obs", p.cid))
         })?;
         self.check_window(&p.cid, t_obs)?;
+        self.passed(p.lineage, t_obs, ctx.origin.partition);
         let key = (p.cid.clone(), t_obs);
-        if self.is_duplicate(&key, |e| e.predicted.is_some() || e.failed.is_some()) {
+        let run = p.lineage.map(|l| l.run());
+        if self.is_duplicate(&key, run, |e| e.predicted.is_some() || e.failed.is_some()) {
             return Ok(());
         }
         if p.n_star.is_nan() || p.n_star >= 1.0 {
@@ -33,7 +35,7 @@ impl Predictor {
                 "parameters of cascade {} have n_star {} >= 1: no finite prediction",
                 p.cid, p.n_star
             );
-            return Err(self.refuse(&key, ctx, reason));
+            return Err(self.refuse(&key, run, ctx, reason));
         }
         let n_obs = p.n_obs as f64;
         let n_hawkes = final_size(n_obs, p.g1, p.n_star, 1.0);
@@ -45,7 +47,7 @@ impl Predictor {
                 "parameters of cascade {} give no finite prediction (n_obs {}, G1 {}, n_star {}, w {w})",
                 p.cid, p.n_obs, p.g1, p.n_star
             );
-            return Err(self.refuse(&key, ctx, reason));
+            return Err(self.refuse(&key, run, ctx, reason));
         }
         let unreliable = w == 1.0 && n_pred == n_hawkes && p.n_star >= self.cfg.near_critical;
         let n_pred = if unreliable {
@@ -77,6 +79,7 @@ impl Predictor {
         };
         let entry = self.entry(&key);
         entry.predicted = Some((predicted, ctx.origin));
+        entry.run = entry.run.or(run);
         if entry.size.is_some() {
             self.complete(&key, out);
         }
@@ -129,6 +132,7 @@ impl Predictor {
         let Some(Pending {
             predicted: Some((pred, origin)),
             size: Some((n_tot, _)),
+            run,
             ..
         }) = self.remove(key)
         else {
@@ -176,7 +180,7 @@ impl Predictor {
             );
         }
         self.done
-            .insert(key.clone(), (self.clock, origin.partition));
+            .insert(key.clone(), (self.clock, origin.partition, run));
         self.done_queue.push_back((self.clock, key.clone()));
     }
 

@@ -5,7 +5,7 @@ use super::*;
 use crate::model::{ForestConfig, Target};
 use crate::schema::{AlertMsg, FailedMsg, ParametersMsg, SampleMsg, SizeMsg, StatMsg};
 
-fn params(cid: &str) -> ParametersMsg {
+pub(super) fn params(cid: &str) -> ParametersMsg {
     ParametersMsg {
         cid: cid.into(),
         msg: "m".into(),
@@ -17,23 +17,25 @@ fn params(cid: &str) -> ParametersMsg {
         t_obs: Some(600),
         features: features::series_features(&[0.0, 100.0, 500.0], &[10.0, 20.0, 30.0], 600.0),
         power_law: None,
+        lineage: None,
     }
 }
 
-fn p_msg(p: ParametersMsg) -> Message {
+pub(super) fn p_msg(p: ParametersMsg) -> Message {
     Message::Properties(PropertiesMsg::Parameters(p))
 }
 
-fn size(cid: &str, n_tot: u64) -> Message {
+pub(super) fn size(cid: &str, n_tot: u64) -> Message {
     Message::Properties(PropertiesMsg::Size(SizeMsg {
         cid: cid.into(),
         n_tot,
         t_end: 4000.0,
         t_obs: Some(600),
+        lineage: None,
     }))
 }
 
-fn at(now: f64, offset: i64) -> Ctx {
+pub(super) fn at(now: f64, offset: i64) -> Ctx {
     Ctx {
         now,
         origin: Origin {
@@ -43,13 +45,13 @@ fn at(now: f64, offset: i64) -> Ctx {
     }
 }
 
-fn run(pr: &mut Predictor, msg: Message, ctx: Ctx) -> Vec<Message> {
+pub(super) fn run(pr: &mut Predictor, msg: Message, ctx: Ctx) -> Vec<Message> {
     let mut out = Vec::new();
     pr.handle(msg, ctx, &mut out).unwrap();
     out
 }
 
-fn alerts(out: &[Message]) -> Vec<&AlertMsg> {
+pub(super) fn alerts(out: &[Message]) -> Vec<&AlertMsg> {
     out.iter()
         .filter_map(|m| {
             if let Message::Alert(a) = m {
@@ -61,7 +63,7 @@ fn alerts(out: &[Message]) -> Vec<&AlertMsg> {
         .collect()
 }
 
-fn stat(out: &[Message]) -> Option<&StatMsg> {
+pub(super) fn stat(out: &[Message]) -> Option<&StatMsg> {
     out.iter().find_map(|m| {
         if let Message::Stat(s) = m {
             Some(s)
@@ -385,11 +387,12 @@ fn an_alert_without_a_model_has_no_interval() {
     );
 }
 
-fn failed(cid: &str) -> Message {
+pub(super) fn failed(cid: &str) -> Message {
     Message::Properties(PropertiesMsg::Failed(FailedMsg {
         cid: cid.into(),
         t_obs: Some(600),
         reason: "no fit".into(),
+        lineage: None,
     }))
 }
 

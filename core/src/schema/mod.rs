@@ -8,13 +8,15 @@
 
 //!
 //! One file per topic: [`tweets`], [`series`], [`properties`], [`samples`],
-//! [`models`], [`alerts`] (alerts and stats), [`logs`]; [`message`] reads and
+//! [`models`], [`alerts`] (alerts and stats), [`logs`]; [`lineage`] is
+//! the optional provenance of series and properties; [`message`] reads and
 //! checks any of them by topic; [`Decoder`] reads both course editions
 //! (2020 and 2021) as well as ours.
 
 mod alerts;
 mod codec;
 mod decoder;
+mod lineage;
 mod logs;
 mod message;
 mod models;
@@ -25,6 +27,7 @@ mod tweets;
 
 pub use alerts::{AlertMsg, StatMsg};
 pub use decoder::Decoder;
+pub use lineage::Lineage;
 pub use logs::LogMsg;
 pub use message::{DecodeError, Message};
 pub use models::ModelMsg;

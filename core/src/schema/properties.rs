@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Window;
 use super::codec::{de_cid, de_count, de_num, de_text, ser_num};
+use super::{Lineage, Window};
 use crate::hawkes::MarkLaw;
 
 /// A message on `cascade_properties`: a final size from the collector or
@@ -40,6 +40,15 @@ impl PropertiesMsg {
         }
     }
 
+    /// Where on `tweets` the record comes from, when it says.
+    pub fn lineage(&self) -> Option<Lineage> {
+        match self {
+            PropertiesMsg::Size(s) => s.lineage,
+            PropertiesMsg::Parameters(p) => p.lineage,
+            PropertiesMsg::Failed(f) => f.lineage,
+        }
+    }
+
     pub fn set_window(&mut self, w: Window) {
         match self {
             PropertiesMsg::Size(s) => s.t_obs = Some(w),
@@ -63,6 +72,10 @@ pub struct FailedMsg {
     pub t_obs: Option<Window>,
     #[serde(default)]
     pub reason: String,
+    /// Extra: where on `tweets` this record comes from (absent from course
+    /// messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
 }
 
 /// The cascade's final size, sent by the collector at termination.
@@ -83,6 +96,10 @@ pub struct SizeMsg {
         skip_serializing_if = "Option::is_none"
     )]
     pub t_obs: Option<Window>,
+    /// Extra: where on `tweets` this record comes from (absent from course
+    /// messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
 }
 
 /// The estimator's fit of one partial cascade.
@@ -122,6 +139,10 @@ pub struct ParametersMsg {
     /// values and `params` the exponential fit's. Course consumers ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_law: Option<PowerLawParams>,
+    /// Extra: where on `tweets` this record comes from (absent from course
+    /// messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
 }
 
 /// Mishra et al.'s kernel kappa m^beta (tau + c)^-(1 + theta), as

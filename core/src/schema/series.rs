@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Window;
 use super::codec::{de_cid, de_pairs, de_text, de_window, ser_pairs};
+use super::{Lineage, Window};
 
 /// A partial cascade on `cascade_series`: tweets with relative time < `T_obs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +25,10 @@ pub struct SeriesMsg {
     /// `(time relative to the first tweet, magnitude)`, in time order.
     #[serde(serialize_with = "ser_pairs", deserialize_with = "de_pairs")]
     pub tweets: Vec<(f64, f64)>,
+    /// Extra: where on `tweets` this record comes from (absent from course
+    /// messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
 }
 
 fn serie_tag() -> String {
@@ -39,6 +43,7 @@ impl SeriesMsg {
             msg,
             t_obs,
             tweets,
+            lineage: None,
         }
     }
 }
