@@ -11,6 +11,7 @@ mod eval;
 mod metrics;
 mod report;
 mod run;
+mod score;
 mod simulate;
 mod stages;
 #[cfg(feature = "kafka")]

@@ -89,26 +89,10 @@ impl Posterior<'_> {
         let (ma, mb) = (self.prior.mean[0], self.prior.mean[1]);
         let (c, k) = (pass.children, pass.k);
         let slope = |a: f64| c - a.exp() * k - prec[0][0] * (a - ma) - prec[0][1] * (log_beta - mb);
-        let (mut lo, mut hi) = (self.lo[0], self.hi[0]);
-        let mut a = if c > 0.0 && k > 0.0 { (c / k).ln() } else { ma }.clamp(lo, hi);
-        for _ in 0..40 {
-            let g = slope(a);
-            if g > 0.0 {
-                lo = a;
-            } else {
-                hi = a;
-            }
-            let curvature = a.exp() * k + prec[0][0];
-            let mut next = a + g / curvature;
-            if !(next > lo && next < hi) {
-                next = 0.5 * (lo + hi);
-            }
-            if (next - a).abs() < 1e-10 || hi - lo < 1e-10 {
-                return next;
-            }
-            a = next;
-        }
-        a
+        let (lo, hi) = (self.lo[0], self.hi[0]);
+        let a = if c > 0.0 && k > 0.0 { (c / k).ln() } else { ma }.clamp(lo, hi);
+        let curvature = |a: f64| a.exp() * k + prec[0][0];
+        super::newton::decreasing_root(slope, curvature, (lo, hi), a, 40, 1e-10)
     }
 
     /// Starting point: over a log-spaced grid of beta inside the box, the

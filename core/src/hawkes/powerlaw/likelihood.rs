@@ -226,23 +226,7 @@ fn map_log_p(children: f64, k: f64, shift: f64, s: f64, a_max: f64) -> f64 {
     while slope(lo) < 0.0 {
         lo -= 2.0 * (a_max - lo).max(1.0);
     }
-    let mut hi = a_max;
-    let mut a = 0.5 * (lo + hi);
-    for _ in 0..100 {
-        let g = slope(a);
-        if g > 0.0 {
-            lo = a;
-        } else {
-            hi = a;
-        }
-        let mut next = a + g / (a.exp() * k + prec);
-        if !(next > lo && next < hi) {
-            next = 0.5 * (lo + hi);
-        }
-        if (next - a).abs() < 1e-12 || hi - lo < 1e-12 {
-            return next;
-        }
-        a = next;
-    }
-    a
+    let curvature = |a: f64| a.exp() * k + prec;
+    let start = 0.5 * (lo + a_max);
+    crate::hawkes::newton::decreasing_root(slope, curvature, (lo, a_max), start, 100, 1e-12)
 }

@@ -1,0 +1,155 @@
+//! How `eval` scores a pipeline's alerts against the true sizes, and the
+//! lines it writes.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tweetoscope_core::data::Dataset;
+use tweetoscope_core::hawkes;
+use tweetoscope_core::schema::{AlertMsg, Message, ParametersMsg, PropertiesMsg, Window};
+
+use crate::report::Report;
+
+/// One prediction, as written to `--out`.
+#[derive(Debug, Serialize)]
+struct Line<'a> {
+    cid: &'a str,
+    #[serde(rename = "T_obs")]
+    t_obs: Window,
+    n_obs: u64,
+    /// The alert's n_tot (`--point`: ARE-optimal by default).
+    n_pred: f64,
+    /// The median of the predictive distribution (= n_pred without a
+    /// calibrated model).
+    n_pred_median: f64,
+    /// The 80 % interval, once the window has a calibrated model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n_pred_low: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n_pred_high: Option<f64>,
+    n_pred_hawkes: f64,
+    n_true: usize,
+    #[serde(rename = "ARE")]
+    are: f64,
+    p: f64,
+    beta: f64,
+    n_star: f64,
+    #[serde(rename = "G1")]
+    g1: f64,
+    w: f64,
+}
+
+/// One line of `--out` and where it sorts.
+pub struct Scored {
+    /// (collector call, window's position in `--windows`, order handled).
+    pub key: (u64, usize, u64),
+    pub json: Vec<u8>,
+}
+
+/// Scores the alerts a pipeline emits against the true sizes.
+pub struct Scorer {
+    set: Arc<Dataset>,
+    windows: Vec<Window>,
+    pub report: Report,
+    params: HashMap<(String, Window), ParametersMsg>,
+    warm: BTreeSet<Window>,
+    predicted: HashSet<(String, Window)>,
+    pub lines: Vec<Scored>,
+    /// The collector call whose consequences are being handled.
+    pub unit: u64,
+    handled: u64,
+}
+
+impl Scorer {
+    pub fn new(set: Arc<Dataset>, windows: &[Window]) -> Self {
+        Self {
+            set,
+            windows: windows.to_vec(),
+            report: Report::default(),
+            params: HashMap::new(),
+            warm: BTreeSet::new(),
+            predicted: HashSet::new(),
+            lines: Vec::new(),
+            unit: 0,
+            handled: 0,
+        }
+    }
+
+    /// Sees every message a pipeline routes.
+    pub fn see(&mut self, msg: &Message) {
+        match msg {
+            Message::Series(s) => self.report.series(&s.cid, s.t_obs),
+            Message::Properties(PropertiesMsg::Parameters(p)) => {
+                if let Some(w) = p.t_obs {
+                    self.params.insert((p.cid.clone(), w), p.clone());
+                }
+            }
+            Message::Model(m) => {
+                self.warm.insert(m.t_obs);
+            }
+            Message::Alert(a) => self.alert(a),
+            _ => {}
+        }
+    }
+
+    fn alert(&mut self, a: &AlertMsg) {
+        // Downstream dedupes by (cid, T_obs): a cascade reopened by late
+        // tweets after the collector forgot it is predicted only once.
+        if !self.predicted.insert((a.cid.clone(), a.t_obs)) {
+            return;
+        }
+        let Some(p) = self.params.remove(&(a.cid.clone(), a.t_obs)) else {
+            return;
+        };
+        let set = &self.set;
+        let n_true = a
+            .cid
+            .parse::<usize>()
+            .ok()
+            .filter(|&i| i < set.len())
+            .map_or(0, |i| set.size(i));
+        let n_hawkes = hawkes::final_size(p.n_obs as f64, p.g1, p.n_star, 1.0);
+        let are = |n: f64| (n - n_true as f64).abs() / n_true.max(1) as f64;
+        let line = Line {
+            cid: &a.cid,
+            t_obs: a.t_obs,
+            n_obs: p.n_obs,
+            n_pred: a.n_tot,
+            n_pred_median: a.n_tot_median.unwrap_or(a.n_tot),
+            n_pred_low: a.n_tot_low,
+            n_pred_high: a.n_tot_high,
+            n_pred_hawkes: n_hawkes,
+            n_true,
+            are: are(a.n_tot),
+            p: p.params[0],
+            beta: p.params[1],
+            n_star: p.n_star,
+            g1: p.g1,
+            w: a.w.unwrap_or(1.0),
+        };
+        let covered = a
+            .n_tot_low
+            .zip(a.n_tot_high)
+            .map(|(lo, hi)| (lo..=hi).contains(&(n_true as f64)));
+        self.report.record(
+            a.t_obs,
+            line.are,
+            are(n_hawkes),
+            self.warm.contains(&a.t_obs),
+            covered,
+        );
+        // Serializing this struct cannot fail (no maps, no custom code).
+        let json = serde_json::to_vec(&line).unwrap_or_default();
+        let window = self
+            .windows
+            .iter()
+            .position(|w| *w == a.t_obs)
+            .unwrap_or(usize::MAX);
+        self.handled += 1;
+        self.lines.push(Scored {
+            key: (self.unit, window, self.handled),
+            json,
+        });
+    }
+}
