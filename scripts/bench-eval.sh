@@ -6,7 +6,10 @@
 # callgrind profile by stage (a few minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v /usr/bin/time >/dev/null 2>&1 || { apt-get install -y -qq time >/dev/null || { echo "install GNU time" >&2; exit 1; }; }
+die() { printf 'bench-eval.sh: %s\n' "$*" >&2; exit 1; }
+# need_apt
+source scripts/lib.sh
+need_apt time
 out=${OUT:-out/bench}
 mkdir -p "$out"
 cargo build --release -q -p tweetoscope
@@ -18,7 +21,7 @@ grep -E 'Elapsed \(wall|Maximum resident|User time' "$out/time.txt"
 if [ "${PROFILE:-0}" = 1 ]; then
     # Where the instructions go, on one thread (--workers 0), by stage:
     # callgrind's inclusive counts, independent of the machine's load.
-    command -v valgrind >/dev/null 2>&1 || { apt-get install -y -qq valgrind >/dev/null || { echo "install valgrind" >&2; exit 1; }; }
+    need_apt valgrind
     valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" $bin eval --data "$out/news-data.csv" \
         --index "$out/news-index.csv" --windows 300,600,1200,3600 --workers 0 --out "$out/profile.jsonl" "$@" >/dev/null 2>&1
     callgrind_annotate --inclusive=yes "$out/callgrind.out" 2>/dev/null \

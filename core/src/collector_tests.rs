@@ -481,14 +481,7 @@ fn sorted_output(cfg: &CollectorConfig, msgs: Vec<Message>) -> Vec<String> {
     let mut out: Vec<String> = run
         .send_all(msgs)
         .into_iter()
-        .map(|mut m| {
-            match &mut m {
-                Message::Series(s) => s.lineage = None,
-                Message::Properties(PropertiesMsg::Size(s)) => s.lineage = None,
-                _ => {}
-            }
-            String::from_utf8(m.encode()).unwrap()
-        })
+        .map(|m| String::from_utf8(m.without_lineage().encode()).unwrap())
         .collect();
     assert_eq!(run.c.open_cascades(), 0);
     out.sort();

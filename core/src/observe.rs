@@ -88,6 +88,10 @@ pub fn estimator(e: &Estimator, r: &mut dyn StageReport) {
     }
 }
 
+/// Help of the predictor's `expired_halves`, one series per outcome.
+const EXPIRED_HALVES: &str =
+    "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come";
+
 pub fn predictor(p: &Predictor, r: &mut dyn StageReport) {
     let s = p.stats();
     r.gauge(
@@ -98,19 +102,19 @@ pub fn predictor(p: &Predictor, r: &mut dyn StageReport) {
     );
     r.counter(
         "expired_halves",
-        "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come",
+        EXPIRED_HALVES,
         &[("outcome", "parameters")],
         s.expired_parameters,
     );
     r.counter(
         "expired_halves",
-        "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come",
+        EXPIRED_HALVES,
         &[("outcome", "size")],
         s.expired_sizes,
     );
     r.counter(
         "expired_halves",
-        "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come",
+        EXPIRED_HALVES,
         &[("outcome", "orphan_size")],
         s.orphan_sizes,
     );

@@ -129,7 +129,6 @@ mod tests {
     use super::*;
     use crate::collector::{Collector, CollectorConfig};
     use crate::generator::{Replay, ReplayConfig};
-    use crate::schema::PropertiesMsg;
     use crate::stage::{Ctx, Stage};
 
     fn replay() -> Vec<Emitted> {
@@ -166,16 +165,9 @@ mod tests {
                 .unwrap();
         }
         c.finish(&mut out);
-        for m in &mut out {
-            match m {
-                Message::Series(s) => s.lineage = None,
-                Message::Properties(PropertiesMsg::Size(s)) => s.lineage = None,
-                _ => {}
-            }
-        }
         let mut v: Vec<String> = out
-            .iter()
-            .map(|m| String::from_utf8(m.encode()).unwrap())
+            .into_iter()
+            .map(|m| String::from_utf8(m.without_lineage().encode()).unwrap())
             .collect();
         v.sort();
         v

@@ -212,8 +212,7 @@ impl Predictor {
             .is_some_and(|e| e.predicted.is_some() || e.failed.is_some());
         if !matched && let Some(l) = s.lineage {
             if self.is_orphan(l, t_obs, ctx.origin.partition) {
-                self.stats.orphan_sizes += 1;
-                tracing::debug!(cid = %key.0, window = t_obs, "size whose parameters can no longer come: dropped");
+                self.count_orphan(&key, t_obs);
                 return Ok(());
             }
             self.wait(l, t_obs, &key);
@@ -245,6 +244,11 @@ impl Predictor {
         self.decided
             .get(&(l.partition, t_obs))
             .is_some_and(|&(d, p)| p == partition && d > l.decided)
+    }
+
+    fn count_orphan(&mut self, key: &Key, t_obs: Window) {
+        self.stats.orphan_sizes += 1;
+        tracing::debug!(cid = %key.0, window = t_obs, "size whose parameters can no longer come: dropped");
     }
 
     fn wait(&mut self, l: Lineage, t_obs: Window, key: &Key) {
@@ -299,8 +303,7 @@ impl Predictor {
                 .get(&key)
                 .is_some_and(|e| e.predicted.is_none() && e.failed.is_none());
             if orphan && self.remove(&key).is_some() {
-                self.stats.orphan_sizes += 1;
-                tracing::debug!(cid = %key.0, window = t_obs, "size whose parameters can no longer come: dropped");
+                self.count_orphan(&key, t_obs);
             }
         }
     }
