@@ -66,6 +66,12 @@ pub fn estimator(e: &Estimator, r: &mut dyn StageReport) {
         &[],
         s.iterations,
     );
+    r.counter(
+        "power_law_fallbacks",
+        "--kernel power-law: series whose power-law fit failed, published with the exponential fit",
+        &[],
+        s.power_law_failed,
+    );
     for (outcome, n) in [
         ("shifted", s.shifted),
         ("past_window", s.past_window),
@@ -292,5 +298,6 @@ mod tests {
             "{:?}",
             r.0
         );
+        assert_eq!(r.0["power_law_fallbacks[]"], 0.0, "{:?}", r.0);
     }
 }
