@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The chaos test (e2e/tests/chaos.rs, the #[ignore]d one: about 100 s):
 # kills, a pause and a full restart of a replicated pipeline under a steady
-# stream. The other tests of chaos.rs run with every test. Called by
+# stream. The other test of chaos.rs runs with every test. Called by
 # scripts/test.sh with TWEETOSCOPE_TEST_BROKERS set; fails loudly without.
 set -euo pipefail
 cd "$(dirname "$0")/.."
