@@ -10,16 +10,19 @@
 //!   (`tweetoscope run --metrics-addr`).
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::collector::Collector;
 use crate::estimator::Estimator;
 use crate::learner::Learner;
 use crate::predictor::Predictor;
-use crate::schema::{Message, PropertiesMsg, Topic, Window};
-use crate::stage::{Ctx, Stage, StageReport};
+pub use crate::run_loop::{Observer, Refused};
+use crate::run_loop::{self, Bound, Cadence, Cause, Event, Input, Refusal, Transport, step};
+use crate::schema::{Message, PropertiesMsg, Topic};
+use crate::stage::{Ctx, Stage};
 
 /// The four state machines of a pipeline. Without a learner, the predictor
 /// keeps w = 1 (or the models it is given).
@@ -29,14 +32,6 @@ pub struct Stages {
     pub estimator: Estimator,
     pub predictor: Predictor,
     pub learner: Option<Learner>,
-}
-
-/// Messages a stage refused, by stage; the in-process equivalent of the
-/// dead-letter topic.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Refused {
-    pub count: u64,
-    pub last: Option<String>,
 }
 
 /// The deterministic single-threaded driver.
@@ -135,11 +130,9 @@ impl SyncPipeline {
                 Topic::Alerts | Topic::Stats | Topic::Logs => continue,
             };
             self.offset += 1;
-            let ctx = Ctx::in_process(now, self.offset);
-            if let Err(error) = stage.handle(msg, ctx, &mut self.out) {
-                self.refused.count += 1;
-                tracing::warn!(stage = stage.name(), offset = self.offset, %error, "message refused");
-                self.refused.last = Some(error.to_string());
+            let (topic, ctx) = (msg.topic(), Ctx::in_process(now, self.offset));
+            if let Err(why) = step(stage, topic, msg, ctx, &mut self.out, None) {
+                self.refused.record(stage.name(), topic, ctx.origin, &why);
             }
             self.queue.extend(self.out.drain(..));
         }
@@ -197,21 +190,6 @@ impl Router {
         };
         let _ = tx.send(Envelope::Msg(msg, now));
     }
-}
-
-/// Watches one stage thread of [`spawn_observed`]: the in-process twin of
-/// the Kafka driver's metrics (the telemetry module implements it).
-pub trait Observer: StageReport + Send {
-    /// One input handled: its topic and window, what came out, how long.
-    fn handled(
-        &mut self,
-        input: Topic,
-        window: Option<Window>,
-        outputs: &[Message],
-        elapsed: Duration,
-    );
-    /// The stage's loop went round (liveness).
-    fn beat(&mut self) {}
 }
 
 /// The running threaded pipeline: feed tweets into `input`, send
@@ -323,8 +301,11 @@ impl Threaded {
     }
 }
 
-/// The run loop of one stage thread: handle, route, tick when idle, flush
-/// and hand over when every upstream producer is done.
+/// How long a stage thread waits for input before it ticks.
+const IDLE: Duration = Duration::from_millis(200);
+
+/// One stage thread: [`run_loop::run`] over its channels, then the hand
+/// over downstream (`done`) once every upstream producer is done.
 fn run_stage<S: Stage>(
     mut stage: S,
     rx: Receiver<Envelope>,
@@ -333,55 +314,85 @@ fn run_stage<S: Stage>(
     mut observer: Option<Box<dyn Observer>>,
     done: impl FnOnce(&Router),
 ) -> S {
-    let mut out = Vec::new();
-    let (mut now, mut offset, mut finished) = (0.0, 0i64, 0);
-    let mut last_report = Instant::now();
-    loop {
-        if let Some(o) = observer.as_mut() {
-            o.beat();
-            if last_report.elapsed() >= Duration::from_secs(1) {
-                last_report = Instant::now();
-                stage.observe(o.as_mut());
-            }
-        }
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(Envelope::Msg(msg, t)) => {
-                now = t;
-                offset += 1;
-                let ctx = Ctx::in_process(now, offset);
-                let (topic, window) = (msg.topic(), msg.window());
-                let started = Instant::now();
-                match stage.handle(msg, ctx, &mut out) {
-                    Ok(()) => {
-                        if let Some(o) = observer.as_mut() {
-                            o.handled(topic, window, &out, started.elapsed());
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(stage = stage.name(), offset, %error, "message refused")
-                    }
-                }
-            }
-            Ok(Envelope::Done) => {
-                finished += 1;
-                if finished >= upstreams {
-                    break;
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => stage.tick(now, &mut out),
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-        for msg in out.drain(..) {
-            router.send(msg, now);
-        }
-    }
-    stage.flush(&mut out);
-    for msg in out.drain(..) {
-        router.send(msg, now);
-    }
-    if let Some(o) = observer.as_mut() {
-        stage.observe(o.as_mut());
-    }
-    done(&router);
+    let mut channel = Channel {
+        rx,
+        upstreams,
+        finished: 0,
+        now: 0.0,
+        offset: 0,
+        router,
+    };
+    // Ticks whenever the input pauses, as in a simulation the stage's
+    // clock only moves with its input.
+    let cadence = Cadence {
+        tick_every: Duration::ZERO,
+        ..Cadence::default()
+    };
+    let observer = observer.as_deref_mut().map(|o| o as &mut dyn Observer);
+    let Ok(_) = run_loop::block_on(run_loop::run(&mut stage, &mut channel, cadence, observer));
+    done(&channel.router);
     stage
+}
+
+/// The channel transport of one stage thread: inputs numbered from 1 on
+/// partition 0, outputs routed by topic; nothing to commit, and a refused
+/// input is only counted and logged (the thread keeps no dead letters).
+#[derive(Debug)]
+struct Channel {
+    rx: Receiver<Envelope>,
+    upstreams: usize,
+    finished: usize,
+    /// The time of the last input: the stage's clock.
+    now: f64,
+    offset: i64,
+    router: Router,
+}
+
+impl Transport for Channel {
+    type Error = Infallible;
+
+    async fn next(&mut self) -> Result<Event<'_>, Infallible> {
+        loop {
+            return Ok(match self.rx.recv_timeout(IDLE) {
+                Ok(Envelope::Msg(msg, t)) => {
+                    self.now = t;
+                    self.offset += 1;
+                    Event::Input(Input {
+                        topic: msg.topic(),
+                        ctx: Ctx::in_process(t, self.offset),
+                        instance: None,
+                        msg: Ok(msg),
+                    })
+                }
+                Ok(Envelope::Done) => {
+                    self.finished += 1;
+                    if self.finished < self.upstreams {
+                        continue;
+                    }
+                    Event::Stop
+                }
+                Err(RecvTimeoutError::Timeout) => Event::Idle,
+                Err(RecvTimeoutError::Disconnected) => Event::Stop,
+            });
+        }
+    }
+
+    async fn send(&mut self, out: &mut Vec<Message>, _: Cause) -> Result<(), Infallible> {
+        for msg in out.drain(..) {
+            self.router.send(msg, self.now);
+        }
+        Ok(())
+    }
+
+    async fn dead_letter(&mut self, _: &Refusal) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    async fn commit(&mut self, _: &[Bound], _: bool) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn now(&self) -> f64 {
+        self.now
+    }
 }
