@@ -113,6 +113,7 @@ impl<'c> Kafka<'c> {
 
     fn close_batch(&mut self) -> Event<'static> {
         self.batch.until = None;
+        self.batch.read = 0;
         self.current = None;
         Event::Idle
     }
@@ -120,6 +121,7 @@ impl<'c> Kafka<'c> {
     fn stop(&mut self) -> Event<'static> {
         let grace = Duration::from_secs_f64(self.args.shutdown_grace);
         self.deadline = Some(Instant::now() + grace);
+        self.current = None;
         self.tel.health.stopping();
         tracing::info!(stage = self.stage, grace_s = self.args.shutdown_grace, "stopping");
         Event::Stop
@@ -156,10 +158,14 @@ impl<'c> Kafka<'c> {
         let Some(role) = self.args.topics.role(topic_name) else {
             return Ok(None);
         };
-        let origin = Origin {
-            partition: m.partition(),
-            offset: m.offset(),
+        let ctx = Ctx {
+            now: now_secs(),
+            origin: Origin {
+                partition: m.partition(),
+                offset: m.offset(),
+            },
         };
+        let origin = ctx.origin;
         self.origin_ms = origin_ts(&m);
         let decoded = self.decoder.decode(role, m.key(), m.payload().unwrap_or_default());
         if let Ok(msg) = &decoded
@@ -179,9 +185,11 @@ impl<'c> Kafka<'c> {
                 );
             }
             self.output.send(msg, self.origin_ms).await?;
+            self.current = Some(m);
             return Ok(Some(Event::Passed {
                 topic: role,
-                origin,
+                ctx,
+                instance: None,
             }));
         }
         let msg = decoded.map_err(|e| Refusal {
@@ -194,23 +202,23 @@ impl<'c> Kafka<'c> {
         self.current = Some(m);
         Ok(Some(Event::Input(Input {
             topic: role,
-            ctx: Ctx {
-                now: now_secs(),
-                origin,
-            },
+            ctx,
             instance: None,
             msg,
         })))
     }
 
-    /// `arrived` with the input's producer instance, borrowed from the
+    /// `arrived` with the record's producer instance, borrowed from the
     /// record it keeps.
     fn event(&self, arrived: Event<'static>) -> Event<'_> {
+        let instance = self.current.as_ref().and_then(|m| header(m, INSTANCE));
         match arrived {
-            Event::Input(input) => Event::Input(Input {
-                instance: self.current.as_ref().and_then(|m| header(m, INSTANCE)),
-                ..input
-            }),
+            Event::Input(input) => Event::Input(Input { instance, ..input }),
+            Event::Passed { topic, ctx, .. } => Event::Passed {
+                topic,
+                ctx,
+                instance,
+            },
             other => other,
         }
     }

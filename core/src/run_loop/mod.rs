@@ -45,7 +45,7 @@ use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crate::schema::{Message, Topic, Window};
-use crate::stage::{Ctx, Origin, Stage, StageReport};
+use crate::stage::{Ctx, Stage, StageReport};
 
 pub use step::{Refusal, RefusalKind, Refused, step};
 
@@ -56,7 +56,11 @@ pub enum Event<'a> {
     Input(Input<'a>),
     /// An input read but not for this stage (e.g. produced again to its
     /// window's partition): it counts as read for the commit.
-    Passed { topic: Topic, origin: Origin },
+    Passed {
+        topic: Topic,
+        ctx: Ctx,
+        instance: Option<&'a str>,
+    },
     /// The transport lost these partitions of these input topics.
     Revoked(Vec<(Topic, Vec<i32>)>),
     /// The batch closed (full, timed out, or the input paused).
@@ -192,8 +196,15 @@ pub async fn run<S: Stage + ?Sized, T: Transport>(
                     }
                 }
             }
-            Event::Passed { topic, origin } => {
-                next.insert((topic, origin.partition), origin.offset + 1);
+            Event::Passed {
+                topic,
+                ctx,
+                instance,
+            } => {
+                next.insert((topic, ctx.origin.partition), ctx.origin.offset + 1);
+                if let Some(instance) = instance {
+                    stage.heard(topic, instance, ctx.now);
+                }
             }
             Event::Revoked(lost) => {
                 for (topic, partitions) in lost {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::schema::{LogMsg, TweetMsg};
-use crate::stage::StageError;
+use crate::stage::{Origin, StageError};
 
 /// What the transport says, in order.
 enum Step {
@@ -80,10 +80,14 @@ impl Transport for Memory {
                     }),
                 })
             }
-            Step::Passed(partition, offset) => Event::Passed {
-                topic: Topic::Tweets,
-                origin: Origin { partition, offset },
-            },
+            Step::Passed(partition, offset) => {
+                let (topic, ctx) = input(Topic::Tweets, partition, offset, self.now);
+                Event::Passed {
+                    topic,
+                    ctx,
+                    instance: Some("elsewhere"),
+                }
+            }
             Step::Revoked(partition) => Event::Revoked(vec![(Topic::Tweets, vec![partition])]),
             Step::Idle => Event::Idle,
         })
@@ -272,5 +276,6 @@ fn passed_inputs_move_the_commit_and_revoked_partitions_leave_it() {
     ];
     let (memory, _) = play(&mut echo, script, Duration::from_secs(3600));
     assert_eq!(echo.revoked, vec![4]);
+    assert_eq!(echo.heard, vec!["elsewhere"], "heard from whoever produced it");
     assert_eq!(memory.commits[0].0, BTreeMap::from([(3, 41)]), "partition 4 is no longer ours");
 }
