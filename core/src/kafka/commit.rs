@@ -82,7 +82,11 @@ impl Committed {
                 continue;
             }
             if tpl
-                .add_partition_offset(args.topics.name(b.topic), b.partition, Offset::Offset(b.offset))
+                .add_partition_offset(
+                    args.topics.name(b.topic),
+                    b.partition,
+                    Offset::Offset(b.offset),
+                )
                 .is_ok()
             {
                 moved.push((key, b.offset));

@@ -123,7 +123,11 @@ impl<'c> Kafka<'c> {
         self.deadline = Some(Instant::now() + grace);
         self.current = None;
         self.tel.health.stopping();
-        tracing::info!(stage = self.stage, grace_s = self.args.shutdown_grace, "stopping");
+        tracing::info!(
+            stage = self.stage,
+            grace_s = self.args.shutdown_grace,
+            "stopping"
+        );
         Event::Stop
     }
 
@@ -152,9 +156,16 @@ impl<'c> Kafka<'c> {
     /// Turns a record into what the loop handles, or produces it again
     /// to its window's partition (`Passed`); `None`: not an input topic.
     /// An input's producer instance is read by [`Self::event`].
-    async fn arrived(&mut self, m: BorrowedMessage<'c>) -> Result<Option<Event<'static>>, DriverError> {
+    async fn arrived(
+        &mut self,
+        m: BorrowedMessage<'c>,
+    ) -> Result<Option<Event<'static>>, DriverError> {
         let topic_name = m.topic();
-        self.tel.transport.consumed.with_label_values(&[topic_name]).inc();
+        self.tel
+            .transport
+            .consumed
+            .with_label_values(&[topic_name])
+            .inc();
         let Some(role) = self.args.topics.role(topic_name) else {
             return Ok(None);
         };
@@ -167,12 +178,18 @@ impl<'c> Kafka<'c> {
         };
         let origin = ctx.origin;
         self.origin_ms = origin_ts(&m);
-        let decoded = self.decoder.decode(role, m.key(), m.payload().unwrap_or_default());
+        let decoded = self
+            .decoder
+            .decode(role, m.key(), m.payload().unwrap_or_default());
         if let Ok(msg) = &decoded
             && let Some(reroute) = self.output.reroute(role, msg, origin.partition)
         {
             // Not ours to handle: the owner of the window's partition will.
-            self.tel.transport.rerouted.with_label_values(&[topic_name]).inc();
+            self.tel
+                .transport
+                .rerouted
+                .with_label_values(&[topic_name])
+                .inc();
             if reroute.first {
                 tracing::warn!(
                     stage = self.stage,
@@ -321,11 +338,15 @@ impl<'c> Transport for Kafka<'c> {
             if let Some(d) = deadline {
                 output.flush(d.saturating_duration_since(Instant::now()))?;
             }
-            committed.commit(consumer, args, bounds, last, transport).await
+            committed
+                .commit(consumer, args, bounds, last, transport)
+                .await
         })
         .await?;
         if let Some(started) = self.batch.started.take() {
-            transport.batch_duration.observe(started.elapsed().as_secs_f64());
+            transport
+                .batch_duration
+                .observe(started.elapsed().as_secs_f64());
         }
         if last {
             self.consumer.unsubscribe();

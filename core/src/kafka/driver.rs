@@ -27,9 +27,9 @@ use super::{preload, shutdown, topics};
 use crate::run_loop::{self, Cadence};
 use crate::schema::{Topic, Window};
 use crate::stage::Stage;
-use crate::telemetry::logs::LogReceiver;
 use crate::telemetry::TelemetryError;
 use crate::telemetry::inprocess::InProcess;
+use crate::telemetry::logs::LogReceiver;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -162,7 +162,13 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     let mut observer = InProcess::new(&tel.metrics, &tel.health, name);
     let logs = setup.logs.take();
     let mut kafka = Kafka::new(&consumer, args, &tel, output, logs, stage.decoder(), name);
-    run_loop::run(&mut stage, &mut kafka, Cadence::default(), Some(&mut observer)).await?;
+    run_loop::run(
+        &mut stage,
+        &mut kafka,
+        Cadence::default(),
+        Some(&mut observer),
+    )
+    .await?;
     Ok(stage)
 }
 

@@ -18,8 +18,8 @@ use crate::collector::Collector;
 use crate::estimator::Estimator;
 use crate::learner::Learner;
 use crate::predictor::Predictor;
-pub use crate::run_loop::{Observer, Refused};
 use crate::run_loop::step;
+pub use crate::run_loop::{Observer, Refused};
 use crate::schema::{Message, Topic};
 use crate::stage::{Ctx, Stage};
 pub use threaded::{Envelope, Threaded, spawn_observed, spawn_threaded};
@@ -138,4 +138,3 @@ impl SyncPipeline {
         }
     }
 }
-

@@ -50,6 +50,9 @@ use crate::stage::{Ctx, Stage, StageReport};
 pub use step::{Refusal, RefusalKind, Refused, step};
 
 /// What a transport says next.
+// Most events carry an input: boxing it would add an allocation per input
+// to save room only in the rare others.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event<'a> {
     /// One input to handle, or an input that could not be decoded.

@@ -159,7 +159,9 @@ impl Stage for Echo {
         }
         out.pop();
         out.push(log(format!("echo {t}")));
-        self.held.entry(ctx.origin.partition).or_insert(ctx.origin.offset);
+        self.held
+            .entry(ctx.origin.partition)
+            .or_insert(ctx.origin.offset);
         Ok(())
     }
 
@@ -212,10 +214,18 @@ fn a_retained_offset_holds_the_commit_until_the_state_is_released() {
     // Never ticks before the end: the stage holds what it echoed.
     let (memory, _) = play(&mut echo, script, Duration::from_secs(3600));
     let first = &memory.commits[0];
-    assert_eq!(first.0, BTreeMap::from([(0, 10), (1, 5)]), "held at the first echoed offsets");
+    assert_eq!(
+        first.0,
+        BTreeMap::from([(0, 10), (1, 5)]),
+        "held at the first echoed offsets"
+    );
     assert!(!first.1);
     let last = memory.commits.last().unwrap();
-    assert_eq!(last.0, BTreeMap::from([(0, 10), (1, 5)]), "still held at the end");
+    assert_eq!(
+        last.0,
+        BTreeMap::from([(0, 10), (1, 5)]),
+        "still held at the end"
+    );
     assert!(last.1, "the last commit says so");
 }
 
@@ -229,9 +239,17 @@ fn a_tick_when_idle_releases_the_state_and_the_commit_moves_to_the_next_offset()
         Step::Input(0, 12, 3.0, None),
     ];
     let (memory, _) = play(&mut echo, script, Duration::ZERO);
-    assert_eq!(echo.ticks, vec![2.0], "ticked once, when idle, at the transport's now");
+    assert_eq!(
+        echo.ticks,
+        vec![2.0],
+        "ticked once, when idle, at the transport's now"
+    );
     assert_eq!(memory.commits[0].0, BTreeMap::from([(0, 12)]));
-    assert_eq!(memory.commits[1].0, BTreeMap::from([(0, 12)]), "12 echoed, held");
+    assert_eq!(
+        memory.commits[1].0,
+        BTreeMap::from([(0, 12)]),
+        "12 echoed, held"
+    );
     assert_eq!(
         memory.sent(),
         vec!["echo 1", "echo 2", "tick 2", "echo 3", "flush"],
@@ -253,13 +271,29 @@ fn refused_inputs_are_dead_lettered_with_their_origin_and_the_next_is_handled() 
     assert_eq!(
         memory.dead,
         vec![
-            (Origin { partition: 2, offset: 7 }, RefusalKind::Refused),
-            (Origin { partition: 2, offset: 8 }, RefusalKind::Undecodable),
+            (
+                Origin {
+                    partition: 2,
+                    offset: 7
+                },
+                RefusalKind::Refused
+            ),
+            (
+                Origin {
+                    partition: 2,
+                    offset: 8
+                },
+                RefusalKind::Undecodable
+            ),
         ]
     );
     assert_eq!(refused.count, 2);
     assert_eq!(refused.last.as_deref(), Some("not JSON"));
-    assert_eq!(memory.sent(), vec!["echo 4", "flush"], "nothing of a refused input is sent");
+    assert_eq!(
+        memory.sent(),
+        vec!["echo 4", "flush"],
+        "nothing of a refused input is sent"
+    );
     assert_eq!(echo.heard, vec!["collector-42"]);
     // Refused inputs count as read: the commit passes them.
     assert_eq!(memory.commits.last().unwrap().0, BTreeMap::from([(2, 9)]));
@@ -276,6 +310,14 @@ fn passed_inputs_move_the_commit_and_revoked_partitions_leave_it() {
     ];
     let (memory, _) = play(&mut echo, script, Duration::from_secs(3600));
     assert_eq!(echo.revoked, vec![4]);
-    assert_eq!(echo.heard, vec!["elsewhere"], "heard from whoever produced it");
-    assert_eq!(memory.commits[0].0, BTreeMap::from([(3, 41)]), "partition 4 is no longer ours");
+    assert_eq!(
+        echo.heard,
+        vec!["elsewhere"],
+        "heard from whoever produced it"
+    );
+    assert_eq!(
+        memory.commits[0].0,
+        BTreeMap::from([(3, 41)]),
+        "partition 4 is no longer ours"
+    );
 }
