@@ -11,6 +11,8 @@
 //!   themselves as pure state machines: [`collector`], [`estimator`],
 //!   [`predictor`], [`learner`]. They know nothing of Kafka, threads or the
 //!   wall clock; the transports drive them.
+//! - [`run_loop`]: THE run loop of a stage over a transport (receive,
+//!   handle, dead-letter, route, tick, observe, commit, flush), written once.
 //! - [`pipeline`]: the in-process transport that wires the stages together
 //!   for the embedded run and for `eval`.
 //! - [`board`]: the live dashboard's state, pure and bounded; [`web`]: its
@@ -34,6 +36,7 @@ pub mod model;
 pub mod observe;
 pub mod pipeline;
 pub mod predictor;
+pub mod run_loop;
 pub mod schema;
 pub mod stage;
 pub mod synthetic;

@@ -9,13 +9,17 @@
 //! - [`topics`]: create-if-missing, with partitions and compaction.
 //! - [`context`]: client callbacks as tracing events; revoked partitions.
 //! - [`output`]: producing, dead letters, delivery futures, `origin-ts`.
-//! - [`driver`]: THE run loop (receive, handle, produce, commit, shutdown).
+//! - [`driver`]: a consuming stage process: start, preload, consume with
+//!   [`crate::run_loop`] over [`consume`] (batches, dead letters, the
+//!   shutdown grace) and [`commit`] (what moved, async or sync).
 //! - [`preload`]: a topic read whole before the loop (the predictor's models).
 //! - [`source`]: the generator's loop, paced or as fast as possible.
 //! - [`shutdown`]: SIGTERM and SIGINT.
 
 pub mod app;
 pub mod args;
+mod commit;
+mod consume;
 pub mod context;
 pub mod driver;
 pub mod output;

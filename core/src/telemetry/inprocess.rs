@@ -9,7 +9,8 @@ use crate::pipeline::Observer;
 use crate::schema::{Message, Topic, Window};
 use crate::stage::StageReport;
 
-/// One stage thread's observer.
+/// One stage loop's observer: a thread of the in-process pipeline, or a
+/// Kafka stage binary.
 #[derive(Debug)]
 pub struct InProcess {
     flow: StageMetrics,
@@ -17,18 +18,20 @@ pub struct InProcess {
 }
 
 impl InProcess {
+    pub fn new(metrics: &Metrics, health: &Health, stage: &'static str) -> Self {
+        Self {
+            flow: StageMetrics::new(metrics, stage),
+            health: health.clone(),
+        }
+    }
+
     /// The observer maker for [`crate::pipeline::spawn_observed`].
     pub fn observers(
         metrics: &Metrics,
         health: &Health,
     ) -> impl Fn(&'static str) -> Option<Box<dyn Observer>> + use<> {
         let (metrics, health) = (metrics.clone(), health.clone());
-        move |stage| {
-            Some(Box::new(InProcess {
-                flow: StageMetrics::new(&metrics, stage),
-                health: health.clone(),
-            }) as Box<dyn Observer>)
-        }
+        move |stage| Some(Box::new(InProcess::new(&metrics, &health, stage)) as Box<dyn Observer>)
     }
 }
 

@@ -7,33 +7,13 @@ use prometheus::{
 
 use super::{Metrics, TelemetryError};
 
-/// Why an input was dead-lettered, as a bounded label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeadLetterReason {
-    /// Not JSON, or not the topic's schema.
-    Undecodable,
-    /// Decoded, but the values are unusable (non-finite, unsorted...).
-    Invalid,
-    /// The stage refused it.
-    Refused,
-}
-
-impl DeadLetterReason {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Undecodable => "undecodable",
-            Self::Invalid => "invalid",
-            Self::Refused => "refused",
-        }
-    }
-}
-
 /// Counters, gauges and histograms of a stage's transport, labelled by
 /// broker topic name. Cloning shares them.
 #[derive(Debug, Clone)]
 pub struct Transport {
     pub consumed: IntCounterVec,
     pub produced: IntCounterVec,
+    /// By topic and [`crate::run_loop::RefusalKind::label`].
     pub dead_letters: IntCounterVec,
     /// Inputs found on another partition than their window's, produced
     /// again to it (see [`crate::kafka::partition`]).
