@@ -8,7 +8,8 @@
 //! - [`partition`]: the explicit window partitioner of SPEC §1.
 //! - [`topics`]: create-if-missing, with partitions and compaction.
 //! - [`context`]: client callbacks as tracing events; revoked partitions.
-//! - [`output`]: producing, dead letters, delivery futures, `origin-ts`.
+//! - [`output`]: producing, dead letters, `origin-ts`; `delivery`: the
+//!   delivery reports, counted.
 //! - [`driver`]: THE run loop (receive, handle, produce, commit, shutdown).
 //! - [`preload`]: a topic read whole before the loop (the predictor's models).
 //! - [`source`]: the generator's loop, paced or as fast as possible.
@@ -17,6 +18,7 @@
 pub mod app;
 pub mod args;
 pub mod context;
+mod delivery;
 pub mod driver;
 pub mod output;
 pub mod partition;
