@@ -161,3 +161,60 @@ impl ProducerContext for Deliveries {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use std::time::Duration;
+
+    use rdkafka::ClientConfig;
+    use rdkafka::config::FromClientConfigAndContext;
+    use rdkafka::producer::{BaseRecord, Producer as _, ThreadedProducer};
+
+    use super::*;
+    use crate::telemetry::Metrics;
+
+    /// No broker listens: every record fails after `message.timeout.ms`,
+    /// and each failure comes back once, with its record and kind.
+    #[tokio::test]
+    async fn every_report_is_counted_and_failures_keep_their_record() {
+        let metrics = Metrics::new().unwrap();
+        let transport = Transport::new(&metrics, "test").unwrap();
+        let context = Deliveries::new(Context::new("test"), transport);
+        let producer: ThreadedProducer<Deliveries> = ThreadedProducer::from_config_and_context(
+            ClientConfig::new()
+                .set("bootstrap.servers", "127.0.0.1:1")
+                .set("message.timeout.ms", "300"),
+            context,
+        )
+        .unwrap();
+        let sends = [
+            (Kind::Output, "a"),
+            (Kind::Log, "log"),
+            (Kind::DeadLetter, "b"),
+            (Kind::Output, "c"),
+        ];
+        for (kind, payload) in sends {
+            let r: BaseRecord<'_, [u8], str, usize> =
+                BaseRecord::with_opaque_to("t", kind as usize).payload(payload);
+            producer.send(r).map_err(|(e, _)| e).unwrap();
+        }
+        let waited = tokio::time::timeout(Duration::from_secs(20), producer.context().wait(3));
+        assert!(waited.await.is_ok(), "three reports expected");
+        assert_eq!(producer.context().done(), 3, "the log record is not counted");
+        let failed = producer.context().take_failed();
+        let got: Vec<(Kind, &[u8])> = failed
+            .iter()
+            .map(|f| (f.kind, f.message.payload().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Kind::Output, &b"a"[..]),
+                (Kind::DeadLetter, &b"b"[..]),
+                (Kind::Output, &b"c"[..])
+            ]
+        );
+        assert!(producer.context().take_failed().is_empty());
+    }
+}
