@@ -201,7 +201,11 @@ mod tests {
         }
         let waited = tokio::time::timeout(Duration::from_secs(20), producer.context().wait(3));
         assert!(waited.await.is_ok(), "three reports expected");
-        assert_eq!(producer.context().done(), 3, "the log record is not counted");
+        assert_eq!(
+            producer.context().done(),
+            3,
+            "the log record is not counted"
+        );
         let failed = producer.context().take_failed();
         let got: Vec<(Kind, &[u8])> = failed
             .iter()

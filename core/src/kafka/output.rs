@@ -379,9 +379,11 @@ impl Output {
             let mut produced = std::mem::take(&mut self.unsettled);
             for f in &failed {
                 if f.kind == Kind::Output
-                    && let Some(i) = self.args.topics.role(f.message.topic()).and_then(|r| {
-                        Topic::ALL.iter().position(|t| *t == r)
-                    })
+                    && let Some(i) = self
+                        .args
+                        .topics
+                        .role(f.message.topic())
+                        .and_then(|r| Topic::ALL.iter().position(|t| *t == r))
                 {
                     produced[i] = produced[i].saturating_sub(1);
                 }
