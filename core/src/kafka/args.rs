@@ -311,6 +311,16 @@ impl KafkaArgs {
             // replaying its lag) with almost nothing, measured 20 ms: 5k
             // records/s, 50 ms: 50k records/s.
             .set("fetch.wait.max.ms", "50")
+            // Prefetch bound: a stage lagging its input otherwise holds up
+            // to 100,000 records per partition (librdkafka's default
+            // queued.min.messages, 64 MiB) fetched ahead, so its peak RSS
+            // grew with the run's length (bench-kafka 2026-12-04: collector
+            // 110 MiB on the short runs, 157 MiB on the 10 times longer
+            // one). 10,000 records (a fraction of a second of work at the
+            // stage's rate) per partition, at most 8 MiB: a fetch is still
+            // many batches; the cost is more fetch requests while lagging.
+            .set("queued.min.messages", "10000")
+            .set("queued.max.messages.kbytes", "8192")
             // Consumer lag per partition, for the metrics (Context::stats).
             .set("statistics.interval.ms", "5000");
         merge(&mut c, &self.client_config());

@@ -8,7 +8,8 @@
 //! - [`partition`]: the explicit window partitioner of SPEC §1.
 //! - [`topics`]: create-if-missing, with partitions and compaction.
 //! - [`context`]: client callbacks as tracing events; revoked partitions.
-//! - [`output`]: producing, dead letters, delivery futures, `origin-ts`.
+//! - [`output`]: producing, dead letters, `origin-ts`; `delivery`: the
+//!   delivery reports, counted.
 //! - [`driver`]: a consuming stage process: start, preload, consume with
 //!   [`crate::run_loop`] over [`consume`] (batches, dead letters, the
 //!   shutdown grace) and [`commit`] (what moved, async or sync).
@@ -21,6 +22,7 @@ pub mod args;
 mod commit;
 mod consume;
 pub mod context;
+mod delivery;
 pub mod driver;
 pub mod output;
 pub mod partition;

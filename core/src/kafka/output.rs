@@ -11,16 +11,20 @@
 //! one bad record must not put a stage in a crash loop. Only errors that
 //! say nothing about the record (broker unreachable past
 //! `message.timeout.ms`) stop the stage, before it commits.
+//!
+//! Delivery reports are counted by the producer's context
+//! ([`super::delivery`]), not awaited record by record.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 
 use super::args::KafkaArgs;
 use super::context::Context;
+use super::delivery::{Deliveries, Kind};
 use super::partition::{Reroute, Rerouter, WindowPartitioner};
 use crate::schema::{LogMsg, Message, Topic, Window};
 use crate::telemetry::Transport;
@@ -63,8 +67,6 @@ pub enum OutputError {
         #[source]
         source: KafkaError,
     },
-    #[error("the producer was closed with deliveries pending")]
-    Canceled,
 }
 
 /// Where a refused input came from, for its dead letter.
@@ -80,7 +82,7 @@ pub struct Refused<'a> {
 
 /// A producer that knows the topic names and the window partitioner.
 pub struct Output {
-    producer: FutureProducer<Context>,
+    producer: ThreadedProducer<Deliveries>,
     args: KafkaArgs,
     partitioner: WindowPartitioner,
     rerouter: Rerouter,
@@ -88,17 +90,18 @@ pub struct Output {
     stage: &'static str,
     instance: String,
     metrics: Transport,
-    pending: Vec<(Topic, DeliveryFuture)>,
-    dead_pending: Vec<DeliveryFuture>,
-    /// Log records in flight: polled, never awaited (see `send_log`).
-    log_pending: Vec<DeliveryFuture>,
+    /// Outputs and dead letters handed to the producer.
+    sent: u64,
+    /// Outputs handed to the producer since the last settle, by topic
+    /// role ([`Topic::ALL`] order): counted as produced once delivered.
+    unsettled: [u64; Topic::ALL.len()],
 }
 
 impl std::fmt::Debug for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Output")
             .field("stage", &self.stage)
-            .field("pending", &self.pending.len())
+            .field("pending", &self.pending())
             .finish()
     }
 }
@@ -115,7 +118,7 @@ impl Output {
     ) -> Result<Self, OutputError> {
         let producer = args
             .producer_config()
-            .create_with_context(Context::new(stage))
+            .create_with_context(Deliveries::new(Context::new(stage), metrics.clone()))
             .map_err(OutputError::Client)?;
         Ok(Self {
             producer,
@@ -126,9 +129,8 @@ impl Output {
             stage,
             instance: format!("{stage}-{}", std::process::id()),
             metrics,
-            pending: Vec::new(),
-            dead_pending: Vec::new(),
-            log_pending: Vec::new(),
+            sent: 0,
+            unsettled: [0; Topic::ALL.len()],
         })
     }
 
@@ -141,7 +143,8 @@ impl Output {
 
     /// Deliveries not yet awaited.
     pub fn pending(&self) -> usize {
-        self.pending.len() + self.dead_pending.len()
+        let done = self.producer.context().done();
+        usize::try_from(self.sent.saturating_sub(done)).unwrap_or(usize::MAX)
     }
 
     /// Queues `msg` for its topic: window-keyed topics by the explicit
@@ -174,10 +177,14 @@ impl Output {
             });
         let key = key.as_deref().map(str::as_bytes);
         match self
-            .enqueue(&topic, partition, key, &payload, headers)
+            .enqueue(&topic, partition, key, &payload, headers, Kind::Output)
             .await?
         {
-            Ok(future) => self.pending.push((role, future)),
+            Ok(()) => {
+                if let Some(i) = Topic::ALL.iter().position(|t| *t == role) {
+                    self.unsettled[i] += 1;
+                }
+            }
             Err(error) => {
                 let reason = format!("cannot produce to {topic}: {error}");
                 self.divert(&topic, &reason, key, &payload).await?;
@@ -221,38 +228,19 @@ impl Output {
     /// stage: a record that cannot be queued or delivered is counted
     /// (`tweetoscope_log_records_total{outcome="failed"}`) and reported on
     /// stderr only.
+    /// Its delivery is counted by the producer's context.
     pub fn send_log(&mut self, log: &LogMsg) {
-        self.poll_logs();
         let msg = Message::Log(log.clone());
         let topic = self.args.topics.name(Topic::Logs).to_owned();
         let (payload, key) = (msg.encode(), msg.key());
-        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic).payload(&payload);
+        let mut record: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(&topic, Kind::Log as usize).payload(&payload);
         if let Some(k) = key.as_deref() {
             record = record.key(k.as_bytes());
         }
-        match self.producer.send_result(record) {
-            Ok(future) => self.log_pending.push(future),
-            Err((error, _)) => self.log_failed(&topic, &error),
+        if let Err((error, _)) = self.producer.send(record) {
+            self.log_failed(&topic, &error);
         }
-    }
-
-    /// Counts the log records delivered or refused so far, without waiting.
-    fn poll_logs(&mut self) {
-        let topic = self.args.topics.name(Topic::Logs).to_owned();
-        let mut still = Vec::with_capacity(self.log_pending.len());
-        for mut future in std::mem::take(&mut self.log_pending) {
-            match futures_util::FutureExt::now_or_never(&mut future) {
-                None => still.push(future),
-                Some(Ok(Ok(_))) => self.metrics.log_records.with_label_values(&["sent"]).inc(),
-                Some(Ok(Err((error, _)))) => self.log_failed(&topic, &error),
-                Some(Err(_)) => self
-                    .metrics
-                    .log_records
-                    .with_label_values(&["failed"])
-                    .inc(),
-            }
-        }
-        self.log_pending = still;
     }
 
     fn log_failed(&self, topic: &str, error: &KafkaError) {
@@ -315,8 +303,11 @@ impl Output {
         }
         let key = key.map(|k| &k[..k.len().min(DEAD_LETTER_MAX)]);
         let topic = self.args.dead_letter_topic.clone();
-        match self.enqueue(&topic, None, key, kept, headers).await? {
-            Ok(future) => self.dead_pending.push(future),
+        match self
+            .enqueue(&topic, None, key, kept, headers, Kind::DeadLetter)
+            .await?
+        {
+            Ok(()) => {}
             Err(error) => {
                 tracing::error!(stage = self.stage, %error, reason, "dead letter refused; dropped");
             }
@@ -338,9 +329,12 @@ impl Output {
         key: Option<&[u8]>,
         payload: &[u8],
         headers: OwnedHeaders,
-    ) -> Result<Result<DeliveryFuture, KafkaError>, OutputError> {
-        let mut record: FutureRecord<'_, [u8], [u8]> =
-            FutureRecord::to(topic).payload(payload).headers(headers);
+        kind: Kind,
+    ) -> Result<Result<(), KafkaError>, OutputError> {
+        let mut record: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(topic, kind as usize)
+                .payload(payload)
+                .headers(headers);
         if let Some(k) = key {
             record = record.key(k);
         }
@@ -348,8 +342,11 @@ impl Output {
             record = record.partition(p);
         }
         loop {
-            match self.producer.send_result(record) {
-                Ok(future) => return Ok(Ok(future)),
+            match self.producer.send(record) {
+                Ok(()) => {
+                    self.sent += 1;
+                    return Ok(Ok(()));
+                }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     record = back;
                     if self.pending() > 0 {
@@ -374,65 +371,69 @@ impl Output {
     /// means some record is lost for good (librdkafka already retried it
     /// for message.timeout.ms): the caller must not commit the inputs.
     pub async fn settle(&mut self) -> Result<(), OutputError> {
-        while self.pending() > 0 {
+        loop {
+            self.producer.context().wait(self.sent).await;
+            let failed = self.producer.context().take_failed();
             // Counted per topic once per settle, not per record: a label
             // lookup per record was a measurable part of the generator's CPU.
-            let mut produced: Vec<(Topic, u64)> = Vec::new();
-            for (role, future) in std::mem::take(&mut self.pending) {
-                let result = future.await;
-                if let Ok(Ok(_)) = result {
-                    match produced.iter_mut().find(|(r, _)| *r == role) {
-                        Some((_, n)) => *n += 1,
-                        None => produced.push((role, 1)),
-                    }
-                    continue;
+            let mut produced = std::mem::take(&mut self.unsettled);
+            for f in &failed {
+                if f.kind == Kind::Output
+                    && let Some(i) = self
+                        .args
+                        .topics
+                        .role(f.message.topic())
+                        .and_then(|r| Topic::ALL.iter().position(|t| *t == r))
+                {
+                    produced[i] = produced[i].saturating_sub(1);
                 }
-                self.count_produced(&produced);
-                produced.clear();
-                let topic = self.args.topics.name(role).to_owned();
-                match result {
-                    Ok(Ok(_)) => {}
-                    Ok(Err((source, m))) if is_record_error(&source) => {
-                        let reason = format!("cannot deliver to {topic}: {source}");
-                        let payload = m.payload().unwrap_or_default();
-                        self.divert(&topic, &reason, m.key(), payload).await?;
+            }
+            self.count_produced(&produced);
+            if failed.is_empty() {
+                return Ok(());
+            }
+            for f in failed {
+                let topic = f.message.topic().to_owned();
+                match f.kind {
+                    Kind::Output if is_record_error(&f.error) => {
+                        let reason = format!("cannot deliver to {topic}: {}", f.error);
+                        let payload = f.message.payload().unwrap_or_default();
+                        self.divert(&topic, &reason, f.message.key(), payload)
+                            .await?;
                     }
-                    Ok(Err((source, _))) => {
+                    Kind::Output => {
                         self.metrics
                             .produce_errors
                             .with_label_values(&[&topic])
                             .inc();
-                        return Err(OutputError::Delivery { topic, source });
-                    }
-                    Err(_) => return Err(OutputError::Canceled),
-                }
-            }
-            self.count_produced(&produced);
-            for future in std::mem::take(&mut self.dead_pending) {
-                match future.await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err((error, _))) if is_record_error(&error) => {
-                        tracing::error!(stage = self.stage, %error, "dead letter refused; dropped");
-                    }
-                    Ok(Err((source, _))) => {
                         return Err(OutputError::Delivery {
-                            topic: self.args.dead_letter_topic.clone(),
-                            source,
+                            topic,
+                            source: f.error,
                         });
                     }
-                    Err(_) => return Err(OutputError::Canceled),
+                    Kind::DeadLetter if is_record_error(&f.error) => {
+                        tracing::error!(stage = self.stage, error = %f.error, "dead letter refused; dropped");
+                    }
+                    Kind::DeadLetter | Kind::Log => {
+                        return Err(OutputError::Delivery {
+                            topic,
+                            source: f.error,
+                        });
+                    }
                 }
             }
+            // The diverted records are awaited in the next round.
         }
-        Ok(())
     }
 
-    fn count_produced(&self, produced: &[(Topic, u64)]) {
-        for &(role, n) in produced {
-            self.metrics
-                .produced
-                .with_label_values(&[self.args.topics.name(role)])
-                .inc_by(n);
+    fn count_produced(&self, produced: &[u64; Topic::ALL.len()]) {
+        for (role, &n) in Topic::ALL.iter().zip(produced) {
+            if n > 0 {
+                self.metrics
+                    .produced
+                    .with_label_values(&[self.args.topics.name(*role)])
+                    .inc_by(n);
+            }
         }
     }
 

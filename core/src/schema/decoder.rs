@@ -9,7 +9,7 @@
 //! - ids and counts may be numbers, strings or integral floats.
 
 use super::codec::parse_window;
-use super::{DecodeError, Message, ParametersMsg, PropertiesMsg, Topic, Window};
+use super::{DecodeError, Message, ParametersMsg, PropertiesMsg, Topic, TweetMsg, Window};
 use crate::hawkes::MarkLaw;
 
 /// Reads payloads for one stage, with the magnitude law it is configured
@@ -36,7 +36,7 @@ impl Decoder {
         let json = |source| DecodeError::Json { topic, source };
         let invalid = |reason: String| DecodeError::Invalid { topic, reason };
         let mut msg = match topic {
-            Topic::Tweets => Message::Tweet(serde_json::from_slice(payload).map_err(json)?),
+            Topic::Tweets => Message::Tweet(TweetMsg::from_json(payload).map_err(json)?),
             Topic::CascadeSeries => Message::Series(serde_json::from_slice(payload).map_err(json)?),
             Topic::CascadeProperties => {
                 Message::Properties(serde_json::from_slice(payload).map_err(json)?)
