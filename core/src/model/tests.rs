@@ -336,28 +336,3 @@ fn log_w_models_carry_no_calibration() {
     assert!(model.calibration.is_none());
     assert!(model.sizes(&[0.5, 0.5], 10.0).is_none());
 }
-
-#[test]
-fn the_flat_walk_gives_smartcores_output_to_the_last_bit() {
-    let model = trained(3);
-    let bytes = BASE64.decode(model.to_msg().regressor.as_bytes()).unwrap();
-    let forest: Forest = postcard::from_bytes(&bytes).unwrap();
-    let (xs, _) = data(500, 3, 42, |_| 0.0);
-    // Rows on the thresholds themselves, where `<=` decides.
-    let mut on_splits = Vec::new();
-    for tree in raw::check(&bytes, 3).unwrap() {
-        for node in tree.nodes.iter().filter(|n| n.true_child.is_some()) {
-            let mut x = vec![0.5; 3];
-            x[node.split_feature] = node.split_value.unwrap();
-            on_splits.push(x);
-        }
-    }
-    assert!(!on_splits.is_empty(), "a forest without a split");
-    for x in xs.iter().chain(&on_splits) {
-        let m = DenseMatrix::new(1, 3, x.clone(), false).unwrap();
-        let theirs = forest.predict(&m).unwrap()[0];
-        let ours = model.forest.predict(x).unwrap();
-        assert_eq!(ours.to_bits(), theirs.to_bits(), "row {x:?}");
-    }
-    assert_eq!(model.forest.predict(&[0.5, 0.5]), None, "short row");
-}
