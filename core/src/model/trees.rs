@@ -1,10 +1,10 @@
 //! The forest as the predictor walks it: every tree's nodes in one flat
 //! array of 24-byte nodes, built from the checked bytes (see `raw`).
 //!
-//! smartcore's own walk goes through a one-row matrix per call and 64-byte
-//! nodes; this one reads the row in place. It follows smartcore's rule
-//! (x <= threshold goes to the true child) and sums the leaves in tree
-//! order before dividing, so its output is the same number.
+//! It reads the row in place and follows the layout's rule (x <= threshold
+//! goes to the true child, as in training, see `grow`), summing the leaves
+//! in tree order before dividing, as smartcore's walk did: a forest gives
+//! the same number in this build and in those that walked with smartcore.
 
 use super::ModelError;
 
