@@ -1,5 +1,5 @@
 //! The producing side of a stage: where each output message goes, dead
-//! letters, forwarded logs, and the delivery futures a batch waits for.
+//! letters, forwarded logs, and the deliveries a batch waits for.
 //!
 //! Every record carries an `origin-ts` header (milliseconds): the time its
 //! oldest ancestor entered the pipeline, so the dashboard and the benchmark
@@ -227,8 +227,7 @@ impl Output {
     /// Forwards a log record to the logs topic. Never fails nor blocks the
     /// stage: a record that cannot be queued or delivered is counted
     /// (`tweetoscope_log_records_total{outcome="failed"}`) and reported on
-    /// stderr only.
-    /// Its delivery is counted by the producer's context.
+    /// stderr only; its delivery is counted by the producer's context.
     pub fn send_log(&mut self, log: &LogMsg) {
         let msg = Message::Log(log.clone());
         let topic = self.args.topics.name(Topic::Logs).to_owned();
