@@ -319,8 +319,13 @@ impl KafkaArgs {
             // one). 10,000 records (a fraction of a second of work at the
             // stage's rate) per partition, at most 8 MiB: a fetch is still
             // many batches; the cost is more fetch requests while lagging.
+            // With the queue that full, librdkafka postpones the next fetch
+            // by fetch.queue.backoff.ms (default 1 s, a stall once the
+            // stage drains its queue): 10 ms, as its documentation advises
+            // for low thresholds.
             .set("queued.min.messages", "10000")
             .set("queued.max.messages.kbytes", "8192")
+            .set("fetch.queue.backoff.ms", "10")
             // Consumer lag per partition, for the metrics (Context::stats).
             .set("statistics.interval.ms", "5000");
         merge(&mut c, &self.client_config());

@@ -1,5 +1,5 @@
 //! The producing side of a stage: where each output message goes, dead
-//! letters, forwarded logs, and the delivery futures a batch waits for.
+//! letters, forwarded logs, and the deliveries a batch waits for.
 //!
 //! Every record carries an `origin-ts` header (milliseconds): the time its
 //! oldest ancestor entered the pipeline, so the dashboard and the benchmark
@@ -28,6 +28,9 @@ use super::delivery::{Deliveries, Kind};
 use super::partition::{Reroute, Rerouter, WindowPartitioner};
 use crate::schema::{LogMsg, Message, Topic, Window};
 use crate::telemetry::Transport;
+
+#[path = "output_dead.rs"]
+mod dead;
 
 /// The header holding the origin timestamp, in milliseconds.
 pub const ORIGIN_TS: &str = "origin-ts";
@@ -193,42 +196,10 @@ impl Output {
         Ok(())
     }
 
-    /// Dead-letters an output that cannot be produced, with the reason, and
-    /// counts it under its topic.
-    async fn divert(
-        &mut self,
-        topic: &str,
-        reason: &str,
-        key: Option<&[u8]>,
-        payload: &[u8],
-    ) -> Result<(), OutputError> {
-        self.metrics
-            .dead_letters
-            .with_label_values(&[topic, "unproducible"])
-            .inc();
-        self.metrics
-            .produce_errors
-            .with_label_values(&[topic])
-            .inc();
-        tracing::error!(
-            stage = self.stage,
-            topic,
-            reason,
-            bytes = payload.len(),
-            "output dead-lettered"
-        );
-        let headers = OwnedHeaders::new().insert(Header {
-            key: "topic",
-            value: Some(topic),
-        });
-        self.produce_dead(reason, headers, key, payload).await
-    }
-
     /// Forwards a log record to the logs topic. Never fails nor blocks the
     /// stage: a record that cannot be queued or delivered is counted
     /// (`tweetoscope_log_records_total{outcome="failed"}`) and reported on
-    /// stderr only.
-    /// Its delivery is counted by the producer's context.
+    /// stderr only; its delivery is counted by the producer's context.
     pub fn send_log(&mut self, log: &LogMsg) {
         let msg = Message::Log(log.clone());
         let topic = self.args.topics.name(Topic::Logs).to_owned();
@@ -249,70 +220,6 @@ impl Output {
             .with_label_values(&["failed"])
             .inc();
         tracing::warn!(target: crate::telemetry::logs::LOCAL, topic, %error, "log record not delivered to the logs topic");
-    }
-
-    /// Sends a refused input to the dead-letter topic (if one is set), with
-    /// where it came from and why in headers.
-    pub async fn dead_letter(&mut self, r: Refused<'_>) -> Result<(), OutputError> {
-        let (partition, offset) = (r.partition.to_string(), r.offset.to_string());
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "topic",
-                value: Some(r.topic),
-            })
-            .insert(Header {
-                key: "partition",
-                value: Some(&partition),
-            })
-            .insert(Header {
-                key: "offset",
-                value: Some(&offset),
-            });
-        self.produce_dead(r.reason, headers, r.key, r.payload).await
-    }
-
-    /// Queues a dead letter: `reason` and `stage` headers, payload cut to
-    /// [`DEAD_LETTER_MAX`]. One the broker still refuses is logged and
-    /// dropped: there is nowhere else to put it.
-    async fn produce_dead(
-        &mut self,
-        reason: &str,
-        headers: OwnedHeaders,
-        key: Option<&[u8]>,
-        payload: &[u8],
-    ) -> Result<(), OutputError> {
-        if self.args.dead_letter_topic.is_empty() {
-            return Ok(());
-        }
-        let mut headers = headers
-            .insert(Header {
-                key: "reason",
-                value: Some(reason),
-            })
-            .insert(Header {
-                key: "stage",
-                value: Some(self.stage),
-            });
-        let kept = &payload[..payload.len().min(DEAD_LETTER_MAX)];
-        let original = payload.len().to_string();
-        if kept.len() < payload.len() {
-            headers = headers.insert(Header {
-                key: "truncated-from",
-                value: Some(&original),
-            });
-        }
-        let key = key.map(|k| &k[..k.len().min(DEAD_LETTER_MAX)]);
-        let topic = self.args.dead_letter_topic.clone();
-        match self
-            .enqueue(&topic, None, key, kept, headers, Kind::DeadLetter)
-            .await?
-        {
-            Ok(()) => {}
-            Err(error) => {
-                tracing::error!(stage = self.stage, %error, reason, "dead letter refused; dropped");
-            }
-        }
-        Ok(())
     }
 
     fn partition_count(&self, topic: &str) -> i32 {
