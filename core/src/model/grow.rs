@@ -355,16 +355,18 @@ impl<'a> Grower<'a> {
                     scan.bin(b, n, y, self.binned, &mut best);
                 }
             } else {
+                // The histogram is all zeros between uses: the scan
+                // clears what the node filled.
                 let hist = &mut self.hist[..bins];
-                hist.iter_mut().for_each(|h| *h = (0.0, 0.0));
                 for &i in rows {
                     let w = self.weighted[i as usize];
                     let h = &mut hist[usize::from(column[i as usize])];
                     h.0 += w.0;
                     h.1 += w.1;
                 }
-                for (b, &(n, y)) in hist.iter().enumerate() {
-                    if n > 0.0 {
+                for (b, h) in hist.iter_mut().enumerate() {
+                    if h.0 > 0.0 {
+                        let (n, y) = std::mem::take(h);
                         scan.bin(b, n, y, self.binned, &mut best);
                     }
                 }
