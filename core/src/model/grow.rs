@@ -8,7 +8,8 @@
 //! best of `m` features drawn afresh at each node, by variance reduction,
 //! when both halves keep `min_samples_leaf` drawn rows. Counts weigh the
 //! rows throughout, as smartcore does. The split search reads histograms
-//! of the node's rows over the features' bins (see `bins`), and a split
+//! of the node's rows over the features' bins (see `bins`; a node with
+//! far fewer rows than bins sorts its rows' codes instead), and a split
 //! partitions the node's row indices in place. A leaf outputs the mean
 //! label of its drawn rows.
 //!
@@ -20,6 +21,7 @@ use std::marker::PhantomData;
 
 use super::bins::{Binned, MAX_BINS};
 use super::raw::{BaseForest, Node, Regressor, Splitter, Tree, TreeParameters};
+use super::split::{Scan, Split};
 use super::{ForestConfig, ModelError};
 
 /// A grown forest: its bytes in smartcore's layout, and each training
@@ -140,66 +142,6 @@ struct Pending {
     start: usize,
     end: usize,
     level: u16,
-}
-
-/// One feature's scan of a node's non-empty bins in order, offering a
-/// split between each and the next.
-struct Scan {
-    feature: usize,
-    count: f64,
-    sum: f64,
-    min_leaf: f64,
-    left_n: f64,
-    left_y: f64,
-    prev: Option<usize>,
-}
-
-impl Scan {
-    fn new(feature: usize, count: f64, sum: f64, min_leaf: f64) -> Self {
-        Self {
-            feature,
-            count,
-            sum,
-            min_leaf,
-            left_n: 0.0,
-            left_y: 0.0,
-            prev: None,
-        }
-    }
-
-    /// Bin `b` holds `n` drawn rows of label sum `y`: offers the split
-    /// between the previous non-empty bin and it.
-    fn bin(&mut self, b: usize, n: f64, y: f64, binned: &Binned, best: &mut Option<Split>) {
-        if let Some(p) = self.prev {
-            let right_n = self.count - self.left_n;
-            if self.left_n >= self.min_leaf && right_n >= self.min_leaf {
-                let right_y = self.sum - self.left_y;
-                let proxy = self.left_y * self.left_y / self.left_n + right_y * right_y / right_n;
-                if best.as_ref().is_none_or(|s| proxy > s.proxy) {
-                    *best = Some(Split {
-                        feature: self.feature,
-                        bin: p,
-                        threshold: binned.threshold(self.feature, p, b),
-                        proxy,
-                    });
-                }
-            }
-        }
-        self.left_n += n;
-        self.left_y += y;
-        self.prev = Some(b);
-    }
-}
-
-/// The best split of a node found so far.
-struct Split {
-    feature: usize,
-    /// The last bin that goes to the true child.
-    bin: usize,
-    threshold: f64,
-    /// Sum of n * mean^2 over both halves: the larger, the smaller the
-    /// halves' squared error.
-    proxy: f64,
 }
 
 impl<'a> Grower<'a> {
@@ -355,16 +297,18 @@ impl<'a> Grower<'a> {
                     scan.bin(b, n, y, self.binned, &mut best);
                 }
             } else {
+                // The histogram is all zeros between uses: the scan
+                // clears what the node filled.
                 let hist = &mut self.hist[..bins];
-                hist.iter_mut().for_each(|h| *h = (0.0, 0.0));
                 for &i in rows {
                     let w = self.weighted[i as usize];
                     let h = &mut hist[usize::from(column[i as usize])];
                     h.0 += w.0;
                     h.1 += w.1;
                 }
-                for (b, &(n, y)) in hist.iter().enumerate() {
-                    if n > 0.0 {
+                for (b, h) in hist.iter_mut().enumerate() {
+                    if h.0 > 0.0 {
+                        let (n, y) = std::mem::take(h);
                         scan.bin(b, n, y, self.binned, &mut best);
                     }
                 }

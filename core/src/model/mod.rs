@@ -29,6 +29,7 @@ pub mod calibration;
 mod forest_config;
 mod grow;
 mod raw;
+mod split;
 mod trees;
 
 pub use calibration::{Calibration, Sizes};
