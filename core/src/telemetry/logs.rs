@@ -88,14 +88,6 @@ where
     if result.is_err() {
         eprintln!("tracing was already initialised; keeping the first subscriber");
     }
-    // The `log` bridge takes the subscriber's widest level, TRACE (the
-    // forwarding layers filter later), so every `log` record of the clients
-    // went through the dispatch: rdkafka's wrapper logs one per message it
-    // frees, 5 % of the collector's CPU (perf). Only RUST_LOG asking for
-    // trace keeps them.
-    if !std::env::var("RUST_LOG").is_ok_and(|v| v.contains("trace")) {
-        log::set_max_level(log::LevelFilter::Debug);
-    }
     rx
 }
 
