@@ -34,9 +34,6 @@ use crate::telemetry::logs::LogReceiver;
 /// A pause in the input this long closes the batch.
 const IDLE: Duration = Duration::from_millis(2);
 
-/// Records taken without waiting between two looks at the batch deadline.
-const CHECK_EVERY: usize = 32;
-
 /// The consumer side and the producer side of one stage process.
 pub(super) struct Kafka<'c> {
     pub(super) consumer: &'c Arc<StreamConsumer<Context>>,
@@ -272,29 +269,6 @@ impl<'c> Transport for Kafka<'c> {
                 return Ok(self.close_batch());
             }
             let consumer: &'c StreamConsumer<Context> = self.consumer;
-            // A record librdkafka already holds is taken without arming the
-            // select below (a signal, two timers): under load that cost more
-            // than the record (perf, collector). The signal and the batch
-            // deadline are looked at every `CHECK_EVERY` records.
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            if self.batch.read.is_multiple_of(CHECK_EVERY) {
-                if self.signal.as_mut().poll(&mut cx).is_ready() {
-                    return Ok(self.stop());
-                }
-                if tokio::time::Instant::now() >= until {
-                    return Ok(self.close_batch());
-                }
-            }
-            match std::pin::pin!(consumer.recv()).poll(&mut cx) {
-                std::task::Poll::Ready(Ok(m)) => {
-                    self.stashed = Some(m);
-                    continue;
-                }
-                std::task::Poll::Ready(Err(error)) => {
-                    tracing::warn!(stage = self.stage, %error, "consumer error");
-                }
-                std::task::Poll::Pending => {}
-            }
             tokio::select! {
                 biased;
                 () = &mut self.signal => return Ok(self.stop()),
