@@ -27,7 +27,9 @@
 //! partition (SPEC §1). Unbounded spans are the sources' `pin`s; this
 //! module holds the bounded ones and solves the fixpoint.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hashing::FastMap;
 
 /// The offsets of a cascade's first and newest records on its partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +43,7 @@ pub(super) struct Span {
 #[derive(Debug, Default)]
 pub(super) struct ReplayPoints {
     /// `(last, first) -> count`: swept from the newest `last` down.
-    spans: HashMap<i32, BTreeMap<(i64, i64), u32>>,
+    spans: FastMap<i32, BTreeMap<(i64, i64), u32>>,
     len: usize,
     /// `len` after the last prune: the next prune waits until it doubles.
     pruned_len: usize,

@@ -4,7 +4,9 @@
 //! all of these depend on (see `collector_replay`).
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeSet, BinaryHeap};
+
+use crate::hashing::{FastMap, FastSet};
 use std::sync::Arc;
 
 use super::replay::Span;
@@ -28,7 +30,7 @@ pub(super) struct SourceState {
     /// The record being handled: what the collector's outputs are decided
     /// at (their [`Lineage`]'s `decided`).
     pub(super) at: Option<Origin>,
-    pub(super) open: HashMap<Arc<str>, Cascade>,
+    pub(super) open: FastMap<Arc<str>, Cascade>,
     /// Min-heap of cascade deadlines; see [`Due`].
     pub(super) due: BinaryHeap<Reverse<Due>>,
     /// `(partition, offset, cascade number)` of the first tweet of every
@@ -36,7 +38,7 @@ pub(super) struct SourceState {
     /// late horizon), so `pin` needs no scan.
     pub(super) first_offsets: BTreeSet<(i32, i64, u64)>,
     /// Terminated ids, remembered until their late horizon.
-    pub(super) terminated: HashMap<Arc<str>, Ended>,
+    pub(super) terminated: FastMap<Arc<str>, Ended>,
     pub(super) forget: BinaryHeap<Reverse<(Time, Arc<str>)>>,
     /// Cascades no longer remembered, as offset spans, for the collector's
     /// [`super::replay::ReplayPoints`] (drained after every message).
@@ -69,7 +71,7 @@ pub(super) struct Cascade {
     /// window is decided: only the count matters then.
     pub(super) tweets: Vec<(f64, f64)>,
     /// Identities (`tweet_id`) of the tweets seen, to drop exact duplicates.
-    pub(super) ids: HashSet<Box<str>>,
+    pub(super) ids: FastSet<Box<str>>,
     /// Index of the first window not yet decided; windows are decided in
     /// order because they are sorted.
     pub(super) next_window: usize,
@@ -144,7 +146,7 @@ impl Cascade {
             last: t,
             count: 1,
             tweets: vec![(t, m)],
-            ids: HashSet::new(),
+            ids: FastSet::default(),
             next_window: 0,
             sent: Vec::new(),
             origin,
@@ -202,10 +204,10 @@ impl SourceState {
             head: None,
             watermark_at: None,
             at: None,
-            open: HashMap::new(),
+            open: FastMap::default(),
             due: BinaryHeap::new(),
             first_offsets: BTreeSet::new(),
-            terminated: HashMap::new(),
+            terminated: FastMap::default(),
             forget: BinaryHeap::new(),
             finished: Vec::new(),
             next_ticket: 0,

@@ -7,7 +7,9 @@
 //! fitted again (a 2021 collector resends the series on every tweet); the
 //! keys remembered for that are bounded by [`SEEN_CAPACITY`].
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::hashing::FastSet;
 
 use crate::features;
 use crate::hawkes::{self, FitConfig, FitError, Kernel};
@@ -59,7 +61,7 @@ pub struct Estimator {
     stats: EstimatorStats,
     times: Vec<f64>,
     marks: Vec<f64>,
-    seen: HashSet<SeenKey>,
+    seen: FastSet<SeenKey>,
     seen_order: VecDeque<SeenKey>,
 }
 
@@ -70,7 +72,7 @@ impl Estimator {
             stats: EstimatorStats::default(),
             times: Vec::new(),
             marks: Vec::new(),
-            seen: HashSet::new(),
+            seen: FastSet::default(),
             seen_order: VecDeque::new(),
         }
     }

@@ -255,3 +255,10 @@ fn news_sized_set_timings() {
     );
     assert_eq!(tweets, d.n_tweets());
 }
+
+#[test]
+fn cascade_info_writes_the_id_in_decimal() {
+    for cid in [0, 7, 10, 99, 12_345, usize::MAX] {
+        assert_eq!(super::cascade_info(cid), format!("cascade={cid}"));
+    }
+}

@@ -9,7 +9,9 @@
 //! offset is what the driver may commit, so a restarted learner rebuilds the
 //! same set by replay.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::hashing::FastSet;
 
 use crate::features;
 use crate::model::{Correction, ForestConfig, Target};
@@ -77,7 +79,7 @@ struct Row {
 #[derive(Debug, Default)]
 struct TrainingSet {
     rows: VecDeque<Row>,
-    cids: HashSet<String>,
+    cids: FastSet<String>,
     /// Samples added since the start.
     added: u64,
     /// `added` and the set's size at the last training attempt, if any.

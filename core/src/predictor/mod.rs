@@ -20,7 +20,9 @@
 mod pending;
 mod predict;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::hashing::{FastMap, FastSet};
 
 use crate::features;
 use crate::hawkes::MarkLaw;
@@ -126,31 +128,31 @@ pub struct PredictorStats {
 pub struct Predictor {
     cfg: PredictorConfig,
     stats: PredictorStats,
-    models: HashMap<Window, Correction>,
-    pending: HashMap<Key, Pending>,
+    models: FastMap<Window, Correction>,
+    pending: FastMap<Key, Pending>,
     /// Pending entries by creation time, oldest first (times come from a
     /// clock that never goes back, so the queue stays sorted): expiry pops
     /// from the front, O(expired) per tick.
     pending_queue: VecDeque<(f64, u64, Key)>,
     /// Completed keys: when, on which partition, and of which run (a new
     /// run of the same data set is not a duplicate).
-    done: HashMap<Key, (f64, i32, Option<Run>)>,
+    done: FastMap<Key, (f64, i32, Option<Run>)>,
     /// Per (tweets partition, window): the newest `decided` of a parameters
     /// or failed record, and the `cascade_properties` partition it came on.
-    decided: HashMap<(i32, Window), (i64, i32)>,
+    decided: FastMap<(i32, Window), (i64, i32)>,
     /// Per (tweets partition, window): sizes waiting for their parameters,
     /// by their `decided`, so that `pending::passed` finds the orphans.
-    waiting: HashMap<(i32, Window), std::collections::BTreeSet<(i64, Key)>>,
+    waiting: FastMap<(i32, Window), std::collections::BTreeSet<(i64, Key)>>,
     done_queue: VecDeque<(f64, Key)>,
     /// Offsets of the held halves per partition, as a multiset: the smallest
     /// is what the driver may not commit past.
-    held: HashMap<i32, BTreeMap<i64, u32>>,
+    held: FastMap<i32, BTreeMap<i64, u32>>,
     clock: f64,
     seq: u64,
     /// Windows (and model versions) whose missing features were already
     /// logged at warn level: one warning each, the counters say how many.
     /// `None`: the samples' fallback; `Some(v)`: model version v.
-    warned: HashSet<(Window, Option<u64>)>,
+    warned: FastSet<(Window, Option<u64>)>,
 }
 
 impl Predictor {
@@ -158,17 +160,17 @@ impl Predictor {
         Self {
             cfg,
             stats: PredictorStats::default(),
-            models: HashMap::new(),
-            pending: HashMap::new(),
+            models: FastMap::default(),
+            pending: FastMap::default(),
             pending_queue: VecDeque::new(),
-            done: HashMap::new(),
+            done: FastMap::default(),
             done_queue: VecDeque::new(),
-            decided: HashMap::new(),
-            waiting: HashMap::new(),
-            held: HashMap::new(),
+            decided: FastMap::default(),
+            waiting: FastMap::default(),
+            held: FastMap::default(),
             clock: f64::NEG_INFINITY,
             seq: 0,
-            warned: HashSet::new(),
+            warned: FastSet::default(),
         }
     }
 
