@@ -21,15 +21,6 @@
 //! - [`kafka`] (feature `kafka`): the Kafka transport of the stage binaries.
 //! - [`telemetry`] (feature `telemetry`): metrics, health probes, log layers.
 
-/// mimalloc rather than glibc's malloc, for every binary (feature
-/// `mimalloc`): messages are made on one thread and freed on another
-/// (`eval`'s collector and window workers, a stage and librdkafka), where
-/// glibc took its arena locks; `eval` spent 13 % less CPU (perf,
-/// 2026-12-05).
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod board;
 pub mod collector;
 pub mod config;

@@ -153,6 +153,12 @@ pub struct KafkaArgs {
     /// Longest wait for a batch to fill before it is handled and committed.
     #[arg(long, env = "TWEETOSCOPE_BATCH_WAIT", value_parser = parse_seconds, default_value = "0.05")]
     pub batch_wait: f64,
+    /// Longest time between two commits while outputs are in flight: a
+    /// batch that closes with every output delivered commits at once;
+    /// otherwise the stage goes on reading and commits at a later batch,
+    /// waiting for the deliveries only once this much time has passed.
+    #[arg(long, env = "TWEETOSCOPE_COMMIT_INTERVAL", value_parser = parse_seconds, default_value = "1")]
+    pub commit_interval: f64,
     /// Where /metrics, /livez, /readyz and /health are served (port 0: any
     /// free port, logged).
     #[arg(long, env = "TWEETOSCOPE_METRICS_ADDR", default_value = "127.0.0.1:0")]
