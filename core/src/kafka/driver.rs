@@ -143,7 +143,7 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     let group = args.group(name);
     let tel = setup.telemetry.clone();
     let consumer: Arc<StreamConsumer<Context>> = Arc::new(
-        args.consumer_config(&group)
+        args.consumer_config(&group, super::args::fetch_wait_ms(name))
             .create_with_context(Context::for_consumer(
                 name,
                 tel.transport.clone(),
