@@ -335,14 +335,17 @@ impl KafkaArgs {
             // grew with the run's length (bench-kafka 2026-12-04: collector
             // 110 MiB on the short runs, 157 MiB on the 10 times longer
             // one). 10,000 records (a fraction of a second of work at the
-            // stage's rate) per partition, at most 8 MiB: a fetch is still
+            // stage's rate) per partition, at most 1 MiB: a fetch is still
             // many batches; the cost is more fetch requests while lagging.
+            // 1 MiB rather than 8 (2026-12-05, three long runs each): the
+            // collector's peak 57 to 63 MiB instead of 147 to 155, with
+            // throughput no lower (150k to 185k tweets/s vs 146k to 164k).
             // With the queue that full, librdkafka postpones the next fetch
             // by fetch.queue.backoff.ms (default 1 s, a stall once the
             // stage drains its queue): 10 ms, as its documentation advises
             // for low thresholds.
             .set("queued.min.messages", "10000")
-            .set("queued.max.messages.kbytes", "8192")
+            .set("queued.max.messages.kbytes", "1024")
             .set("fetch.queue.backoff.ms", "10")
             // Consumer lag per partition, for the metrics (Context::stats).
             .set("statistics.interval.ms", "5000");
