@@ -7,14 +7,11 @@
 //! fitted again (a 2021 collector resends the series on every tweet); the
 //! keys remembered for that are bounded by [`SEEN_CAPACITY`].
 
-use std::collections::VecDeque;
-
-use crate::hashing::FastSet;
-
+use crate::dedupe::RecentKeys;
 use crate::features;
 use crate::hawkes::{self, FitConfig, FitError, Kernel};
 use crate::schema::{
-    FailedMsg, Message, ParametersMsg, PowerLawParams, PropertiesMsg, SeriesMsg, Topic, Window,
+    FailedMsg, Message, ParametersMsg, PowerLawParams, PropertiesMsg, SeriesMsg, Topic,
 };
 use crate::stage::{Ctx, Stage, StageError};
 
@@ -44,7 +41,7 @@ pub struct EstimatorStats {
 }
 
 /// How many fitted (cid, T_obs) keys are remembered to skip repeats, the
-/// oldest forgotten first: a few MB at most.
+/// oldest forgotten first (as fingerprints: about 3 MB at capacity).
 pub const SEEN_CAPACITY: usize = 100_000;
 
 /// n* from which a cascade counts as near-critical.
@@ -52,8 +49,6 @@ pub const NEAR_CRITICAL: f64 = 0.95;
 
 /// (cid, T_obs, run identity from the lineage): a new run of the same data
 /// set is fitted again, a replay of the same records is not.
-type SeenKey = (String, Window, Option<(i32, i64)>);
-
 /// Fits series into parameters.
 #[derive(Debug)]
 pub struct Estimator {
@@ -61,8 +56,7 @@ pub struct Estimator {
     stats: EstimatorStats,
     times: Vec<f64>,
     marks: Vec<f64>,
-    seen: FastSet<SeenKey>,
-    seen_order: VecDeque<SeenKey>,
+    seen: RecentKeys,
 }
 
 impl Estimator {
@@ -72,8 +66,7 @@ impl Estimator {
             stats: EstimatorStats::default(),
             times: Vec::new(),
             marks: Vec::new(),
-            seen: FastSet::default(),
-            seen_order: VecDeque::new(),
+            seen: RecentKeys::new(SEEN_CAPACITY),
         }
     }
 
@@ -165,17 +158,7 @@ impl Estimator {
     /// Whether (cid, T_obs, run) is seen for the first time; remembers it.
     fn first_time(&mut self, series: &SeriesMsg) -> bool {
         let run = series.lineage.map(|l| l.run());
-        let key = (series.cid.clone(), series.t_obs, run);
-        if !self.seen.insert(key.clone()) {
-            return false;
-        }
-        self.seen_order.push_back(key);
-        while self.seen_order.len() > SEEN_CAPACITY {
-            if let Some(old) = self.seen_order.pop_front() {
-                self.seen.remove(&old);
-            }
-        }
-        true
+        self.seen.insert(&(series.cid.as_str(), series.t_obs, run))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Tweet sources: a [`Dataset`] replayed as the `tweets` stream, the way the
+//! Tweet sources: a data set replayed as the `tweets` stream, the way the
 //! course generator does it (SPEC §3).
 //!
 //! Cascades are shuffled with the seed and dealt round-robin to S sources.
@@ -21,7 +21,10 @@
 //!
 //! Cost: two binary heaps, one over the sources and one per source over its
 //! active cascades, so memory is O(cascades dealt + active cascades) and each
-//! tweet costs O(log K + log S) plus its message.
+//! tweet costs O(log K + log S) plus its message. A cascade's rows are read
+//! from its [`Cascades`] when it starts (a [`crate::data::DataFile`] reads
+//! them from disk then) and dropped when it ends. Should that read fail,
+//! the replay ends there and [`Replay::error`] says why.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -33,7 +36,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::Dataset;
+use crate::data::{Cascades, DataError};
 use crate::schema::{SourceId, Tweet, TweetMsg};
 
 /// How a dataset is replayed. The defaults are the course's.
@@ -98,7 +101,9 @@ pub struct Emitted {
 /// The replay of a dataset: an iterator over the merged sources.
 #[derive(Debug)]
 pub struct Replay {
-    data: Arc<Dataset>,
+    data: Arc<dyn Cascades>,
+    /// Why the replay ended early: a cascade could not be read.
+    error: Option<DataError>,
     /// Shuffled ids of the non-empty cascades; source s gets s, s + S, ...
     order: Vec<usize>,
     sources: Vec<Source>,
@@ -112,7 +117,7 @@ pub struct Replay {
 }
 
 impl Replay {
-    pub fn new(data: Arc<Dataset>, cfg: ReplayConfig) -> Replay {
+    pub fn new(data: Arc<dyn Cascades>, cfg: ReplayConfig) -> Replay {
         let n_sources = cfg.sources.max(1);
         let spread = if cfg.start_spread.is_finite() {
             cfg.start_spread.max(0.0)
@@ -134,6 +139,7 @@ impl Replay {
             watermark,
             format: cfg.format,
             data,
+            error: None,
         };
         for s in 0..n_sources {
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -148,7 +154,11 @@ impl Replay {
                 rng,
             };
             for _ in 0..cfg.max_active.max(1) {
-                source.start_next(0.0, &replay.data, &replay.order, n_sources, spread);
+                if let Err(e) =
+                    source.start_next(0.0, &*replay.data, &replay.order, n_sources, spread)
+                {
+                    replay.error.get_or_insert(e);
+                }
             }
             if let Some(at) = source.next_at(watermark) {
                 replay.queue.push(Reverse(Next { at, source: s }));
@@ -162,6 +172,12 @@ impl Replay {
     pub fn total_tweets(&self) -> usize {
         self.total
     }
+
+    /// Why the replay stopped before its end, if it did: a cascade's rows
+    /// could not be read (a data file changed or vanished while replayed).
+    pub fn error(&self) -> Option<&DataError> {
+        self.error.as_ref()
+    }
 }
 
 impl Iterator for Replay {
@@ -169,16 +185,25 @@ impl Iterator for Replay {
 
     fn next(&mut self) -> Option<Emitted> {
         loop {
+            if self.error.is_some() {
+                return None;
+            }
             let n_sources = self.sources.len();
             let mut top = self.queue.peek_mut()?;
             let source = &mut self.sources[top.0.source];
-            let mut out = source.emit(
-                &self.data,
+            let mut out = match source.emit(
+                &*self.data,
                 &self.order,
                 n_sources,
                 self.spread,
                 self.watermark,
-            );
+            ) {
+                Ok(out) => out,
+                Err(e) => {
+                    self.error = Some(e);
+                    return None;
+                }
+            };
             match source.next_at(self.watermark) {
                 Some(at) => top.0.at = at,
                 None => {
@@ -228,13 +253,16 @@ impl PartialEq for Next {
 }
 impl Eq for Next {}
 
-/// An active cascade: its next row and when that row's tweet is due.
-#[derive(Debug, Clone, Copy)]
+/// An active cascade: its rows, its next row and when that row's tweet is
+/// due.
+#[derive(Debug, Clone)]
 struct Cursor {
     t: f64,
     /// Start order within the source: the tie-break between cascades.
     seq: u64,
     cid: usize,
+    times: Vec<f64>,
+    marks: Vec<f64>,
     row: usize,
     /// When the cascade's first tweet is sent.
     start: f64,
@@ -275,22 +303,33 @@ struct Source {
 
 impl Source {
     /// Starts this source's next dealt cascade, if any, at now + U[0, spread].
-    fn start_next(&mut self, now: f64, data: &Dataset, order: &[usize], n: usize, spread: f64) {
+    fn start_next(
+        &mut self,
+        now: f64,
+        data: &dyn Cascades,
+        order: &[usize],
+        n: usize,
+        spread: f64,
+    ) -> Result<(), DataError> {
         let Some(&cid) = order.get(self.next_deal) else {
-            return;
+            return Ok(());
         };
         self.next_deal += n;
         let start = now + (self.rng.random::<f64>() * spread).round();
-        let row = data.cascades[cid].start;
+        let (mut times, mut marks) = (Vec::new(), Vec::new());
+        data.read(cid, &mut times, &mut marks)?;
         self.active.push(Reverse(Cursor {
             t: start,
             seq: self.seq,
             cid,
-            row,
+            origin: times[0],
+            times,
+            marks,
+            row: 0,
             start,
-            origin: data.times[row],
         }));
         self.seq += 1;
+        Ok(())
     }
 
     /// When this source's next message is due; None once `end` is sent.
@@ -307,21 +346,21 @@ impl Source {
 
     fn emit(
         &mut self,
-        data: &Dataset,
+        data: &dyn Cascades,
         order: &[usize],
         n: usize,
         spread: f64,
         watermark: Option<f64>,
-    ) -> Emitted {
+    ) -> Result<Emitted, DataError> {
         let source = self.id;
         let Some(mut top) = self.active.peek_mut() else {
             self.done = true;
             let msg = TweetMsg::End { source };
-            return Emitted {
+            return Ok(Emitted {
                 at: self.last,
                 msg,
                 next_tweet: None,
-            };
+            });
         };
         if let Some(w) = watermark.filter(|&w| top.0.t - self.last > w) {
             self.last += w;
@@ -329,41 +368,40 @@ impl Source {
                 source,
                 t: self.last,
             };
-            return Emitted {
+            return Ok(Emitted {
                 at: self.last,
                 msg,
                 next_tweet: Some(top.0.t),
-            };
+            });
         }
         let Cursor { t, cid, row, .. } = top.0;
-        let range = &data.cascades[cid];
         let tweet = Tweet {
             msg: String::new(),
             t,
-            m: data.marks[row],
+            m: top.0.marks[row],
             source,
             info: cascade_info(cid),
             tweet_id: None,
         };
-        let msg = if row == range.start {
+        let msg = if row == 0 {
             TweetMsg::Tweet(tweet)
         } else {
             TweetMsg::Retweet(tweet)
         };
         self.last = t;
-        if row + 1 < range.end {
+        if row + 1 < top.0.times.len() {
             top.0.row = row + 1;
             // Non-decreasing: data times are sorted and rounding is monotone.
-            top.0.t = top.0.start + (data.times[row + 1] - top.0.origin);
+            top.0.t = top.0.start + (top.0.times[row + 1] - top.0.origin);
         } else {
             PeekMut::pop(top);
-            self.start_next(t, data, order, n, spread);
+            self.start_next(t, data, order, n, spread)?;
         }
-        Emitted {
+        Ok(Emitted {
             at: t,
             msg,
             next_tweet: None,
-        }
+        })
     }
 }
 

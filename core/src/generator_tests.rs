@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::*;
+use crate::data::Dataset;
 
 /// 300 cascades of 1 to 40 tweets over up to ~3 hours, with long gaps.
 fn dataset() -> Arc<Dataset> {
@@ -261,4 +262,31 @@ fn cascade_info_writes_the_id_in_decimal() {
     for cid in [0, 7, 10, 99, 12_345, usize::MAX] {
         assert_eq!(super::cascade_info(cid), format!("cascade={cid}"));
     }
+}
+
+#[test]
+fn a_replay_read_from_the_files_is_the_replay_of_the_loaded_set() {
+    let set = dataset();
+    let dir = std::env::temp_dir().join(format!("tweetoscope-replay-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (data, index) = (dir.join("data.csv"), dir.join("index.csv"));
+    set.write(&data, &index).unwrap();
+    let file = crate::data::DataFile::open(&data, &index).unwrap();
+    let mut streamed = Replay::new(Arc::new(file), config());
+    let got: Vec<Emitted> = streamed.by_ref().collect();
+    assert!(streamed.error().is_none());
+    assert_eq!(got, run(config()));
+
+    // A data file cut short while replayed ends the replay with the reason.
+    let file = crate::data::DataFile::open(&data, &index).unwrap();
+    let text = std::fs::read_to_string(&data).unwrap();
+    std::fs::write(&data, &text[..text.len() / 2]).unwrap();
+    let mut cut = Replay::new(Arc::new(file), config());
+    let n = cut.by_ref().count();
+    assert!(n < got.len(), "{n} of {}", got.len());
+    let e = cut
+        .error()
+        .expect("the replay says why it stopped")
+        .to_string();
+    assert!(e.contains("changed since the file was checked"), "{e}");
 }

@@ -25,6 +25,7 @@ pub mod board;
 pub mod collector;
 pub mod config;
 pub mod data;
+pub mod dedupe;
 pub mod estimator;
 pub mod features;
 pub mod generator;

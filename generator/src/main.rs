@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use clap::{Parser, ValueEnum};
 use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
-use tweetoscope_core::data::Dataset;
+use tweetoscope_core::data::Cascades;
 use tweetoscope_core::generator::{Replay, ReplayConfig, TweetFormat};
 use tweetoscope_core::kafka::args::Property;
 use tweetoscope_core::kafka::driver::{DriverError, Setup, start_output};
@@ -79,10 +79,12 @@ impl Cli {
         p
     }
 
-    fn load(&self) -> anyhow::Result<Arc<Dataset>> {
+    /// The data set: a data file is checked now and its cascades read as
+    /// they start; a synthetic set is made in memory.
+    fn open(&self) -> anyhow::Result<Arc<dyn Cascades>> {
         let set = self
             .source
-            .load(self.replay.seed)
+            .open(self.replay.seed)
             .context("cannot read the data set")?;
         anyhow::ensure!(!set.is_empty(), "the data set has no cascade");
         Ok(set)
@@ -104,14 +106,14 @@ fn main() -> ExitCode {
     let result = app::check(cli.problems())
         .map_err(|e| anyhow!(e))
         .and_then(|()| {
-            let set = cli.load()?;
-            let replay = Replay::new(set.clone(), cli.replay_config());
+            let set = cli.open()?;
+            let mut replay = Replay::new(set.clone(), cli.replay_config());
             let kafka = &cli.kafka;
             let pacing = source::Pacing {
                 speed: cli.speed,
                 watermark_quiet: Duration::from_secs_f64(cli.watermark_quiet),
             };
-            let report =
+            let (report, stopped) =
                 app::with_runtime("generator", kafka, &cli, async move |telemetry, logs| {
                     let health = telemetry.health.clone();
                     let setup = Setup {
@@ -123,11 +125,15 @@ fn main() -> ExitCode {
                         logs,
                     };
                     let mut output = match start_output("generator", &setup, &[]).await {
-                        Err(DriverError::Stopped) => return Ok(SourceReport::default()),
+                        Err(DriverError::Stopped) => return Ok((SourceReport::default(), None)),
                         started => started?,
                     };
-                    source::run(replay, pacing, &mut output, &health).await
+                    let report = source::run(&mut replay, pacing, &mut output, &health).await?;
+                    Ok((report, replay.error().map(ToString::to_string)))
                 })?;
+            if let Some(e) = stopped {
+                anyhow::bail!("the replay stopped after {} tweets: {e}", report.tweets);
+            }
             tracing::info!(
                 cascades = set.len(),
                 tweets = report.tweets,

@@ -3,14 +3,13 @@
 //! alerts, stats and the producers heard, at times the caller gives (no
 //! clock, no I/O), and every structure has a fixed capacity, so memory stays
 //! flat however long it runs:
-//! - [`dedupe`]: the recent `(cid, T_obs)` keys, to drop redelivered messages;
+//! - [`RecentKeys`]: the recent `(cid, T_obs)` keys, to drop redelivered messages;
 //! - [`top`]: the K most popular predicted cascades;
 //! - [`median`]: the running median ARE of each window over recent stats;
 //! - [`history`]: those medians sampled over time, for the chart;
 //! - [`rate`]: alerts and stats per second;
 //! - [`health`]: the producing stages and when they were last heard.
 
-pub mod dedupe;
 pub mod health;
 pub mod history;
 pub mod median;
@@ -21,8 +20,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::dedupe::RecentKeys;
 use crate::schema::{AlertMsg, StatMsg, Topic, Window};
-use dedupe::RecentKeys;
 use health::{ProducerHealth, Producers};
 use history::{History, Point};
 use median::RecentMedian;
@@ -93,8 +92,8 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Board {
     config: BoardConfig,
-    alerts_seen: RecentKeys<(String, Window)>,
-    stats_seen: RecentKeys<(String, Window)>,
+    alerts_seen: RecentKeys,
+    stats_seen: RecentKeys,
     top: Top,
     windows: BTreeMap<Window, WindowAccuracy>,
     history: History,
@@ -137,7 +136,7 @@ impl Board {
     /// A prediction arrived at `now`.
     pub fn alert(&mut self, a: &AlertMsg, now: f64) -> Outcome {
         self.started.get_or_insert(now);
-        if !self.alerts_seen.insert((a.cid.clone(), a.t_obs)) {
+        if !self.alerts_seen.insert(&(a.cid.as_str(), a.t_obs)) {
             self.duplicates += 1;
             return Outcome::Duplicate;
         }
@@ -160,7 +159,7 @@ impl Board {
     /// A prediction error arrived at `now`.
     pub fn stat(&mut self, s: &StatMsg, now: f64) -> Outcome {
         self.started.get_or_insert(now);
-        if !self.stats_seen.insert((s.cid.clone(), s.t_obs)) {
+        if !self.stats_seen.insert(&(s.cid.as_str(), s.t_obs)) {
             self.duplicates += 1;
             return Outcome::Duplicate;
         }

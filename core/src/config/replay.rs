@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::values::parse_seconds;
-use crate::data::{DataError, Dataset};
+use crate::data::{Cascades, DataError, DataFile, Dataset};
 
 /// How a data set is replayed as tweet sources (SPEC §3).
 #[derive(Debug, Clone, Args)]
@@ -74,6 +74,17 @@ impl SourceArgs {
         } else {
             Vec::new()
         }
+    }
+
+    /// The data set to replay: the data files, checked and then read
+    /// cascade by cascade as the replay starts them ([`DataFile`]), or the
+    /// synthetic set for `seed`, in memory. The caller checks that it is
+    /// not empty.
+    pub fn open(&self, seed: u64) -> Result<Arc<dyn Cascades>, DataError> {
+        Ok(match (&self.data, &self.index) {
+            (Some(data), Some(index)) => Arc::new(DataFile::open(data, index)?),
+            _ => self.load(seed)?,
+        })
     }
 
     /// The data set, or the synthetic one for `seed`. The caller checks

@@ -21,6 +21,9 @@ use std::path::{Path, PathBuf};
 
 use rows::{number, two_fields};
 
+pub use file::DataFile;
+
+mod file;
 mod rows;
 
 /// Why a data or index file cannot be read or written. The Display names
@@ -39,6 +42,39 @@ pub enum DataError {
         line: u64,
         what: String,
     },
+}
+
+/// Cascades a replay can read one at a time: held in memory
+/// ([`Dataset`]) or read from the data file as each starts ([`DataFile`]).
+pub trait Cascades: std::fmt::Debug + Send + Sync {
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of tweets of cascade `i`.
+    fn size(&self, i: usize) -> usize;
+
+    /// Appends the times and magnitudes of cascade `i`.
+    fn read(&self, i: usize, times: &mut Vec<f64>, marks: &mut Vec<f64>) -> Result<(), DataError>;
+}
+
+impl Cascades for Dataset {
+    fn len(&self) -> usize {
+        self.cascades.len()
+    }
+
+    fn size(&self, i: usize) -> usize {
+        self.cascades[i].len()
+    }
+
+    fn read(&self, i: usize, times: &mut Vec<f64>, marks: &mut Vec<f64>) -> Result<(), DataError> {
+        let (t, m) = self.cascade(i);
+        times.extend_from_slice(t);
+        marks.extend_from_slice(m);
+        Ok(())
+    }
 }
 
 /// Cascades held column-wise: cascade `i` is rows `cascades[i]` of `times`

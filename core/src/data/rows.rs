@@ -29,10 +29,7 @@ pub(super) fn read_rows<A: Send>(
     new: impl Fn(usize) -> A + Sync,
     parse: impl Fn(&mut A, &[u8]) -> Result<(), String> + Sync,
 ) -> Result<Vec<A>, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| io(path, source))?;
     let parts = parts.unwrap_or_else(|| {
         if bytes.len() < PARALLEL_FROM {
             1
@@ -41,7 +38,15 @@ pub(super) fn read_rows<A: Send>(
         }
     });
     let pieces = split(&bytes, parts);
-    let scan = |(k, text): (usize, &&[u8])| scan(text, k == 0, names, &new, &parse);
+    let scan = |(k, text): (usize, &&[u8])| {
+        scan(
+            text,
+            k == 0,
+            names,
+            &new,
+            &mut |acc: &mut A, row: &[u8], _| parse(acc, row),
+        )
+    };
     let scanned: Vec<Result<Piece<A>, (u64, String)>> = if pieces.len() == 1 {
         pieces.iter().enumerate().map(scan).collect()
     } else {
@@ -60,6 +65,76 @@ pub(super) fn read_rows<A: Send>(
                 .collect()
         })
     };
+    assemble(path, names, scanned)
+}
+
+fn io(path: &Path, source: std::io::Error) -> DataError {
+    DataError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Reads `path` as [`read_rows`] does, in one pass over pieces of about
+/// `chunk` bytes read one after the other, so that memory holds one piece
+/// and not the file: `parse` gets each row's text and the byte offset in
+/// the file where its line starts.
+pub(super) fn stream_rows(
+    path: &Path,
+    names: &str,
+    chunk: usize,
+    mut parse: impl FnMut(&[u8], u64) -> Result<(), String>,
+) -> Result<(), DataError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| io(path, e))?;
+    let mut scanned = Vec::new();
+    let (mut buf, mut at) = (Vec::with_capacity(chunk + 4096), 0u64);
+    let mut eof = false;
+    while !eof {
+        // Fill up to `chunk` bytes past the carried partial line.
+        let want = buf.len() + chunk.max(1);
+        while buf.len() < want {
+            let len = buf.len();
+            buf.resize(want, 0);
+            let n = file.read(&mut buf[len..]).map_err(|e| io(path, e))?;
+            buf.truncate(len + n);
+            if n == 0 {
+                eof = true;
+                break;
+            }
+        }
+        // The piece ends after its last line end, or at the end of file.
+        let end = match (eof, buf.iter().rposition(|&b| b == b'\n')) {
+            (true, _) => buf.len(),
+            (false, Some(nl)) => nl + 1,
+            // A line longer than a chunk: read on.
+            (false, None) => continue,
+        };
+        if end == 0 && eof && !scanned.is_empty() {
+            break;
+        }
+        let first = scanned.is_empty();
+        let piece = scan(&buf[..end], first, names, &|_| (), &mut |_, row, off| {
+            parse(row, at + off as u64)
+        });
+        let failed = piece.is_err();
+        scanned.push(piece);
+        if failed {
+            break;
+        }
+        at += end as u64;
+        buf.drain(..end);
+    }
+    assemble(path, names, scanned).map(drop)
+}
+
+/// The pieces' results in file order, put together: an error placed at its
+/// file line, the checks that span pieces (blank lines, an empty file).
+fn assemble<A>(
+    path: &Path,
+    names: &str,
+    scanned: Vec<Result<Piece<A>, (u64, String)>>,
+) -> Result<Vec<A>, DataError> {
     let fail = |line, what| DataError::Line {
         path: path.to_owned(),
         line,
@@ -136,12 +211,15 @@ fn scan<A>(
     first: bool,
     names: &str,
     new: &impl Fn(usize) -> A,
-    parse: &impl Fn(&mut A, &[u8]) -> Result<(), String>,
+    parse: &mut impl FnMut(&mut A, &[u8], usize) -> Result<(), String>,
 ) -> Result<Piece<A>, (u64, String)> {
     let rows = text.iter().filter(|&&b| b == b'\n').count() + 1;
     let mut acc = new(rows);
     let (mut line, mut blank, mut any_line) = (0u64, None, false);
+    let mut at = 0;
     for raw in text.split_inclusive(|&b| b == b'\n') {
+        let start = at;
+        at += raw.len();
         line += 1;
         let header = first && line == 1;
         let mut text = raw;
@@ -164,7 +242,7 @@ fn scan<A>(
             }
             continue;
         }
-        parse(&mut acc, text).map_err(|what| (line, what))?;
+        parse(&mut acc, text, start).map_err(|what| (line, what))?;
     }
     Ok(Piece {
         acc,

@@ -15,9 +15,31 @@ fn files(name: &str, data: &str, index: &str) -> (PathBuf, PathBuf) {
     (d, i)
 }
 
+/// Loads the files whole, and checks that [`DataFile`], reading them in
+/// chunks of 1 byte to 1 MiB, accepts the same files with the same rows
+/// and refuses the others with the same error.
 fn load(name: &str, data: &str, index: &str) -> Result<Dataset, DataError> {
     let (d, i) = files(name, data, index);
-    Dataset::load(&d, &i)
+    let whole = Dataset::load(&d, &i);
+    for chunk in [1, 2, 7, 64, 1 << 20] {
+        let streamed = DataFile::open_in_chunks(&d, &i, chunk);
+        match (&whole, streamed) {
+            (Ok(set), Ok(file)) => {
+                assert_eq!(Cascades::len(&file), set.len(), "{name}, chunk {chunk}");
+                for c in 0..set.len() {
+                    let (mut t, mut m) = (Vec::new(), Vec::new());
+                    file.read(c, &mut t, &mut m).unwrap();
+                    assert_eq!((&t[..], &m[..]), set.cascade(c), "{name}, cascade {c}");
+                    assert_eq!(file.size(c), set.size(c));
+                }
+            }
+            (Err(e), Err(f)) => {
+                assert_eq!(e.to_string(), f.to_string(), "{name}, chunk {chunk}")
+            }
+            (w, s) => panic!("{name}, chunk {chunk}: whole {w:?}, streamed {s:?}"),
+        }
+    }
+    whole
 }
 
 fn error(name: &str, data: &str, index: &str) -> String {

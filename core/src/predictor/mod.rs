@@ -11,12 +11,14 @@
 //! - this file: the configuration, the counters, the [`Predictor`] itself
 //!   and its [`Stage`] impl (dispatch, expiry tick, retained offsets,
 //!   revocation);
+//! - `done`: the completed keys, bounded by time and count;
 //! - `pending`: the per-(cid, T_obs) state waiting for its other half,
 //!   duplicate detection, the hold and release of offsets, failed fits and
 //!   the size half;
 //! - `predict`: the parameters half (alert), the model's prediction, the
 //!   stat and training sample of a completed pair, and model loading.
 
+mod done;
 mod pending;
 mod predict;
 
@@ -30,7 +32,8 @@ use crate::model::{Correction, DEFAULT_W_MAX};
 use crate::schema::{Decoder, Message, PropertiesMsg, Topic, Window};
 use crate::stage::{Ctx, Origin, Stage, StageError};
 
-use pending::{Key, Pending, Run};
+use done::DoneKeys;
+use pending::{Key, Pending};
 
 /// Which number of a calibrated model's predictive distribution an alert
 /// reports as `n_tot` (the other is in `n_tot_median` or implied).
@@ -44,6 +47,10 @@ pub enum Point {
     Median,
 }
 
+/// How many completed keys the predictor remembers by default (as the
+/// estimator: [`crate::estimator::SEEN_CAPACITY`]).
+pub const DONE_CAPACITY: usize = crate::estimator::SEEN_CAPACITY;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictorConfig {
     /// Features of the samples sent to the learner, in order. Predictions
@@ -53,6 +60,8 @@ pub struct PredictorConfig {
     pub state_ttl: f64,
     /// Seconds a completed key is remembered to drop redelivered halves.
     pub done_ttl: f64,
+    /// The most completed keys remembered, the oldest forgotten first.
+    pub done_capacity: usize,
     /// Bound on the reported correction w.
     pub w_max: f64,
     /// Without a model, a fit whose n* reaches this gets no alert: its
@@ -75,6 +84,7 @@ impl Default for PredictorConfig {
             state_ttl: 7.0 * 86_400.0,
             near_critical: crate::estimator::NEAR_CRITICAL,
             done_ttl: 7.0 * 86_400.0,
+            done_capacity: DONE_CAPACITY,
             w_max: DEFAULT_W_MAX,
             marks: MarkLaw::COURSE,
             point: Point::default(),
@@ -136,14 +146,13 @@ pub struct Predictor {
     pending_queue: VecDeque<(f64, u64, Key)>,
     /// Completed keys: when, on which partition, and of which run (a new
     /// run of the same data set is not a duplicate).
-    done: FastMap<Key, (f64, i32, Option<Run>)>,
+    done: DoneKeys,
     /// Per (tweets partition, window): the newest `decided` of a parameters
     /// or failed record, and the `cascade_properties` partition it came on.
     decided: FastMap<(i32, Window), (i64, i32)>,
     /// Per (tweets partition, window): sizes waiting for their parameters,
     /// by their `decided`, so that `pending::passed` finds the orphans.
     waiting: FastMap<(i32, Window), std::collections::BTreeSet<(i64, Key)>>,
-    done_queue: VecDeque<(f64, Key)>,
     /// Offsets of the held halves per partition, as a multiset: the smallest
     /// is what the driver may not commit past.
     held: FastMap<i32, BTreeMap<i64, u32>>,
@@ -157,14 +166,14 @@ pub struct Predictor {
 
 impl Predictor {
     pub fn new(cfg: PredictorConfig) -> Self {
+        let done = DoneKeys::new(cfg.done_ttl, cfg.done_capacity);
         Self {
             cfg,
             stats: PredictorStats::default(),
             models: FastMap::default(),
             pending: FastMap::default(),
             pending_queue: VecDeque::new(),
-            done: FastMap::default(),
-            done_queue: VecDeque::new(),
+            done,
             decided: FastMap::default(),
             waiting: FastMap::default(),
             held: FastMap::default(),
@@ -238,16 +247,7 @@ impl Stage for Predictor {
                 self.stats.expired_sizes += u64::from(e.size.is_some());
             }
         }
-        while let Some((done_at, _)) = self.done_queue.front() {
-            if now - done_at <= self.cfg.done_ttl {
-                break;
-            }
-            if let Some((done_at, key)) = self.done_queue.pop_front()
-                && self.done.get(&key).is_some_and(|(t, _, _)| *t == done_at)
-            {
-                self.done.remove(&key);
-            }
-        }
+        self.done.expire(now);
     }
 
     /// Only `cascade_properties` holds state: models are re-read from the
@@ -283,7 +283,7 @@ impl Stage for Predictor {
         for key in keys {
             self.remove(&key);
         }
-        self.done.retain(|_, (_, p, _)| !partitions.contains(p));
+        self.done.revoke(partitions);
         // The next owner replays them: what was seen there orders nothing.
         self.decided.retain(|_, (_, p)| !partitions.contains(p));
     }

@@ -2,6 +2,7 @@
 //! partner, duplicates, the offsets they hold, failed fits and sizes.
 
 use super::Predictor;
+use super::done::Done;
 use crate::schema::{FailedMsg, Lineage, Message, ParametersMsg, SizeMsg, Window};
 use crate::stage::{Ctx, Origin, StageError};
 
@@ -52,6 +53,7 @@ impl Predictor {
             self.seq += 1;
             self.pending_queue
                 .push_back((self.clock, self.seq, key.clone()));
+            self.compact_expiry_queue();
             let seq = self.seq;
             self.pending.insert(
                 key.clone(),
@@ -62,6 +64,23 @@ impl Predictor {
             );
         }
         self.pending.entry(key.clone()).or_default()
+    }
+
+    /// Drops the expiry queue's items of keys completed or re-created
+    /// since: they are skipped at expiry, but until then (`state_ttl`, 7
+    /// days) every key ever created kept its item, about 80 bytes each
+    /// (bench-kafka: the predictor's RSS grew by 10 MiB over 67,000 keys).
+    /// Run when stale items outnumber the live ones, so its cost is O(1)
+    /// per created key, amortized.
+    fn compact_expiry_queue(&mut self) {
+        if self.pending_queue.len() <= 2 * self.pending.len() + 1024 {
+            return;
+        }
+        let pending = &self.pending;
+        self.pending_queue
+            .retain(|(_, seq, key)| pending.get(key).is_some_and(|e| e.seq == *seq));
+        self.pending_queue
+            .shrink_to(2 * self.pending_queue.len() + 1024);
     }
 
     pub(super) fn hold(&mut self, origin: Origin) {
@@ -114,12 +133,15 @@ impl Predictor {
         run: Option<Run>,
         has_half: impl Fn(&Pending) -> bool,
     ) -> bool {
-        if let Some((_, _, Some(done_run))) = self.done.get(key)
+        if let Some(Done {
+            run: Some(done_run),
+            ..
+        }) = self.done.get(key)
             && run.is_some_and(|r| r != *done_run)
         {
             self.done.remove(key);
         }
-        let dup = self.done.contains_key(key) || self.pending.get(key).is_some_and(has_half);
+        let dup = self.done.get(key).is_some() || self.pending.get(key).is_some_and(has_half);
         if dup {
             self.stats.duplicates += 1;
         }
@@ -185,9 +207,12 @@ impl Predictor {
     pub(super) fn close_failed(&mut self, key: &Key) {
         if let Some(e) = self.remove(key) {
             let partition = e.failed.map_or(-1, |o| o.partition);
-            self.done
-                .insert(key.clone(), (self.clock, partition, e.run));
-            self.done_queue.push_back((self.clock, key.clone()));
+            let done = Done {
+                at: self.clock,
+                partition,
+                run: e.run,
+            };
+            self.done.insert(key, done);
         }
     }
     pub(super) fn on_size(

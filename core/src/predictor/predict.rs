@@ -2,6 +2,7 @@
 //! (or the Hawkes size), the stat and training sample of a completed pair,
 //! and model loading.
 
+use super::done::Done;
 use super::pending::{Pending, Predicted};
 use super::{Point, Predictor};
 use crate::features;
@@ -179,9 +180,12 @@ impl Predictor {
                 "no sample"
             );
         }
-        self.done
-            .insert(key.clone(), (self.clock, origin.partition, run));
-        self.done_queue.push_back((self.clock, key.clone()));
+        let done = Done {
+            at: self.clock,
+            partition: origin.partition,
+            run,
+        };
+        self.done.insert(key, done);
     }
 
     /// The sample's feature names and values: the configured features when

@@ -213,6 +213,36 @@ fn completed_keys_are_forgotten_after_done_ttl() {
 }
 
 #[test]
+fn completed_keys_leave_no_state_beyond_the_bounds() {
+    let cfg = PredictorConfig {
+        state_ttl: 100.0,
+        done_capacity: 500,
+        ..PredictorConfig::default()
+    };
+    let mut pr = Predictor::new(cfg);
+    // One key left waiting, then 20,000 completed around it.
+    run(&mut pr, p_msg(params("waiting")), at(0.0, 0));
+    let mut offset = 1;
+    for i in 0..20_000 {
+        let cid = i.to_string();
+        run(&mut pr, p_msg(params(&cid)), at(1.0, offset));
+        run(&mut pr, size(&cid, 50), at(1.0, offset + 1));
+        offset += 2;
+        assert!(pr.pending_queue.len() <= 2 * pr.pending() + 1025);
+        assert!(pr.done.len() <= 500);
+    }
+    assert_eq!(pr.pending(), 1);
+    // The compacted queue still expires the waiting key on time.
+    pr.tick(100.0, &mut Vec::new());
+    assert_eq!(pr.pending(), 1);
+    pr.tick(101.0, &mut Vec::new());
+    assert_eq!((pr.pending(), pr.stats().expired_parameters), (0, 1));
+    // The newest completed keys are still refused as duplicates.
+    assert!(run(&mut pr, size("19999", 50), at(101.0, offset)).is_empty());
+    assert_eq!(pr.pending(), 0);
+}
+
+#[test]
 fn a_newer_model_is_used_and_an_older_one_rejected() {
     let mut pr = Predictor::new(PredictorConfig::default());
     run(&mut pr, model(2, 3.0), at(0.0, 0));

@@ -8,7 +8,9 @@
 //!    and the CPU seconds per million tweets of each process and of the
 //!    broker in the same run;
 //! 2. one long run on a set `--long-factor` times larger: peak RSS of each
-//!    process, to compare with the short runs' (flat if state is bounded);
+//!    process, to compare with the short runs', and the largest RSS sampled
+//!    in each half of the long run (equal once the state reached its
+//!    bounds);
 //! 3. latency (`--latency-runs` times): paced so that no wall second of the
 //!    replay carries more than half the measured maximum (or `--speed`), from a window's close (the `origin-ts` of the
 //!    generator's record that passed it) to its alert, p50/p99/max, and to
@@ -221,10 +223,10 @@ fn main() {
 
     println!();
     println!(
-        "| process | CPU s per million tweets (median of {} runs) | peak RSS MiB, short runs (max) | peak RSS MiB, long run |",
+        "| process | CPU s per million tweets (median of {} runs) | peak RSS MiB, short runs (max) | peak RSS MiB, long run | long run's RSS MiB, largest in its first / second half |",
         tput.len()
     );
-    println!("|---|---|---|---|");
+    println!("|---|---|---|---|---|");
     let labels: Vec<String> = tput
         .first()
         .map(|r| r.usage.iter().map(|u| u.label.clone()).collect())
@@ -240,17 +242,16 @@ fn main() {
             .filter_map(|r| usage_of(r, label))
             .map(|u| u.peak_rss_mib)
             .fold(0.0, f64::max);
-        let long_rss = long
-            .as_ref()
-            .and_then(|r| usage_of(r, label))
-            .map_or(f64::NAN, |u| u.peak_rss_mib);
+        let long = long.as_ref().and_then(|r| usage_of(r, label));
+        let long_rss = long.map_or(f64::NAN, |u| u.peak_rss_mib);
+        let (first, second) = long.map_or((f64::NAN, f64::NAN), |u| u.rss_halves_mib);
         total += median(&per_m);
         println!(
-            "| {label} | {:.2} | {rss:.0} | {long_rss:.0} |",
+            "| {label} | {:.2} | {rss:.0} | {long_rss:.0} | {first:.0} / {second:.0} |",
             median(&per_m)
         );
     }
-    println!("| total | {total:.2} | | |");
+    println!("| total | {total:.2} | | | |");
     let all_alerts: Vec<f64> = lat
         .iter()
         .flat_map(|r| r.alert_ms.iter().copied())

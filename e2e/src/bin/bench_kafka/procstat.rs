@@ -45,10 +45,20 @@ pub fn reaped_children_cpu_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Peak resident set size of a live process, in MiB.
-pub fn peak_rss_mib(pid: u32) -> Option<f64> {
+/// A `/proc/PID/status` field given in kB, in MiB.
+fn status_mib(pid: u32, field: &str) -> Option<f64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// Peak resident set size of a live process, in MiB.
+pub fn peak_rss_mib(pid: u32) -> Option<f64> {
+    status_mib(pid, "VmHWM:")
+}
+
+/// Resident set size of a live process now, in MiB.
+pub fn rss_mib(pid: u32) -> Option<f64> {
+    status_mib(pid, "VmRSS:")
 }

@@ -9,7 +9,7 @@ use tweetoscope_core::schema::Topic;
 use tweetoscope_e2e::{Deployment, Proc, Record, read_topic, unique, wait_for_log};
 
 use crate::broker::Broker;
-use crate::procstat::{cpu_seconds, peak_rss_mib, reaped_children_cpu_seconds};
+use crate::procstat::{cpu_seconds, peak_rss_mib, reaped_children_cpu_seconds, rss_mib};
 
 /// The consuming stages, started before the generator: (binary, options).
 const STAGES: &[(&str, &[&str])] = &[
@@ -40,6 +40,66 @@ pub struct Usage {
     pub cpu_s: f64,
     /// Peak resident set over the process's life.
     pub peak_rss_mib: f64,
+    /// The largest resident set sampled (every 100 ms) in the first and in
+    /// the second half of the time from the generator's start to the last
+    /// stat: equal when the process's memory stopped growing by mid-run.
+    pub rss_halves_mib: (f64, f64),
+}
+
+/// Samples the resident set of `pids` every 100 ms until told to stop:
+/// (seconds since the start, MiB per pid).
+struct RssSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<(f64, Vec<f64>)>>,
+}
+
+impl RssSampler {
+    fn start(pids: Vec<u32>) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut samples = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                let rss = pids.iter().map(|&p| rss_mib(p).unwrap_or(0.0)).collect();
+                samples.push((start.elapsed().as_secs_f64(), rss));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            samples
+        });
+        Self { stop, thread }
+    }
+
+    /// Stops sampling; per pid, the largest sample before `end / 2`
+    /// seconds and the largest from then to `end`, `end` being the last
+    /// sample of a process that exited sooner (the generator).
+    fn halves(self, end: f64) -> Vec<(f64, f64)> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let samples = self.thread.join().unwrap_or_default();
+        let n = samples.first().map_or(0, |(_, v)| v.len());
+        (0..n)
+            .map(|i| {
+                let end = samples
+                    .iter()
+                    .filter(|(_, v)| v[i] > 0.0)
+                    .map(|(t, _)| *t)
+                    .fold(0.0, f64::max)
+                    .min(end);
+                let peak = |keep: &dyn Fn(f64) -> bool| {
+                    samples
+                        .iter()
+                        .filter(|(t, _)| keep(*t))
+                        .map(|(_, v)| v[i])
+                        .fold(0.0, f64::max)
+                };
+                (
+                    peak(&|t| t < end / 2.0),
+                    peak(&|t| t >= end / 2.0 && t <= end),
+                )
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug)]
@@ -128,6 +188,7 @@ pub fn run(plan: &Plan, logs: &Path) -> Run {
     let started = Instant::now();
     let mut g = d.spawn("generator", "generator", &args);
     let gen_pid = g.pid();
+    let sampler = RssSampler::start([&pids[..], &[gen_pid]].concat());
     let mut gen_rss: f64 = 0.0;
     loop {
         if let Some(r) = peak_rss_mib(gen_pid) {
@@ -169,11 +230,13 @@ pub fn run(plan: &Plan, logs: &Path) -> Run {
             }
         },
     );
-    let cpu_end = last.into_inner().2;
+    let (_, last_at, cpu_end) = last.into_inner();
+    let halves = sampler.halves((last_at - started).as_secs_f64());
     let mut usage: Vec<Usage> = vec![Usage {
         label: "generator".into(),
         cpu_s: gen_cpu,
         peak_rss_mib: gen_rss,
+        rss_halves_mib: halves[pids.len()],
     }];
     for (i, &pid) in pids.iter().enumerate() {
         let label = stages.get(i).map_or("broker", |p| p.label.as_str());
@@ -181,6 +244,7 @@ pub fn run(plan: &Plan, logs: &Path) -> Run {
             label: label.into(),
             cpu_s: cpu_end[i] - cpu_start[i],
             peak_rss_mib: peak_rss_mib(pid).unwrap_or(f64::NAN),
+            rss_halves_mib: halves[i],
         });
     }
 
