@@ -131,10 +131,10 @@ pub fn predictor(p: &Predictor, r: &mut dyn StageReport) {
         s.duplicates,
     );
     r.counter(
-        "unpredicted_near_critical",
-        "Near-critical fits left unpredicted (no model yet)",
+        "near_critical_first_generation",
+        "Near-critical fits without a model, predicted by their first generation (n_obs + G1)",
         &[],
-        s.failed,
+        s.near_critical,
     );
     r.counter(
         "features_missing",

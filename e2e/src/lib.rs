@@ -148,9 +148,6 @@ impl Deployment {
         if binary == "collector" {
             args.extend(["--windows".into(), self.windows.clone()]);
         }
-        if binary == "predictor" {
-            args.extend(PREDICTOR_ARGS.iter().map(|s| s.to_string()));
-        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let log = self.logs.join(format!("{}.{label}.log", self.prefix));
         let file =
@@ -407,12 +404,7 @@ pub fn simulate(dir: &Path, cascades: usize, seed: u64) -> (PathBuf, PathBuf) {
     (dir.join("set-data.csv"), dir.join("set-index.csv"))
 }
 
-/// Predictor options of every test, in the Kafka predictor and in `eval`
-/// alike: the tests check delivery, so every series must come out as a
-/// prediction and a stat, near-critical fits included (`--near-critical`).
-pub const PREDICTOR_ARGS: &[&str] = &["--near-critical", "1"];
-
-/// Runs `tweetoscope eval` with `args` (and [`PREDICTOR_ARGS`]) and returns
+/// Runs `tweetoscope eval` with `args` and returns
 /// its prediction lines.
 pub fn eval(dir: &Path, data: &Path, index: &Path, args: &[&str]) -> Vec<serde_json::Value> {
     let out = dir.join("eval.jsonl");
@@ -424,7 +416,6 @@ pub fn eval(dir: &Path, data: &Path, index: &Path, args: &[&str]) -> Vec<serde_j
         .arg(index)
         .arg("--out")
         .arg(&out)
-        .args(PREDICTOR_ARGS)
         .args(args)
         .stdout(Stdio::null())
         .status()

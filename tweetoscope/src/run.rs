@@ -285,11 +285,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let est = stages.estimator.stats();
     let col = stages.collector.stats();
     println!(
-        "\n{} series fitted, {} failed, {} near-critical (n* >= {}); done in {:.1} s",
+        "\n{} series fitted, {} failed, {} near-critical (n* >= {}: {} of them before their \
+         window's first model, predicted by their first generation, n_obs + G1); done in {:.1} s",
         est.fitted,
         est.failed,
         est.near_critical,
         tweetoscope_core::estimator::NEAR_CRITICAL,
+        stages.predictor.stats().near_critical,
         started.elapsed().as_secs_f64()
     );
     println!(

@@ -220,6 +220,15 @@ pub enum PointArg {
     Median,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColdStartArg {
+    /// w = 1: N = n_obs + G1 / (1 - n*) (SPEC §5), near-critical fits
+    /// excepted.
+    Hawkes,
+    /// The first generation, N = n_obs + G1, for every fit.
+    FirstGeneration,
+}
+
 /// The predictor's state and the learned correction (SPEC §6).
 #[derive(Debug, Clone, Args)]
 pub struct LearnerArgs {
@@ -256,11 +265,16 @@ pub struct LearnerArgs {
     /// termination delay, or its sample is lost.
     #[arg(long, env = "TWEETOSCOPE_STATE_TTL", value_parser = parse_seconds, default_value = "7d")]
     pub state_ttl: f64,
-    /// Until a window has a model, a fit with n* at or above this is left
-    /// unpredicted and counted as failed (its w = 1 prediction grows as
-    /// 1 / (1 - n*)); 1 predicts every fit.
+    /// Until a window has a model, a fit with n* at or above this is
+    /// predicted by its first generation, n_obs + G1, and counted (its
+    /// w = 1 prediction grows as 1 / (1 - n*)); 1: never.
     #[arg(long, env = "TWEETOSCOPE_NEAR_CRITICAL", default_value_t = crate::estimator::NEAR_CRITICAL)]
     pub near_critical: f64,
+    /// What an alert says before its window's first model: the Hawkes size
+    /// with w = 1, or the first generation n_obs + G1 (a lower bound; on
+    /// real cascades a lower ARE, see the README).
+    #[arg(long, env = "TWEETOSCOPE_COLD_START", value_enum, default_value_t = ColdStartArg::Hawkes)]
+    pub cold_start: ColdStartArg,
     /// What an alert's n_tot is once the window has a calibrated model; the
     /// alert also carries the median (`n_tot_median`) and the 80 % interval
     /// (`n_tot_low`, `n_tot_high`).
@@ -325,6 +339,10 @@ impl LearnerArgs {
             state_ttl: self.state_ttl,
             done_ttl: self.state_ttl,
             near_critical: self.near_critical,
+            cold_start: match self.cold_start {
+                ColdStartArg::Hawkes => crate::predictor::ColdStart::Hawkes,
+                ColdStartArg::FirstGeneration => crate::predictor::ColdStart::FirstGeneration,
+            },
             point: match self.point {
                 PointArg::AreOptimal => crate::predictor::Point::AreOptimal,
                 PointArg::Median => crate::predictor::Point::Median,

@@ -47,6 +47,17 @@ pub enum Point {
     Median,
 }
 
+/// What an alert says before its window's first model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColdStart {
+    /// The Hawkes size, w = 1 (SPEC §5), except for near-critical fits
+    /// ([`PredictorConfig::near_critical`]): their first generation.
+    #[default]
+    Hawkes,
+    /// The first generation, N = n_obs + G1 (w = 1 - n*), for every fit.
+    FirstGeneration,
+}
+
 /// How many completed keys the predictor remembers by default (as the
 /// estimator: [`crate::estimator::SEEN_CAPACITY`]).
 pub const DONE_CAPACITY: usize = crate::estimator::SEEN_CAPACITY;
@@ -64,10 +75,13 @@ pub struct PredictorConfig {
     pub done_capacity: usize,
     /// Bound on the reported correction w.
     pub w_max: f64,
-    /// Without a model, a fit whose n* reaches this gets no alert: its
-    /// w = 1 prediction grows as 1 / (1 - n*) and means nothing. It is
-    /// counted as failed, and still becomes a training sample.
+    /// Without a model, a fit whose n* reaches this is predicted by its
+    /// first generation only, N = n_obs + G1 (w = 1 - n*): its w = 1
+    /// prediction grows as 1 / (1 - n*) and means nothing. It is counted,
+    /// and becomes a training sample as any other.
     pub near_critical: f64,
+    /// What an alert says before the window's first model.
+    pub cold_start: ColdStart,
     /// Magnitude law that completes 2020-edition parameters (n*, G1).
     pub marks: MarkLaw,
     /// What `n_tot` is when the window's model is calibrated.
@@ -83,6 +97,7 @@ impl Default for PredictorConfig {
             features: features::DEFAULT.iter().map(|s| s.to_string()).collect(),
             state_ttl: 7.0 * 86_400.0,
             near_critical: crate::estimator::NEAR_CRITICAL,
+            cold_start: ColdStart::default(),
             done_ttl: 7.0 * 86_400.0,
             done_capacity: DONE_CAPACITY,
             w_max: DEFAULT_W_MAX,
@@ -120,8 +135,10 @@ pub struct PredictorStats {
     /// A feature vector could not be built: for a window's model (the
     /// prediction used w = 1) or for a sample (it was not sent).
     pub features_missing: u64,
-    /// Near-critical fits left unpredicted because no model existed yet.
-    pub failed: u64,
+    /// Near-critical fits predicted by their first generation because no
+    /// model existed yet (see [`PredictorConfig::near_critical`]); with
+    /// [`ColdStart::FirstGeneration`], none: every such fit is.
+    pub near_critical: u64,
     /// Samples sent with the course features `[beta, n_star, G1]` because
     /// the message lacked a configured one (parameters from a course
     /// estimator carry no `features` map).

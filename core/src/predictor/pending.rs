@@ -15,8 +15,8 @@ pub(super) type Run = (i32, i64);
 #[derive(Debug)]
 pub(super) struct Predicted {
     pub(super) params: ParametersMsg,
-    /// None: no alert was sent (near-critical fit without a model).
-    pub(super) n_pred: Option<f64>,
+    /// The alert's size.
+    pub(super) n_pred: f64,
     pub(super) n_hawkes: f64,
 }
 

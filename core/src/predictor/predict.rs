@@ -4,7 +4,7 @@
 
 use super::done::Done;
 use super::pending::{Pending, Predicted};
-use super::{Point, Predictor};
+use super::{ColdStart, Point, Predictor};
 use crate::features;
 use crate::hawkes::final_size;
 use crate::model::{Correction, Sizes};
@@ -41,6 +41,18 @@ impl Predictor {
         let n_obs = p.n_obs as f64;
         let n_hawkes = final_size(n_obs, p.g1, p.n_star, 1.0);
         let (w, n_pred, sizes) = self.predict(&p, t_obs, n_hawkes);
+        // Without a model, a near-critical fit's w = 1 size grows as
+        // 1 / (1 - n*) and means nothing; its first generation (the
+        // observed tweets' expected direct retweets still to come) is a
+        // lower bound whatever n* is, and ARE punishes an underestimate by
+        // at most 1. That is w = 1 - n* in N = n_obs + w G1 / (1 - n*).
+        let cold = sizes.is_none() && w == 1.0 && n_pred == n_hawkes;
+        let (w, n_pred) = if cold && self.first_generation(p.n_star) {
+            tracing::debug!(cid = %p.cid, window = t_obs, n_star = p.n_star, "no model yet: first generation");
+            (1.0 - p.n_star, n_obs + p.g1)
+        } else {
+            (w, n_pred)
+        };
         if !n_pred.is_finite() {
             // Values that pass validation can still overflow (G1 = 1e308):
             // an alert would say `"n_tot":null`.
@@ -50,27 +62,19 @@ impl Predictor {
             );
             return Err(self.refuse(&key, run, ctx, reason));
         }
-        let unreliable = w == 1.0 && n_pred == n_hawkes && p.n_star >= self.cfg.near_critical;
-        let n_pred = if unreliable {
-            self.stats.failed += 1;
-            tracing::debug!(cid = %p.cid, window = t_obs, n_star = p.n_star, "near-critical fit left unpredicted");
-            None
-        } else {
-            self.stats.alerts += 1;
-            out.push(Message::Alert(AlertMsg {
-                kind: "alert".into(),
-                cid: p.cid.clone(),
-                msg: p.msg.clone(),
-                t_obs,
-                n_tot: n_pred,
-                w: Some(w),
-                n_obs: Some(p.n_obs),
-                n_tot_median: sizes.map(|s| s.median),
-                n_tot_low: sizes.map(|s| s.low),
-                n_tot_high: sizes.map(|s| s.high),
-            }));
-            Some(n_pred)
-        };
+        self.stats.alerts += 1;
+        out.push(Message::Alert(AlertMsg {
+            kind: "alert".into(),
+            cid: p.cid.clone(),
+            msg: p.msg.clone(),
+            t_obs,
+            n_tot: n_pred,
+            w: Some(w),
+            n_obs: Some(p.n_obs),
+            n_tot_median: sizes.map(|s| s.median),
+            n_tot_low: sizes.map(|s| s.low),
+            n_tot_high: sizes.map(|s| s.high),
+        }));
         self.advance(ctx.now);
         self.hold(ctx.origin);
         let predicted = Predicted {
@@ -85,6 +89,19 @@ impl Predictor {
             self.complete(&key, out);
         }
         Ok(())
+    }
+
+    /// Whether a fit predicted without a model gets its first generation
+    /// rather than the w = 1 size (counting the near-critical ones).
+    fn first_generation(&mut self, n_star: f64) -> bool {
+        match self.cfg.cold_start {
+            ColdStart::FirstGeneration => true,
+            ColdStart::Hawkes if n_star >= self.cfg.near_critical => {
+                self.stats.near_critical += 1;
+                true
+            }
+            ColdStart::Hawkes => false,
+        }
     }
 
     /// The correction, the reported size and, with a calibrated model, the
@@ -143,16 +160,14 @@ impl Predictor {
         let p = &pred.params;
         // A size is at least the first tweet; guard the division anyway.
         let truth = (n_tot as f64).max(1.0);
-        if let Some(n_pred) = pred.n_pred {
-            self.stats.stats += 1;
-            out.push(Message::Stat(StatMsg {
-                kind: "stat".into(),
-                cid: cid.clone(),
-                t_obs,
-                are: (n_pred - truth).abs() / truth,
-                are_hawkes: Some((pred.n_hawkes - truth).abs() / truth).filter(|a| a.is_finite()),
-            }));
-        }
+        self.stats.stats += 1;
+        out.push(Message::Stat(StatMsg {
+            kind: "stat".into(),
+            cid: cid.clone(),
+            t_obs,
+            are: (pred.n_pred - truth).abs() / truth,
+            are_hawkes: Some((pred.n_hawkes - truth).abs() / truth).filter(|a| a.is_finite()),
+        }));
         if p.g1 <= 0.0 {
             self.stats.samples_skipped_g1_zero += 1;
             self.stats.samples_not_sent += 1;

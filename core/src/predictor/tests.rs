@@ -336,18 +336,28 @@ fn retained_offset_follows_the_oldest_pending_half() {
 }
 
 #[test]
-fn a_near_critical_fit_without_a_model_gets_no_alert_but_still_trains() {
+fn a_near_critical_fit_without_a_model_is_predicted_by_its_first_generation_and_still_trains() {
     let mut pr = Predictor::new(PredictorConfig::default());
     let mut p = params("9");
     p.n_star = 0.999;
     let out = run(&mut pr, p_msg(p), at(0.0, 1));
-    assert!(alerts(&out).is_empty(), "{out:?}");
-    assert_eq!(pr.stats().failed, 1);
+    // w = 1 would say 20 + 10 / 0.001 = 10,020; the first generation 20 + 10.
+    let a = alerts(&out);
+    assert_eq!(a.len(), 1, "{out:?}");
+    assert_eq!(a[0].n_tot, 30.0);
+    assert!((a[0].w.unwrap() - 0.001).abs() < 1e-12, "{:?}", a[0]);
+    assert_eq!(pr.stats().near_critical, 1);
     let out = run(&mut pr, size("9", 80), at(1.0, 2));
-    assert!(
-        !out.iter().any(|m| matches!(m, Message::Stat(_))),
-        "no stat without a prediction: {out:?}"
-    );
+    let stats: Vec<_> = out
+        .iter()
+        .filter_map(|m| match m {
+            Message::Stat(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stats.len(), 1, "{out:?}");
+    assert!((stats[0].are - 50.0 / 80.0).abs() < 1e-12, "{:?}", stats[0]);
+    assert!(stats[0].are_hawkes.unwrap() > 100.0, "{:?}", stats[0]);
     let samples: Vec<_> = out
         .iter()
         .filter(|m| matches!(m, Message::Sample(_)))
@@ -356,7 +366,36 @@ fn a_near_critical_fit_without_a_model_gets_no_alert_but_still_trains() {
     // Below the threshold the w = 1 prediction is sent as usual.
     let mut p = params("10");
     p.n_star = 0.9;
-    assert_eq!(alerts(&run(&mut pr, p_msg(p), at(2.0, 3))).len(), 1);
+    let out = run(&mut pr, p_msg(p), at(2.0, 3));
+    assert!((alerts(&out)[0].n_tot - 120.0).abs() < 1e-9, "{out:?}");
+    assert_eq!(pr.stats().near_critical, 1);
+}
+
+#[test]
+fn the_first_generation_cold_start_predicts_every_fit_by_it_until_a_model_comes() {
+    let mut pr = Predictor::new(PredictorConfig {
+        cold_start: ColdStart::FirstGeneration,
+        ..PredictorConfig::default()
+    });
+    // n* 0.5: w = 1 says 20 + 10 / 0.5 = 40, the first generation 30.
+    let a = alerts(&run(&mut pr, p_msg(params("1")), at(0.0, 1)))[0].clone();
+    assert_eq!((a.n_tot, a.w), (30.0, Some(0.5)));
+    assert_eq!(pr.stats().near_critical, 0);
+    run(&mut pr, noisy_model(), at(0.0, 2));
+    let a = alerts(&run(&mut pr, p_msg(params("2")), at(0.0, 3)))[0].clone();
+    assert!(a.n_tot > 40.0 && a.n_tot_median.is_some(), "{a:?}");
+}
+
+#[test]
+fn a_near_critical_fit_with_a_model_is_predicted_by_the_model() {
+    let mut pr = Predictor::new(PredictorConfig::default());
+    run(&mut pr, noisy_model(), at(0.0, 0));
+    let mut p = params("9");
+    p.n_star = 0.999;
+    let a = alerts(&run(&mut pr, p_msg(p), at(0.0, 1)))[0].clone();
+    // The model's growth (about 3 times n_obs), not the first generation.
+    assert!(a.n_tot > 40.0 && a.n_tot_median.is_some(), "{a:?}");
+    assert_eq!(pr.stats().near_critical, 0);
 }
 
 /// A model for window 600 whose labels are growth 3 times a log-normal
@@ -465,7 +504,7 @@ fn parameters_that_overflow_are_refused_and_free_their_size() {
     let mut pr = Predictor::new(PredictorConfig::default());
     let mut p = params("1");
     p.g1 = 1e308;
-    p.n_star = 0.99;
+    p.n_star = 0.9;
     let err = pr
         .handle(p_msg(p), at(0.0, 0), &mut Vec::new())
         .unwrap_err();
