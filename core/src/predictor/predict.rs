@@ -40,18 +40,12 @@ impl Predictor {
         }
         let n_obs = p.n_obs as f64;
         let n_hawkes = final_size(n_obs, p.g1, p.n_star, 1.0);
-        let (w, n_pred, sizes) = self.predict(&p, t_obs, n_hawkes);
-        // Without a model, a near-critical fit's w = 1 size grows as
-        // 1 / (1 - n*) and means nothing; its first generation (the
-        // observed tweets' expected direct retweets still to come) is a
-        // lower bound whatever n* is, and ARE punishes an underestimate by
-        // at most 1. That is w = 1 - n* in N = n_obs + w G1 / (1 - n*).
-        let cold = sizes.is_none() && w == 1.0 && n_pred == n_hawkes;
-        let (w, n_pred) = if cold && self.first_generation(p.n_star) {
-            tracing::debug!(cid = %p.cid, window = t_obs, n_star = p.n_star, "no model yet: first generation");
-            (1.0 - p.n_star, n_obs + p.g1)
-        } else {
-            (w, n_pred)
+        let (w, n_pred, sizes) = match self.predict(&p, t_obs) {
+            Some(predicted) => predicted,
+            None => {
+                let (w, n) = self.without_model(&p, t_obs, n_hawkes);
+                (w, n, None)
+            }
         };
         if !n_pred.is_finite() {
             // Values that pass validation can still overflow (G1 = 1e308):
@@ -91,32 +85,36 @@ impl Predictor {
         Ok(())
     }
 
-    /// Whether a fit predicted without a model gets its first generation
-    /// rather than the w = 1 size (counting the near-critical ones).
-    fn first_generation(&mut self, n_star: f64) -> bool {
-        match self.cfg.cold_start {
+    /// (w, size) without a usable model: the Hawkes size (w = 1), or the
+    /// first generation. A near-critical fit's w = 1 size grows as
+    /// 1 / (1 - n*) and means nothing; its first generation (the observed
+    /// tweets' expected direct retweets still to come) is a lower bound
+    /// whatever n* is, and ARE punishes an underestimate by at most 1.
+    /// That is w = 1 - n* in N = n_obs + w G1 / (1 - n*).
+    fn without_model(&mut self, p: &ParametersMsg, t_obs: Window, n_hawkes: f64) -> (f64, f64) {
+        let first_generation = match self.cfg.cold_start {
             ColdStart::FirstGeneration => true,
-            ColdStart::Hawkes if n_star >= self.cfg.near_critical => {
-                self.stats.near_critical += 1;
-                true
-            }
-            ColdStart::Hawkes => false,
+            ColdStart::Hawkes => p.n_star >= self.cfg.near_critical,
+        };
+        if !first_generation {
+            return (1.0, n_hawkes);
         }
+        if self.cfg.cold_start == ColdStart::Hawkes {
+            self.stats.near_critical += 1;
+        }
+        tracing::debug!(cid = %p.cid, window = t_obs, n_star = p.n_star, "no model yet: first generation");
+        (1.0 - p.n_star, p.n_obs as f64 + p.g1)
     }
 
     /// The correction, the reported size and, with a calibrated model, the
-    /// predictive distribution's sizes; w = 1 and the Hawkes size without a
-    /// usable model.
+    /// predictive distribution's sizes; `None` without a usable model.
     pub(super) fn predict(
         &mut self,
         p: &ParametersMsg,
         t_obs: Window,
-        n_hawkes: f64,
-    ) -> (f64, f64, Option<Sizes>) {
+    ) -> Option<(f64, f64, Option<Sizes>)> {
         let n_obs = p.n_obs as f64;
-        let Some(model) = self.models.get(&t_obs) else {
-            return (1.0, n_hawkes, None);
-        };
+        let model = self.models.get(&t_obs)?;
         let Some(x) = features::vector(p, &model.features) else {
             self.stats.features_missing += 1;
             let missing = first_missing(p, &model.features);
@@ -126,13 +124,13 @@ impl Predictor {
                     model_version = model.version,
                     cid = %p.cid,
                     missing,
-                    "parameters lack a feature of the window's model: predicted with w = 1"
+                    "parameters lack a feature of the window's model: predicted as without a model"
                 );
             }
-            return (1.0, n_hawkes, None);
+            return None;
         };
         let ((w, n), sizes) = model.predict_with_sizes(&x, n_obs, p.g1, p.n_star);
-        match sizes {
+        Some(match sizes {
             Some(s) => {
                 let n = match self.cfg.point {
                     Point::AreOptimal => s.are_optimal,
@@ -141,7 +139,7 @@ impl Predictor {
                 (model.w_for(n, n_obs, p.g1, p.n_star), n, Some(s))
             }
             None => (w, n, None),
-        }
+        })
     }
 
     /// Both halves are in: score the prediction, teach the learner, forget
