@@ -64,8 +64,12 @@ export TWEETOSCOPE_SESSION_TIMEOUT=${TWEETOSCOPE_SESSION_TIMEOUT:-6}
 
 bin=target/release
 port=9181
+# The dashboard prints each alert; the logger would print it a second time
+# from the dashboard's own log record of it: --hide-alerts.
 for stage in logger dashboard learner predictor estimator collector; do
-    start "$stage" "$bin/$stage" --metrics-addr "127.0.0.1:$port"
+    extra=()
+    [ "$stage" = logger ] && extra=(--hide-alerts)
+    start "$stage" "$bin/$stage" --metrics-addr "127.0.0.1:$port" "${extra[@]}"
     port=$((port + 1))
 done
 # Let the consumers join their groups before the first tweet.

@@ -14,7 +14,7 @@ use tweetoscope_core::schema::Topic;
 /// Turns each source's tweets into partial cascades (one per observation
 /// window) and final sizes.
 #[derive(Debug, Parser)]
-#[command(name = "collector", version)]
+#[command(name = "collector", version = tweetoscope_core::version!())]
 struct Cli {
     #[command(flatten)]
     collector: CollectorArgs,
@@ -23,7 +23,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, effective) = tweetoscope_core::config::parse::<Cli>();
     app::run_stage(
         cli.kafka.problems(),
         || Collector::new(cli.collector.config()),
@@ -31,6 +31,6 @@ fn main() -> ExitCode {
         &cli.collector.windows.0,
         &[Topic::CascadeSeries, Topic::CascadeProperties],
         &[],
-        &cli,
+        &effective,
     )
 }

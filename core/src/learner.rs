@@ -215,7 +215,16 @@ impl Learner {
             Ok(model) => {
                 set.version = version;
                 self.stats.models_trained += 1;
-                tracing::debug!(window, version, samples = xs.len(), "model trained");
+                // At INFO: a model is rare (one per window per retrain)
+                // and the one event that changes every later prediction.
+                tracing::info!(
+                    window,
+                    version,
+                    samples = xs.len(),
+                    target = %model.target,
+                    oob_error = model.oob_error,
+                    "model published"
+                );
                 out.push(Message::Model(model.to_msg()));
             }
             Err(error) => {

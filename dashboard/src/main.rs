@@ -25,7 +25,7 @@ use crate::view::View;
 /// Shows alerts, the most popular predicted cascades and the running ARE of
 /// each window, on a web page and in the terminal.
 #[derive(Debug, Parser)]
-#[command(name = "dashboard", version)]
+#[command(name = "dashboard", version = tweetoscope_core::version!())]
 struct Cli {
     /// Where to serve the live web page (port 0: any free port; the address
     /// is logged at start).
@@ -47,7 +47,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, effective) = tweetoscope_core::config::parse::<Cli>();
     let mut problems = cli.kafka.problems();
     if cli.top == 0 {
         problems.push("--top 0 shows nothing: give at least 1".into());
@@ -58,8 +58,13 @@ fn main() -> ExitCode {
         ..BoardConfig::default()
     })));
     // Bound before the stage starts, so that a taken address is reported
-    // with the other configuration problems.
-    let url = match web::bind(cli.web_addr).and_then(|l| web::serve(l, board.clone())) {
+    // with the other configuration problems (not by --check: the running
+    // dashboard it may be checked beside holds that address).
+    let bound = match cli.kafka.check {
+        true => Ok(cli.web_addr),
+        false => web::bind(cli.web_addr).and_then(|l| web::serve(l, board.clone())),
+    };
+    let url = match bound {
         Ok(addr) => Some(format!("http://{addr}/")),
         Err(error) => {
             problems.push(error.to_string());
@@ -75,6 +80,6 @@ fn main() -> ExitCode {
         &cli.windows.windows.0,
         &[],
         &[],
-        &cli,
+        &effective,
     )
 }

@@ -141,6 +141,17 @@ impl Deployment {
 
     /// Spawns a stage binary; `label` names its log file.
     pub fn spawn(&self, binary: &str, label: &str, extra: &[&str]) -> Proc {
+        self.spawn_with_env(binary, label, extra, &[])
+    }
+
+    /// As [`Deployment::spawn`], with more environment variables.
+    pub fn spawn_with_env(
+        &self,
+        binary: &str,
+        label: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proc {
         let mut args = self.kafka_args(binary);
         if binary != "generator" && binary != "logger" && binary != "collector" {
             args.extend(["--windows".into(), self.windows.clone()]);
@@ -161,6 +172,7 @@ impl Deployment {
                 "RUST_LOG",
                 std::env::var("E2E_RUST_LOG").unwrap_or_else(|_| "info".into()),
             )
+            .envs(env.iter().copied())
             .stdout(Stdio::from(file))
             .stderr(Stdio::from(err))
             .spawn()
@@ -474,4 +486,29 @@ pub fn wait_split(a: &Proc, b: &Proc) {
     );
     // A rebalance with the second member follows the first assignment.
     std::thread::sleep(Duration::from_secs(8));
+}
+
+/// A local port nobody listens on (for a moment).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free local port: {e}"))
+}
+
+/// The status and body of `GET path` on a local port, or None while
+/// nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, text.split_once("\r\n\r\n")?.1.to_owned()))
 }

@@ -12,7 +12,7 @@ use tweetoscope_core::schema::Topic;
 
 /// Fits the marked Hawkes process to each partial cascade.
 #[derive(Debug, Parser)]
-#[command(name = "estimator", version)]
+#[command(name = "estimator", version = tweetoscope_core::version!())]
 struct Cli {
     #[command(flatten)]
     hawkes: HawkesArgs,
@@ -23,7 +23,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, effective) = tweetoscope_core::config::parse::<Cli>();
     app::run_stage(
         [cli.kafka.problems(), cli.hawkes.problems()].concat(),
         || Estimator::new(cli.hawkes.config()),
@@ -31,6 +31,6 @@ fn main() -> ExitCode {
         &cli.windows.windows.0,
         &[Topic::CascadeProperties],
         &[],
-        &cli,
+        &effective,
     )
 }

@@ -21,7 +21,7 @@ use tweetoscope_core::schema::Topic;
 
 /// Sends tweets, watermarks and end markers of several sources.
 #[derive(Debug, Parser)]
-#[command(name = "generator", version)]
+#[command(name = "generator", version = tweetoscope_core::version!())]
 struct Cli {
     #[command(flatten)]
     source: SourceArgs,
@@ -92,7 +92,7 @@ impl Cli {
 }
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let (mut cli, effective) = tweetoscope_core::config::parse::<Cli>();
     // An idempotent producer: a retry after a lost acknowledgement does not
     // write a tweet twice (checked on Tansu; `-X enable.idempotence=false`
     // turns it off for a broker without it).
@@ -103,6 +103,16 @@ fn main() -> ExitCode {
             value: "true".into(),
         },
     );
+    if cli.kafka.check {
+        // The data set is read too (a local file, no broker).
+        let mut problems = cli.problems();
+        if problems.is_empty()
+            && let Err(e) = cli.open()
+        {
+            problems.push(format!("{e:#}"));
+        }
+        return app::checked(problems, &effective);
+    }
     let result = app::check(cli.problems())
         .map_err(|e| anyhow!(e))
         .and_then(|()| {
@@ -113,8 +123,11 @@ fn main() -> ExitCode {
                 speed: cli.speed,
                 watermark_quiet: Duration::from_secs_f64(cli.watermark_quiet),
             };
-            let (report, stopped) =
-                app::with_runtime("generator", kafka, &cli, async move |telemetry, logs| {
+            let (report, stopped) = app::with_runtime(
+                "generator",
+                kafka,
+                &effective,
+                async move |telemetry, logs| {
                     let health = telemetry.health.clone();
                     let setup = Setup {
                         args: kafka,
@@ -130,7 +143,8 @@ fn main() -> ExitCode {
                     };
                     let report = source::run(&mut replay, pacing, &mut output, &health).await?;
                     Ok((report, replay.error().map(ToString::to_string)))
-                })?;
+                },
+            )?;
             if let Some(e) = stopped {
                 anyhow::bail!("the replay stopped after {} tweets: {e}", report.tweets);
             }

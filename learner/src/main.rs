@@ -11,7 +11,7 @@ use tweetoscope_core::schema::Topic;
 
 /// Trains the learned correction of each window and publishes it.
 #[derive(Debug, Parser)]
-#[command(name = "learner", version)]
+#[command(name = "learner", version = tweetoscope_core::version!())]
 struct Cli {
     #[command(flatten)]
     learner: LearnerArgs,
@@ -22,7 +22,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, effective) = tweetoscope_core::config::parse::<Cli>();
     app::run_stage(
         [cli.kafka.problems(), cli.learner.problems()].concat(),
         || Learner::new(cli.learner.learner_config()),
@@ -32,6 +32,6 @@ fn main() -> ExitCode {
         // What `models` holds (from before a restart too) bounds what it
         // publishes: read it whole first.
         &[Topic::Models],
-        &cli,
+        &effective,
     )
 }

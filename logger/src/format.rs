@@ -13,6 +13,11 @@ const SOURCE_WIDTH: usize = 10;
 /// Width of the message column; longer messages push the fields right.
 const MESSAGE_WIDTH: usize = 28;
 
+/// The field of the effective-configuration record (every option of a
+/// stage, `key=value`): `--grep` does not search it, or `--grep model`
+/// would match every stage's start through its topic names.
+const CONFIG_FIELD: &str = "config";
+
 /// Which records to show.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -20,7 +25,10 @@ pub struct Filter {
     pub level: Option<Level>,
     /// Sources shown (empty: all).
     pub sources: Vec<String>,
-    /// Shown only if the message or a field contains this (case-insensitive).
+    /// Hides the dashboard's one record per alert ([`is_alert`]).
+    pub hide_alerts: bool,
+    /// Shown only if the message or a field (not the configuration's)
+    /// contains this (case-insensitive).
     pub grep: Option<String>,
 }
 
@@ -49,6 +57,9 @@ impl Level {
 
 impl Filter {
     pub fn accepts(&self, log: &LogMsg) -> bool {
+        if self.hide_alerts && is_alert(log) {
+            return false;
+        }
         if self.level.is_some_and(|min| Level::of(&log.level) > min) {
             return false;
         }
@@ -60,13 +71,24 @@ impl Filter {
             Some(needle) => {
                 let needle = needle.to_lowercase();
                 log.message.to_lowercase().contains(&needle)
-                    || log.fields.iter().any(|(k, v)| {
-                        k.to_lowercase().contains(&needle)
-                            || value_text(v).to_lowercase().contains(&needle)
-                    })
+                    || log
+                        .fields
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != CONFIG_FIELD)
+                        .any(|(k, v)| {
+                            k.to_lowercase().contains(&needle)
+                                || value_text(v).to_lowercase().contains(&needle)
+                        })
             }
         }
     }
+}
+
+/// The dashboard's record of a new alert (for Loki's "latest alerts"):
+/// beside a dashboard printing its own alert lines, as in `scripts/up.sh`,
+/// it would show every alert twice.
+pub fn is_alert(log: &LogMsg) -> bool {
+    log.source == "dashboard" && log.message == "alert"
 }
 
 /// One aligned line for a record; `colour`: with ANSI colours.
@@ -137,7 +159,28 @@ fn pad(text: &str, width: usize) -> String {
 fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => n.as_f64().map_or_else(|| n.to_string(), rounded),
         other => other.to_string(),
+    }
+}
+
+/// A float as a reader wants it: 3 significant digits, but every digit of
+/// its integer part (12345.678 is 12346, 0.0123456 is 0.0123), trailing
+/// zeros dropped, and scientific notation below 1e-4.
+fn rounded(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    if magnitude >= 2 {
+        format!("{x:.0}")
+    } else if magnitude >= -4 {
+        let decimals = usize::try_from(2 - magnitude).unwrap_or(0);
+        let text = format!("{x:.decimals$}");
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        text.to_owned()
+    } else {
+        format!("{x:.2e}")
     }
 }
 
@@ -281,8 +324,59 @@ mod tests {
             grep: Some("deliver".into()),
             level: Some(Level::Error),
             sources: vec!["predictor".into()],
+            hide_alerts: false,
         };
         assert_eq!(sample().iter().filter(|l| f.accepts(l)).count(), 1);
+    }
+
+    #[test]
+    fn floats_print_with_three_significant_digits_and_integers_whole() {
+        let log = record(
+            r#"{"t":0,"source":"learner","level":"INFO","message":"model published","oob_error":0.123456789,"n_star":12.3456,"seconds":1234.5678,"tiny":0.0000123456,"version":1765100000123,"w":-0.5}"#,
+        );
+        let shown = line(&log, false);
+        assert!(
+            shown.ends_with(
+                "n_star=12.3 oob_error=0.123 seconds=1235 tiny=1.23e-5 version=1765100000123 w=-0.5"
+            ),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn hidden_alerts_are_the_dashboards_alert_records_only() {
+        let alert = record(
+            r#"{"t":0,"source":"dashboard","level":"INFO","message":"alert","cid":"7","window":600}"#,
+        );
+        let other = record(r#"{"t":0,"source":"predictor","level":"INFO","message":"alert"}"#);
+        let f = Filter {
+            hide_alerts: true,
+            ..Filter::default()
+        };
+        assert!(!f.accepts(&alert));
+        assert!(f.accepts(&other));
+        assert!(Filter::default().accepts(&alert));
+    }
+
+    #[test]
+    fn grep_does_not_search_the_configuration_record() {
+        let config = record(
+            r#"{"t":0,"source":"predictor","level":"INFO","message":"effective configuration","config":"topic-models=models brokers=k:9092"}"#,
+        );
+        let published = record(
+            r#"{"t":0,"source":"learner","level":"INFO","message":"model published","window":600}"#,
+        );
+        let f = Filter {
+            grep: Some("model".into()),
+            ..Filter::default()
+        };
+        assert!(!f.accepts(&config));
+        assert!(f.accepts(&published));
+        let f = Filter {
+            grep: Some("configuration".into()),
+            ..Filter::default()
+        };
+        assert!(f.accepts(&config), "the message itself is still searched");
     }
 
     #[test]

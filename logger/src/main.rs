@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use tweetoscope_core::kafka::args::Property;
+use tweetoscope_core::kafka::assign::Start;
 use tweetoscope_core::kafka::{KafkaArgs, app};
 use tweetoscope_core::schema::{Message, Topic};
 use tweetoscope_core::stage::{Ctx, Stage, StageError};
@@ -21,7 +22,7 @@ use format::{Filter, Level};
 
 /// Prints every stage's log records as they arrive.
 #[derive(Debug, Parser)]
-#[command(name = "logger", version)]
+#[command(name = "logger", version = tweetoscope_core::version!())]
 struct Cli {
     /// Show records at this level and more severe ones only.
     #[arg(long, env = "TWEETOSCOPE_LOGGER_LEVEL", value_enum)]
@@ -32,6 +33,10 @@ struct Cli {
     /// Show only records whose message or fields contain this text (any case).
     #[arg(long, env = "TWEETOSCOPE_LOGGER_GREP")]
     grep: Option<String>,
+    /// Hide the dashboard's record of each alert (when a dashboard beside
+    /// this logger prints the alerts itself, as in scripts/up.sh).
+    #[arg(long, env = "TWEETOSCOPE_LOGGER_HIDE_ALERTS")]
+    hide_alerts: bool,
     /// Read the topic from its beginning; default: follow new records only.
     #[arg(long, env = "TWEETOSCOPE_LOGGER_FROM_BEGINNING")]
     from_beginning: bool,
@@ -95,30 +100,36 @@ impl Stage for Printer {
 }
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let (mut cli, effective) = tweetoscope_core::config::parse::<Cli>();
     // Its own records would come back to it through the topic.
     cli.kafka.log_to_kafka = false;
-    // Follow: a group of its own that starts at the end of the topic (or
-    // at the beginning with --from-beginning), unless --group-id is given.
-    if cli.kafka.group_id.is_none() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        cli.kafka.group_id = Some(format!("tweetoscope-logger-{}-{nanos}", std::process::id()));
-    }
     let reset = if cli.from_beginning {
         "earliest"
     } else {
         "latest"
     };
-    // First, so that a user's -X auto.offset.reset still wins.
-    cli.kafka.properties.insert(
-        0,
-        Property {
-            key: "auto.offset.reset".into(),
-            value: reset.into(),
-        },
-    );
+    // Without --group-id: every partition assigned at once (no join wait,
+    // no orphan group left behind); with one, a group that starts at the
+    // end (or the beginning) the first time and resumes after that.
+    if cli.kafka.group_id.is_none() {
+        cli.kafka.assign = Some(if cli.from_beginning {
+            Start::Beginning
+        } else {
+            Start::End
+        });
+    }
+    // First, so that a user's -X still wins: where a new group starts, and
+    // librdkafka's own chatter (its warnings about the client's defaults)
+    // kept to errors: the logger's output is the records, not the client.
+    for (key, value) in [("auto.offset.reset", reset), ("log_level", "3")] {
+        cli.kafka.properties.insert(
+            0,
+            Property {
+                key: key.into(),
+                value: value.into(),
+            },
+        );
+    }
     let colour = match cli.color {
         Colour::Always => true,
         Colour::Never => false,
@@ -129,6 +140,7 @@ fn main() -> ExitCode {
             level: cli.level,
             sources: cli.source.clone(),
             grep: cli.grep.clone(),
+            hide_alerts: cli.hide_alerts,
         },
         json: cli.json,
         colour,
@@ -140,6 +152,6 @@ fn main() -> ExitCode {
         &[],
         &[],
         &[],
-        &cli,
+        &effective,
     )
 }

@@ -14,7 +14,7 @@ use tweetoscope_core::schema::Topic;
 
 /// Predicts each cascade's final size and scores it once the size is known.
 #[derive(Debug, Parser)]
-#[command(name = "predictor", version)]
+#[command(name = "predictor", version = tweetoscope_core::version!())]
 struct Cli {
     #[command(flatten)]
     learner: LearnerArgs,
@@ -27,7 +27,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, effective) = tweetoscope_core::config::parse::<Cli>();
     app::run_stage(
         [
             cli.kafka.problems(),
@@ -46,6 +46,6 @@ fn main() -> ExitCode {
         &cli.windows.windows.0,
         &[Topic::Alerts, Topic::Stats, Topic::Samples],
         &[Topic::Models],
-        &cli,
+        &effective,
     )
 }

@@ -6,14 +6,24 @@
 //!   prediction.
 //! - `simulate`: writes a synthetic set in NEWS format.
 //! - `topics create` (feature `kafka`): creates the Kafka deployment's topics.
+//! - `status`, `reset` (feature `kafka`): the deployment's groups, lag,
+//!   models and dead letters; a stopped group's offsets moved.
+//! - `check`: every stage binary's configuration validated, unconnected.
+//! - `completions`: the shell completion script.
 
+mod check;
+mod completions;
 mod eval;
 mod metrics;
 mod report;
+#[cfg(feature = "kafka")]
+mod reset;
 mod run;
 mod score;
 mod simulate;
 mod stages;
+#[cfg(feature = "kafka")]
+mod status;
 #[cfg(feature = "kafka")]
 mod topics;
 
@@ -33,7 +43,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(
     name = "tweetoscope",
-    version,
+    version = tweetoscope_core::version!(),
     about = "Predicts, in real time, how popular a tweet will become"
 )]
 struct Cli {
@@ -53,11 +63,25 @@ enum Command {
     #[cfg(feature = "kafka")]
     #[command(subcommand)]
     Topics(topics::TopicsCommand),
+    /// Shows each stage group's members and lag (unread and held), the
+    /// newest model per window and recent dead letters.
+    #[cfg(feature = "kafka")]
+    Status(status::StatusArgs),
+    /// Moves a stopped group's offsets (replay from a time, or skip).
+    #[cfg(feature = "kafka")]
+    Reset(reset::ResetArgs),
+    /// Validates the stage binaries' configuration without connecting.
+    Check(check::CheckArgs),
+    /// Prints the shell completion script (bash, zsh, fish...).
+    Completions(completions::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, None | Some(Command::Run(_)));
+    let quiet = matches!(
+        cli.command,
+        None | Some(Command::Run(_) | Command::Check(_) | Command::Completions(_))
+    );
     init_tracing(if quiet { "warn" } else { "info" });
     let result = match cli.command {
         None => run::run(run::RunArgs::default_args()),
@@ -66,6 +90,12 @@ fn main() -> ExitCode {
         Some(Command::Simulate(args)) => simulate::simulate(args),
         #[cfg(feature = "kafka")]
         Some(Command::Topics(cmd)) => topics::run(cmd),
+        #[cfg(feature = "kafka")]
+        Some(Command::Status(args)) => status::status(args),
+        #[cfg(feature = "kafka")]
+        Some(Command::Reset(args)) => reset::reset(args),
+        Some(Command::Check(args)) => check::check(args),
+        Some(Command::Completions(args)) => completions::completions::<Cli>(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,11 +1,11 @@
 //! What every stage binary's `main` does around its stage: telemetry, the
 //! runtime, the driver, and the one report of every configuration problem.
 
-use std::fmt::Debug;
 use std::time::Duration;
 
 use super::args::KafkaArgs;
 use super::driver::{self, DriverError, Setup};
+use crate::config::Effective;
 use crate::schema::{Topic, Window};
 use crate::stage::Stage;
 use crate::telemetry::logs::{self, LogReceiver, LogSetup};
@@ -31,7 +31,7 @@ const LOKI_DRAIN: Duration = Duration::from_secs(3);
 pub fn with_runtime<T>(
     stage: &'static str,
     args: &KafkaArgs,
-    config: &dyn Debug,
+    config: &Effective,
     f: impl AsyncFnOnce(StageTelemetry, Option<LogReceiver>) -> Result<T, DriverError>,
 ) -> Result<T, DriverError> {
     let metrics = Metrics::new()?;
@@ -48,7 +48,8 @@ pub fn with_runtime<T>(
         kafka_level: args.log_to_kafka.then_some(args.kafka_log_level),
     };
     let logs = logs::init(&setup, &metrics, loki_layer);
-    tracing::info!(stage, config = ?config, "effective configuration");
+    // Once, as `key=value` pairs with every secret redacted.
+    tracing::info!(stage, config = %config, "effective configuration");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -86,14 +87,35 @@ pub fn run_stage<S: Stage>(
     windows: &[Window],
     outputs: &[Topic],
     preload: &[Topic],
-    config: &dyn Debug,
+    config: &Effective,
 ) -> std::process::ExitCode {
+    if args.check {
+        return checked(problems, config);
+    }
     let result = check(problems).map_err(Failure::Config).and_then(|()| {
         serve(build(), args, windows, outputs, preload, config)
             .map(drop)
             .map_err(Failure::Driver)
     });
     exit(result)
+}
+
+/// The end of `--check`: every problem on stderr and failure, or the
+/// effective configuration (redacted), one `key=value` a line, on stdout.
+pub fn checked(problems: Vec<String>, config: &Effective) -> std::process::ExitCode {
+    match check(problems) {
+        Ok(()) => {
+            println!("configuration OK");
+            for (key, value) in config.pairs() {
+                println!("{key}={value}");
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprintln!("error: {problems}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// Why a stage binary stopped with an error.
@@ -124,7 +146,7 @@ pub fn serve<S: Stage>(
     windows: &[Window],
     outputs: &[Topic],
     preload: &[Topic],
-    config: &dyn Debug,
+    config: &Effective,
 ) -> Result<S, DriverError> {
     let name = stage.name();
     with_runtime(name, args, config, async move |telemetry, logs| {

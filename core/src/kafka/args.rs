@@ -7,26 +7,38 @@
 use clap::Args;
 use rdkafka::ClientConfig;
 
-use crate::config::{Windows, parse_seconds};
+use crate::config::{Windows, parse_seconds, redact};
 use crate::schema::Topic;
 pub use crate::telemetry::logs::LogFormat;
 
 /// `key=value`, as given to `-X`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Property {
     pub key: String,
     pub value: String,
 }
 
+/// Redacted: a secret's value never reaches a Debug dump.
+impl std::fmt::Debug for Property {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Property")
+            .field("key", &self.key)
+            .field("value", &redact::value(&self.key, &self.value))
+            .finish()
+    }
+}
+
 impl std::str::FromStr for Property {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (k, v) = s
-            .split_once('=')
-            .ok_or_else(|| format!("`{s}` is not key=value (e.g. security.protocol=SASL_SSL)"))?;
+        // The text is not echoed: a mistyped secret (`sasl.password:x`)
+        // must not be printed back.
+        let (k, v) = s.split_once('=').ok_or_else(|| {
+            "a property without `=`: give key=value (e.g. security.protocol=SASL_SSL)".to_owned()
+        })?;
         let key = k.trim();
         if key.is_empty() {
-            return Err(format!("`{s}` has an empty key"));
+            return Err("a property with an empty key: give key=value".into());
         }
         Ok(Property {
             key: key.to_owned(),
@@ -195,6 +207,16 @@ pub struct KafkaArgs {
     /// Lowest level pushed to Loki.
     #[arg(long, env = "TWEETOSCOPE_LOKI_LEVEL", default_value = "info")]
     pub loki_level: tracing::Level,
+    /// Check the configuration and exit without connecting: print every
+    /// problem at once (exit 1), or the effective configuration with
+    /// secrets redacted (exit 0). No environment variable: a deployment
+    /// must never be left unable to start by one.
+    #[arg(long)]
+    pub check: bool,
+    /// Not a flag: set by a binary that reads every input partition itself
+    /// (the logger), without a group and without commits.
+    #[arg(skip)]
+    pub assign: Option<super::assign::Start>,
 }
 
 impl KafkaArgs {
@@ -256,7 +278,12 @@ impl KafkaArgs {
                 .set(&prop.key, &prop.value)
                 .create_native_config()
             {
-                p.push(format!("-X {}={}: {e}", prop.key, prop.value));
+                let shown = redact::value(&prop.key, &prop.value);
+                let mut why = e.to_string();
+                if shown != prop.value && !prop.value.is_empty() {
+                    why = why.replace(&prop.value, shown);
+                }
+                p.push(format!("-X {}={shown}: {why}", prop.key));
             }
         }
         p

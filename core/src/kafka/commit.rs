@@ -2,9 +2,17 @@
 //! bound moved forward, asynchronously between batches and synchronously
 //! at shutdown. An offset counts as committed once the commit succeeded:
 //! a failed asynchronous commit (reported by the context) is sent again.
+//!
+//! Each commit carries the stage's consumed position in its metadata
+//! string ([`metadata`]), so that `tweetoscope status`, from outside the
+//! process, splits the lag into unread and held (see
+//! [`crate::telemetry::Lag`]). A partition whose bound stays put while the
+//! stage reads on (the learner's training set) is committed again at the
+//! same offset every [`HELD_REFRESH`], only to refresh that position.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -16,11 +24,36 @@ use crate::run_loop::Bound;
 use crate::schema::Topic;
 use crate::telemetry::Transport;
 
-type Moved = Vec<((Topic, i32), i64)>;
+type Moved = Vec<((Topic, i32), Mark)>;
 
-/// The last committed offset of each input partition.
+/// Longest time a partition's committed consumed position lags behind
+/// while its offset does not move.
+pub const HELD_REFRESH: Duration = Duration::from_secs(5);
+
+/// The metadata string of a commit: the stage's consumed position.
+pub fn metadata(consumed: i64) -> String {
+    format!("consumed={consumed}")
+}
+
+/// The consumed position in a commit's metadata, if it carries one.
+pub fn consumed_of(metadata: &str) -> Option<i64> {
+    metadata
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("consumed="))
+        .and_then(|v| v.parse().ok())
+}
+
+/// What was last committed on a partition, and when.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    offset: i64,
+    consumed: i64,
+    at: Instant,
+}
+
+/// The last commit of each input partition.
 #[derive(Debug, Default)]
-pub(super) struct Committed(HashMap<(Topic, i32), i64>);
+pub(super) struct Committed(HashMap<(Topic, i32), Mark>);
 
 impl Committed {
     /// Forgets partitions a rebalance took.
@@ -40,6 +73,10 @@ impl Committed {
         sync: bool,
         transport: &Transport,
     ) -> Result<(), DriverError> {
+        // An assigned reader (no group) has nowhere to commit.
+        if args.assign.is_some() {
+            return Ok(());
+        }
         if consumer.context().take_commit_failed() {
             self.0.clear();
         }
@@ -72,24 +109,33 @@ impl Committed {
     }
 
     /// The offsets to commit and where each partition moves, or `None`
-    /// when nothing moved.
+    /// when nothing moved (nor a held position went stale).
     fn to_commit(&self, args: &KafkaArgs, bounds: &[Bound]) -> Option<(TopicPartitionList, Moved)> {
         let mut tpl = TopicPartitionList::new();
         let mut moved = Vec::new();
+        let now = Instant::now();
         for b in bounds {
             let key = (b.topic, b.partition);
-            if self.0.get(&key).is_some_and(|&c| c >= b.offset) {
-                continue;
+            if let Some(last) = self.0.get(&key) {
+                let offset_stays = last.offset >= b.offset;
+                let position_fresh =
+                    last.consumed == b.consumed || now.duration_since(last.at) < HELD_REFRESH;
+                if offset_stays && position_fresh {
+                    continue;
+                }
             }
-            if tpl
-                .add_partition_offset(
-                    args.topics.name(b.topic),
-                    b.partition,
-                    Offset::Offset(b.offset),
-                )
-                .is_ok()
-            {
-                moved.push((key, b.offset));
+            let topic = args.topics.name(b.topic);
+            let added = tpl.add_partition_offset(topic, b.partition, Offset::Offset(b.offset));
+            if let Some(mut element) = tpl.find_partition(topic, b.partition) {
+                element.set_metadata(metadata(b.consumed));
+            }
+            if added.is_ok() {
+                let mark = Mark {
+                    offset: b.offset,
+                    consumed: b.consumed,
+                    at: now,
+                };
+                moved.push((key, mark));
             }
         }
         (!moved.is_empty()).then_some((tpl, moved))
@@ -99,7 +145,7 @@ impl Committed {
 fn listed(moved: &Moved) -> String {
     let list: Vec<String> = moved
         .iter()
-        .map(|((t, p), at)| format!("{t}/{p}@{at}"))
+        .map(|((t, p), mark)| format!("{t}/{p}@{}", mark.offset))
         .collect();
     list.join(",")
 }

@@ -17,7 +17,7 @@ use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::statistics::Statistics;
 
-use crate::telemetry::{Health, Transport};
+use crate::telemetry::{Health, Lag, Transport};
 
 /// Logs client events with the stage's name; collects revoked partitions.
 #[derive(Debug)]
@@ -95,24 +95,35 @@ impl ClientContext for Context {
         }
     }
 
-    /// librdkafka's statistics (every `statistics.interval.ms`): the lag of
-    /// each assigned partition, as the broker's high watermark minus the
-    /// consumer's position.
+    /// librdkafka's statistics (every `statistics.interval.ms`): per
+    /// assigned partition, the lag from the committed offset and its two
+    /// parts, see [`Lag`].
     fn stats(&self, statistics: Statistics) {
         let Some((transport, _)) = &self.telemetry else {
             return;
         };
         for (name, topic) in &statistics.topics {
             for (partition, p) in &topic.partitions {
-                // -1 is librdkafka's internal "unassigned" partition; a
-                // negative lag means unknown (no position yet).
-                if *partition < 0 || p.consumer_lag < 0 {
+                // -1 is librdkafka's internal "unassigned" partition.
+                if *partition < 0 {
                     continue;
                 }
+                let Some(lag) = Lag::of(p.hi_offset, p.app_offset, p.committed_offset) else {
+                    continue;
+                };
+                let labels = [name.as_str(), &partition.to_string()];
                 transport
                     .consumer_lag
-                    .with_label_values(&[name.as_str(), &partition.to_string()])
-                    .set(p.consumer_lag);
+                    .with_label_values(&labels)
+                    .set(lag.total());
+                transport
+                    .consumer_unread
+                    .with_label_values(&labels)
+                    .set(lag.unread);
+                transport
+                    .consumer_held
+                    .with_label_values(&labels)
+                    .set(lag.held);
             }
         }
     }
@@ -133,9 +144,14 @@ impl ConsumerContext for Context {
                     transport.rebalances.with_label_values(&["revoke"]).inc();
                     transport.assigned_partitions.set(0);
                     for e in tpl.elements() {
-                        let _ = transport
-                            .consumer_lag
-                            .remove_label_values(&[e.topic(), &e.partition().to_string()]);
+                        let labels = [e.topic(), &e.partition().to_string()];
+                        for gauge in [
+                            &transport.consumer_lag,
+                            &transport.consumer_unread,
+                            &transport.consumer_held,
+                        ] {
+                            let _ = gauge.remove_label_values(&labels);
+                        }
                     }
                 }
                 let parts = tpl

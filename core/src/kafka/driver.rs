@@ -23,7 +23,7 @@ use super::args::KafkaArgs;
 use super::consume::Kafka;
 use super::context::Context;
 use super::output::{Output, OutputError, now_ms};
-use super::{preload, shutdown, topics};
+use super::{assign, preload, shutdown, topics};
 use crate::run_loop::{self, Cadence};
 use crate::schema::{Topic, Window};
 use crate::stage::Stage;
@@ -152,13 +152,28 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             .map_err(DriverError::Consumer)?,
     );
     let names: Vec<&str> = inputs.iter().map(|t| args.topics.name(*t)).collect();
-    consumer
-        .subscribe(&names)
-        .map_err(|source| DriverError::Subscribe {
-            topics: names.join(","),
-            source,
-        })?;
-    tracing::info!(stage = name, group, topics = names.join(","), "consuming");
+    let subscribe_error = |source| DriverError::Subscribe {
+        topics: names.join(","),
+        source,
+    };
+    match args.assign {
+        None => {
+            consumer.subscribe(&names).map_err(subscribe_error)?;
+            tracing::info!(stage = name, group, topics = names.join(","), "consuming");
+        }
+        Some(start) => {
+            let partitions =
+                assign::all_partitions(&consumer, &names, start).map_err(subscribe_error)?;
+            tel.health.joined_group();
+            let topics = names.join(",");
+            tracing::info!(
+                stage = name,
+                topics,
+                partitions,
+                "consuming without a group"
+            );
+        }
+    }
     let mut observer = InProcess::new(&tel.metrics, &tel.health, name);
     let logs = setup.logs.take();
     let mut kafka = Kafka::new(&consumer, args, &tel, output, logs, stage.decoder(), name);

@@ -13,17 +13,21 @@
 //! - [`driver`]: a consuming stage process: start, preload, consume with
 //!   [`crate::run_loop`] over [`consume`] (batches, dead letters, the
 //!   shutdown grace) and [`commit`] (what moved, async or sync).
+//! - [`ops`]: the operator's view from outside: status and offset resets.
+//! - [`assign`]: reading every partition without a group (the logger).
 //! - [`preload`]: a topic read whole before the loop (the predictor's models).
 //! - [`source`]: the generator's loop, paced or as fast as possible.
 //! - [`shutdown`]: SIGTERM and SIGINT.
 
 pub mod app;
 pub mod args;
+pub mod assign;
 mod commit;
 mod consume;
 pub mod context;
 mod delivery;
 pub mod driver;
+pub mod ops;
 pub mod output;
 pub mod partition;
 pub mod preload;

@@ -167,6 +167,10 @@ pub struct Correction {
     pub w_max: f64,
     /// The spread of the forest's errors, out of bag (LogGrowth only).
     pub calibration: Option<Calibration>,
+    /// Mean absolute out-of-bag error, in the target's space (log units),
+    /// of the model as trained here; `None` for a model read from the
+    /// topic, or when every row fell in every tree's bag.
+    pub oob_error: Option<f64>,
     forest: trees::Trees,
     /// The forest's base64 postcard bytes, kept so that `to_msg` cannot fail
     /// and re-sends exactly what was trained.
@@ -223,6 +227,13 @@ impl Correction {
             ),
             Target::LogW => None,
         };
+        let oob: Vec<f64> = grown
+            .oob
+            .iter()
+            .zip(ys)
+            .filter_map(|(p, &y)| p.map(|p| (p - y).abs()))
+            .collect();
+        let oob_error = (!oob.is_empty()).then(|| oob.iter().sum::<f64>() / oob.len() as f64);
         let bytes = grown.bytes;
         // The forest kept in memory is the one that travels.
         let forest = trees::Trees::from_bytes(&bytes, features.len())?;
@@ -234,6 +245,7 @@ impl Correction {
             n_samples: xs.len() as u64,
             w_max: DEFAULT_W_MAX,
             calibration,
+            oob_error,
             forest,
             regressor: BASE64.encode(bytes),
         };
@@ -374,6 +386,7 @@ impl Correction {
             n_samples: msg.n_samples,
             w_max: DEFAULT_W_MAX,
             calibration,
+            oob_error: None,
             forest,
             regressor: msg.regressor.clone(),
         })

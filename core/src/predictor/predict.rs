@@ -254,6 +254,13 @@ impl Predictor {
         }
         model.w_max = self.cfg.w_max;
         self.stats.models_loaded += 1;
+        tracing::info!(
+            window = m.t_obs,
+            version = model.version,
+            samples = model.n_samples,
+            replaced = self.model_version(m.t_obs),
+            "model in use"
+        );
         self.models.insert(m.t_obs, model);
         Ok(())
     }

@@ -123,7 +123,12 @@ pub trait Transport {
 pub struct Bound {
     pub topic: Topic,
     pub partition: i32,
+    /// The offset to commit: the next to read, held back to what the stage
+    /// still keeps in memory.
     pub offset: i64,
+    /// The next offset to read: what the stage has received. Between
+    /// `offset` and this are the records it holds by design.
+    pub consumed: i64,
 }
 
 /// Watches one stage's loop: metrics and liveness (the telemetry module
@@ -255,6 +260,7 @@ fn bounds<S: Stage + ?Sized>(stage: &S, next: &HashMap<(Topic, i32), i64>) -> Ve
             offset: stage
                 .retained_offset(topic, partition)
                 .map_or(at, |retained| at.min(retained)),
+            consumed: at,
         })
         .collect()
 }

@@ -15,6 +15,7 @@ use tracing_subscriber::filter::FilterFn;
 
 use super::TelemetryError;
 use super::logs::shippable;
+use crate::config::redact;
 
 /// The layer to install now, the handle that flushes it at exit, and the
 /// task that pushes its records, to spawn on the runtime once it exists.
@@ -37,7 +38,7 @@ pub fn layer(
         .and_then(|b| b.label("instance", host()))
         .and_then(|b| b.build_controller_url(parsed))
         .map_err(|e| TelemetryError::Loki {
-            url: url.to_owned(),
+            url: redact::url(url),
             reason: e.to_string(),
         })?;
     let layer = layer
@@ -49,7 +50,7 @@ pub fn layer(
 /// A Loki base URL: http or https, with a host.
 pub fn check_url(url: &str) -> Result<tracing_loki::url::Url, TelemetryError> {
     let bad = |reason: String| TelemetryError::Loki {
-        url: url.to_owned(),
+        url: redact::url(url),
         reason,
     };
     let parsed = tracing_loki::url::Url::parse(url).map_err(|e| bad(e.to_string()))?;

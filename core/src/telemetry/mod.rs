@@ -11,6 +11,8 @@
 //! - [`http`]: `/metrics`, `/livez`, `/readyz`, `/health` over a small
 //!   blocking HTTP/1.1 responder on its own thread.
 //! - [`inprocess`]: the same metrics for the in-process pipeline.
+//! - [`lag`]: a partition's lag split into unread (a backlog) and held
+//!   (kept on purpose until the stage commits past it).
 //! - [`logs`]: tracing to stderr, the layer forwarding records to the `logs`
 //!   topic, and (feature `kafka`) the Loki layer.
 //!
@@ -21,6 +23,7 @@ pub mod flow;
 pub mod health;
 pub mod http;
 pub mod inprocess;
+pub mod lag;
 pub mod logs;
 #[cfg(feature = "kafka")]
 pub mod loki;
@@ -29,6 +32,7 @@ pub mod transport;
 
 pub use flow::StageMetrics;
 pub use health::Health;
+pub use lag::Lag;
 pub use registry::Metrics;
 pub use transport::Transport;
 

@@ -23,7 +23,13 @@ pub struct Transport {
     pub commit_failures: IntCounter,
     pub rebalances: IntCounterVec,
     pub assigned_partitions: IntGauge,
+    /// High watermark minus the committed offset: `unread` plus `held`.
     pub consumer_lag: IntGaugeVec,
+    /// Records the stage has not received yet: a backlog.
+    pub consumer_unread: IntGaugeVec,
+    /// Received but not committed: kept on purpose in the stage's memory
+    /// (open cascades, the training set), replayed after a restart.
+    pub consumer_held: IntGaugeVec,
     pub batch_duration: Histogram,
     pub latency: HistogramVec,
     /// The process's log record counter (see [`Metrics::log_records`]).
@@ -53,11 +59,24 @@ impl Transport {
         let consumer_lag = IntGaugeVec::new(
             Opts::new(
                 name("consumer_lag_records"),
-                "Records behind the high watermark, per input partition (librdkafka statistics)",
+                "Records behind the high watermark from the committed offset, per input partition: unread plus held (librdkafka statistics)",
             ),
             &["topic", "partition"],
         )?;
         r.register(Box::new(consumer_lag.clone()))?;
+        let partition_gauge = |noun: &str, help: &str| {
+            let g = IntGaugeVec::new(Opts::new(name(noun), help), &["topic", "partition"])?;
+            r.register(Box::new(g.clone()))?;
+            Ok::<_, TelemetryError>(g)
+        };
+        let consumer_unread = partition_gauge(
+            "consumer_unread_records",
+            "Records past what the stage has received, per input partition: a backlog (librdkafka statistics)",
+        )?;
+        let consumer_held = partition_gauge(
+            "consumer_held_records",
+            "Records received but not yet committed, per input partition: held by design in the stage's memory and replayed after a restart",
+        )?;
         let batch_duration = Histogram::with_opts(
             HistogramOpts::new(
                 name("batch_duration_seconds"),
@@ -107,6 +126,8 @@ impl Transport {
             )?,
             assigned_partitions,
             consumer_lag,
+            consumer_unread,
+            consumer_held,
             batch_duration,
             latency,
             log_records: metrics.log_records.clone(),

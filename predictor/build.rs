@@ -1,0 +1,2 @@
+//! Sets `TWEETOSCOPE_COMMIT` for `--version` (shared by every binary crate).
+include!("../build/commit.rs");
