@@ -512,3 +512,24 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
     Some((status, text.split_once("\r\n\r\n")?.1.to_owned()))
 }
+
+/// The port of a stage's /metrics, from the address it logs at start.
+pub fn metrics_port(p: &Proc) -> u16 {
+    assert!(
+        wait_for_log(p, "serving /metrics", 1, Duration::from_secs(60)),
+        "{} never served /metrics: {}",
+        p.label,
+        p.log_text()
+    );
+    let text = p.log_text();
+    let addr = text
+        .lines()
+        .filter(|l| l.contains("serving /metrics"))
+        .flat_map(str::split_whitespace)
+        .find_map(|w| w.strip_prefix("addr="))
+        .unwrap_or_else(|| panic!("no addr= in {text}"));
+    addr.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {addr}"))
+}

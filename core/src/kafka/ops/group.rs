@@ -110,6 +110,10 @@ pub fn offsets(
         if let Offset::Offset(at) = e.offset() {
             row.committed = Some(at);
             row.consumed = consumed_of(e.metadata());
+            // The end is at least what was read: Tansu 0.6 answers
+            // ListOffsets with less than that once records come in
+            // batches of several.
+            row.high = row.high.max(at).max(row.consumed.unwrap_or(0));
             row.lag = Lag::of(row.high, row.consumed.unwrap_or(-1), at);
         }
     }

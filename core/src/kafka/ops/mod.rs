@@ -75,7 +75,7 @@ impl OpsError {
 }
 
 /// A consumer that never subscribes: with `group`, it reads and commits
-/// that group's offsets without joining it.
+/// that group's offsets without joining it; without, it only reads.
 pub fn client(args: &KafkaArgs, group: Option<&str>) -> Result<BaseConsumer, OpsError> {
     let mut config = args.client_config();
     config
@@ -84,9 +84,10 @@ pub fn client(args: &KafkaArgs, group: Option<&str>) -> Result<BaseConsumer, Ops
         // librdkafka's chatter (e.g. a broker's unsupported API) is not
         // this command's output; its errors still come back as results.
         .set("log_level", "3");
-    if let Some(g) = group {
-        config.set("group.id", g);
-    }
+    // librdkafka assigns partitions only to a consumer with a group id: a
+    // reader without one gets a name of its own, which it never commits.
+    let own = format!("tweetoscope-ops-{}", std::process::id());
+    config.set("group.id", group.unwrap_or(&own));
     config
         .create()
         .map_err(OpsError::kafka("cannot create a client"))

@@ -94,6 +94,11 @@ pub fn plan(args: &KafkaArgs, group: &str, topics: &[&str], to: To) -> Result<Ve
     let reader = client(args, Some(group))?;
     let rows = group::offsets(&reader, topics, true)?;
     let targets = match to {
+        // No record can be that recent (Tansu 0.6 answers such a
+        // ListOffsets with 0, Kafka with the end): the end.
+        To::Time(ms) if ms > unix_ms(std::time::SystemTime::now()) => {
+            rows.iter().map(|r| r.high).collect()
+        }
         To::Time(ms) => by_time(&reader, &rows, ms)?,
         To::Earliest => rows.iter().map(|r| r.low).collect(),
         To::Latest => rows.iter().map(|r| r.high).collect(),
