@@ -3,6 +3,7 @@
 //! while the group runs; earliest, latest, by time once stopped), through
 //! the library functions the `tweetoscope` subcommands wrap.
 //! Needs the broker of scripts/test.sh (TWEETOSCOPE_TEST_BROKERS).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 

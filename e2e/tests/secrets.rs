@@ -5,6 +5,7 @@
 //! and JSON, the logger's tail. Every channel is checked to carry the
 //! (redacted) configuration first, so the test fails if one goes silent.
 //! Needs the broker of scripts/test.sh (TWEETOSCOPE_TEST_BROKERS).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -287,3 +287,64 @@ fn run_falls_back_to_a_free_port_when_the_default_one_is_taken() {
     assert!(out.contains("Live page: http://127.0.0.1:"), "{out}");
     assert!(!out.contains("Live page: http://127.0.0.1:8080/"), "{out}");
 }
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let out = tweetoscope(&["--version"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let commit = text
+        .trim()
+        .strip_prefix(concat!(
+            "tweetoscope ",
+            env!("CARGO_PKG_VERSION"),
+            " (commit "
+        ))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        commit == "unknown" || (commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{text}"
+    );
+}
+
+#[test]
+fn completions_are_printed_for_bash_zsh_and_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = tweetoscope(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        for word in ["tweetoscope", "simulate", "eval", "check"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    assert!(!tweetoscope(&["completions", "cmd.exe"]).status.success());
+}
+
+#[test]
+fn check_reports_every_problem_of_a_stage_at_once_without_connecting() {
+    // The stage binaries sit beside this one (cargo build --workspace --bins).
+    let out = tweetoscope(&[
+        "check",
+        "collector",
+        "--",
+        "--brokers",
+        "nowhere.invalid:1",
+        "--session-timeout",
+        "0.1",
+        "--partitions",
+        "0",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("collector: invalid"), "{text}");
+    assert!(text.contains("--session-timeout"), "{text}");
+    assert!(text.contains("--partitions"), "{text}");
+
+    let out = tweetoscope(&["check", "-v", "estimator", "predictor"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("estimator: configuration OK"), "{text}");
+    assert!(text.contains("predictor: configuration OK"), "{text}");
+    assert!(text.contains("  brokers="), "{text}");
+}

@@ -198,10 +198,10 @@ fn dead_letters(admin: &BaseConsumer, topic: &str) -> Result<DeadLetters, OpsErr
             .map(|r| {
                 let from = found
                     .find_partition(topic, r.partition)
-                    .and_then(|e| match e.offset() {
-                        Offset::Offset(o) => Some(o.clamp(r.low, r.high)),
+                    .map(|e| match e.offset() {
+                        Offset::Offset(o) => o.clamp(r.low, r.high),
                         // No record at or after that time.
-                        _ => Some(r.high),
+                        _ => r.high,
                     })
                     .unwrap_or(r.high);
                 r.high - from
