@@ -76,21 +76,28 @@ pub struct Move {
     pub to: i64,
 }
 
+/// An error naming the members when `group` has any.
+fn ensure_stopped(args: &KafkaArgs, group: &str) -> Result<(), OpsError> {
+    let admin = client(args, None)?;
+    let members = group::members(&admin, group)?.members;
+    if members.is_empty() {
+        return Ok(());
+    }
+    // Some brokers (Tansu 0.6) leave client id and host empty.
+    let named = |m: &group::Member| match m.client_id.is_empty() {
+        true => m.id.clone(),
+        false => format!("{}@{}", m.client_id, m.host),
+    };
+    Err(OpsError::GroupActive {
+        group: group.to_owned(),
+        members: members.iter().map(named).collect(),
+    })
+}
+
 /// Where each partition of `topics` would move for `group`; refused when
 /// the group has members.
 pub fn plan(args: &KafkaArgs, group: &str, topics: &[&str], to: To) -> Result<Vec<Move>, OpsError> {
-    let admin = client(args, None)?;
-    let members = group::members(&admin, group)?;
-    if !members.members.is_empty() {
-        return Err(OpsError::GroupActive {
-            group: group.to_owned(),
-            members: members
-                .members
-                .iter()
-                .map(|m| format!("{}@{}", m.client_id, m.host))
-                .collect(),
-        });
-    }
+    ensure_stopped(args, group)?;
     let reader = client(args, Some(group))?;
     let rows = group::offsets(&reader, topics, true)?;
     let targets = match to {
@@ -146,18 +153,7 @@ fn by_time(
 
 /// Commits the moves for `group` (checking again that it has no member).
 pub fn apply(args: &KafkaArgs, group: &str, moves: &[Move]) -> Result<(), OpsError> {
-    let admin = client(args, None)?;
-    let members = group::members(&admin, group)?;
-    if !members.members.is_empty() {
-        return Err(OpsError::GroupActive {
-            group: group.to_owned(),
-            members: members
-                .members
-                .iter()
-                .map(|m| m.client_id.clone())
-                .collect(),
-        });
-    }
+    ensure_stopped(args, group)?;
     let writer = client(args, Some(group))?;
     let mut tpl = TopicPartitionList::new();
     for m in moves {
