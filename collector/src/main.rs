@@ -29,8 +29,6 @@ fn main() -> ExitCode {
         || Collector::new(cli.collector.config()),
         &cli.kafka,
         &cli.collector.windows.0,
-        &[Topic::CascadeSeries, Topic::CascadeProperties],
-        &[],
         &cli,
     )
 }

@@ -364,6 +364,10 @@ impl Stage for Collector {
         &[Topic::Tweets]
     }
 
+    fn outputs(&self) -> &'static [Topic] {
+        &[Topic::CascadeSeries, Topic::CascadeProperties]
+    }
+
     fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
         let tweet = match msg {
             Message::Tweet(t) => t,

@@ -171,6 +171,10 @@ impl Stage for Estimator {
         &[Topic::CascadeSeries]
     }
 
+    fn outputs(&self) -> &'static [Topic] {
+        &[Topic::CascadeProperties]
+    }
+
     fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
         let Message::Series(series) = msg else {
             return Err(StageError::UnexpectedTopic {

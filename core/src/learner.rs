@@ -239,6 +239,16 @@ impl Stage for Learner {
         &[Topic::Samples, Topic::Models]
     }
 
+    fn outputs(&self) -> &'static [Topic] {
+        &[Topic::Models]
+    }
+
+    /// What `models` holds (from before a restart too) bounds what it
+    /// publishes: read it whole first.
+    fn preload(&self) -> &'static [Topic] {
+        &[Topic::Models]
+    }
+
     fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
         let s = match msg {
             Message::Sample(s) => s,

@@ -58,6 +58,20 @@ pub trait Stage {
     /// The topics this stage consumes.
     fn inputs(&self) -> &'static [Topic];
 
+    /// The topics this stage produces. With [`Stage::inputs`], the edges of
+    /// the pipeline's graph ([`crate::pipeline::Graph`]): the in-process
+    /// pipelines route by them, the Kafka driver creates these topics.
+    fn outputs(&self) -> &'static [Topic] {
+        &[]
+    }
+
+    /// Inputs read whole, without the consumer group, before consuming:
+    /// what they hold from before a restart (the latest models) is known
+    /// before the first message. Only the Kafka driver preloads.
+    fn preload(&self) -> &'static [Topic] {
+        &[]
+    }
+
     /// How a transport reads this stage's inputs: a stage configured with
     /// a magnitude law completes 2020-edition parameters with it.
     fn decoder(&self) -> Decoder {

@@ -68,13 +68,5 @@ fn main() -> ExitCode {
     };
     let view = View::for_stdout(cli.summary_every);
     let stage = || Dashboard::new(board, view, url);
-    app::run_stage(
-        problems,
-        stage,
-        &cli.kafka,
-        &cli.windows.windows.0,
-        &[],
-        &[],
-        &cli,
-    )
+    app::run_stage(problems, stage, &cli.kafka, &cli.windows.windows.0, &cli)
 }

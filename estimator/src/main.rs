@@ -29,8 +29,6 @@ fn main() -> ExitCode {
         || Estimator::new(cli.hawkes.config()),
         &cli.kafka,
         &cli.windows.windows.0,
-        &[Topic::CascadeProperties],
-        &[],
         &cli,
     )
 }

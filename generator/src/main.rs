@@ -119,12 +119,11 @@ fn main() -> ExitCode {
                     let setup = Setup {
                         args: kafka,
                         windows: &[],
-                        outputs: &[Topic::Tweets],
-                        preload: &[],
                         telemetry,
                         logs,
                     };
-                    let mut output = match start_output("generator", &setup, &[]).await {
+                    let mut output = match start_output("generator", &setup, &[Topic::Tweets]).await
+                    {
                         Err(DriverError::Stopped) => return Ok((SourceReport::default(), None)),
                         started => started?,
                     };

@@ -28,10 +28,6 @@ fn main() -> ExitCode {
         || Learner::new(cli.learner.learner_config()),
         &cli.kafka,
         &cli.windows.windows.0,
-        &[Topic::Models],
-        // What `models` holds (from before a restart too) bounds what it
-        // publishes: read it whole first.
-        &[Topic::Models],
         &cli,
     )
 }

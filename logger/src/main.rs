@@ -133,13 +133,5 @@ fn main() -> ExitCode {
         json: cli.json,
         colour,
     };
-    app::run_stage(
-        cli.kafka.problems(),
-        || printer,
-        &cli.kafka,
-        &[],
-        &[],
-        &[],
-        &cli,
-    )
+    app::run_stage(cli.kafka.problems(), || printer, &cli.kafka, &[], &cli)
 }

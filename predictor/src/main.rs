@@ -44,8 +44,6 @@ fn main() -> ExitCode {
         },
         &cli.kafka,
         &cli.windows.windows.0,
-        &[Topic::Alerts, Topic::Stats, Topic::Samples],
-        &[Topic::Models],
         &cli,
     )
 }

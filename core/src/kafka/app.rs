@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::args::KafkaArgs;
 use super::driver::{self, DriverError, Setup};
-use crate::schema::{Topic, Window};
+use crate::schema::Window;
 use crate::stage::Stage;
 use crate::telemetry::logs::{self, LogReceiver, LogSetup};
 use crate::telemetry::{Health, Metrics, Transport, http, loki};
@@ -84,12 +84,10 @@ pub fn run_stage<S: Stage>(
     build: impl FnOnce() -> S,
     args: &KafkaArgs,
     windows: &[Window],
-    outputs: &[Topic],
-    preload: &[Topic],
     config: &dyn Debug,
 ) -> std::process::ExitCode {
     let result = check(problems).map_err(Failure::Config).and_then(|()| {
-        serve(build(), args, windows, outputs, preload, config)
+        serve(build(), args, windows, config)
             .map(drop)
             .map_err(Failure::Driver)
     });
@@ -117,13 +115,12 @@ fn causes(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Runs a consuming stage until SIGTERM/SIGINT.
+/// Runs a consuming stage until SIGTERM/SIGINT: its topics, what it
+/// preloads and what it consumes are those the stage declares.
 pub fn serve<S: Stage>(
     stage: S,
     args: &KafkaArgs,
     windows: &[Window],
-    outputs: &[Topic],
-    preload: &[Topic],
     config: &dyn Debug,
 ) -> Result<S, DriverError> {
     let name = stage.name();
@@ -131,8 +128,6 @@ pub fn serve<S: Stage>(
         let setup = Setup {
             args,
             windows,
-            outputs,
-            preload,
             telemetry,
             logs,
         };

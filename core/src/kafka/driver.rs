@@ -68,24 +68,19 @@ pub enum DriverError {
 pub struct Setup<'a> {
     pub args: &'a KafkaArgs,
     pub windows: &'a [Window],
-    /// Topics the stage produces to (created when missing).
-    pub outputs: &'a [Topic],
-    /// Input topics read whole, without the group, before consuming: the
-    /// predictor's models, so it predicts with the latest model at once.
-    pub preload: &'a [Topic],
     pub telemetry: StageTelemetry,
     /// Log records to forward to the logs topic (`None`: forwarding off).
     pub logs: Option<LogReceiver>,
 }
 
-/// Creates the stage's topics and producer, the shared start of
-/// [`run`] and of the generator.
+/// Creates the stage's topics (`roles`: those it reads and writes) and its
+/// producer, the shared start of [`run`] and of the generator.
 pub async fn start_output(
     stage: &'static str,
     setup: &Setup<'_>,
-    inputs: &[Topic],
+    roles: &[Topic],
 ) -> Result<Output, DriverError> {
-    let mut roles: Vec<Topic> = inputs.iter().chain(setup.outputs).copied().collect();
+    let mut roles = roles.to_vec();
     if setup.args.log_to_kafka {
         roles.push(Topic::Logs);
     }
@@ -121,14 +116,17 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     let name = stage.name();
     let args = setup.args;
     let inputs = stage.inputs();
-    let output = match start_output(name, &setup, inputs).await {
+    let roles = [inputs, stage.outputs()].concat();
+    let output = match start_output(name, &setup, &roles).await {
         Err(DriverError::Stopped) => {
             tracing::info!(stage = name, "stopped before starting");
             return Ok(stage);
         }
         started => started?,
     };
-    for &topic in setup.preload {
+    // Inputs read whole, without the group, before consuming: the
+    // predictor's models, so it predicts with the latest model at once.
+    for &topic in stage.preload() {
         if shutdown::requested() {
             return Ok(stage);
         }

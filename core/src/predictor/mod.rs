@@ -233,6 +233,15 @@ impl Stage for Predictor {
         &[Topic::CascadeProperties, Topic::Models]
     }
 
+    fn outputs(&self) -> &'static [Topic] {
+        &[Topic::Alerts, Topic::Stats, Topic::Samples]
+    }
+
+    /// The latest model of each window, before the first prediction.
+    fn preload(&self) -> &'static [Topic] {
+        &[Topic::Models]
+    }
+
     fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
         match msg {
             Message::Properties(PropertiesMsg::Parameters(p)) => self.on_parameters(p, ctx, out),
