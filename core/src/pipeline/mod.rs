@@ -5,12 +5,15 @@
 //! declare it ([`Graph`], `graph.rs`):
 //! - [`SyncPipeline`] handles every message to quiescence before the next,
 //!   in one thread: deterministic, so `eval` gives byte-identical files.
+//!   [`run_whole`] and [`run_split`] (`fanout.rs`) run a finite input
+//!   through it, the latter with each window's stages on a worker thread.
 //! - [`spawn_threaded`] runs each stage on its own thread, connected by
 //!   channels, like the distributed deployment: a slow forest retrain does
 //!   not hold up predictions. Each thread runs [`crate::run_loop::run`]
 //!   over a channel transport (`threaded.rs`). [`spawn_observed`] adds
 //!   per-stage metrics (`tweetoscope run --metrics-addr`).
 
+mod fanout;
 mod graph;
 mod threaded;
 
@@ -24,6 +27,7 @@ use crate::run_loop::step;
 pub use crate::run_loop::{Observer, Refused};
 use crate::schema::Message;
 use crate::stage::{Ctx, Stage};
+pub use fanout::{Sink, Timed, run_split, run_whole};
 pub use graph::Graph;
 pub use threaded::{Envelope, Threaded, spawn_observed, spawn_threaded};
 
