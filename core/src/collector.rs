@@ -52,7 +52,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::schema::{Message, SourceId, Topic, Tweet, TweetMsg, Window};
-use crate::stage::{Ctx, Origin, Stage, StageError};
+use crate::stage::{Ctx, Flush, Origin, Stage, StageError};
 
 #[path = "collector_idle.rs"]
 mod idle;
@@ -192,7 +192,7 @@ impl Collector {
 
     /// Ends every source, as if each had sent `end`: for finite in-process
     /// runs, where the input stops without one.
-    pub fn finish(&mut self, out: &mut Vec<Message>) {
+    fn finish(&mut self, out: &mut Vec<Message>) {
         let ids: Vec<SourceId> = self.sources.keys().copied().collect();
         for id in ids {
             self.end(id, None, out);
@@ -418,11 +418,18 @@ impl Stage for Collector {
         }
     }
 
-    /// Nothing to emit: an open cascade's remaining windows and size are not
-    /// known yet, and sending them now would send wrong sizes downstream.
-    /// Its tweets are not committed (see `retained_offset`), so the next
-    /// owner of the partition rebuilds it by replay.
-    fn flush(&mut self, _out: &mut Vec<Message>) {}
+    /// At the end of the input, every source ends as if it had sent `end`.
+    /// On shutdown, nothing to emit: an open cascade's remaining windows
+    /// and size are not known yet, and sending them now would send wrong
+    /// sizes downstream. Its tweets are not committed (see
+    /// `retained_offset`), so the next owner of the partition rebuilds it
+    /// by replay.
+    fn flush(&mut self, reason: Flush, out: &mut Vec<Message>) {
+        match reason {
+            Flush::EndOfInput => self.finish(out),
+            Flush::Shutdown => {}
+        }
+    }
 
     /// The replay point of [`replay`]: committing past it would make a
     /// restarted collector rebuild some cascade from its middle.

@@ -40,6 +40,19 @@ impl Ctx {
     }
 }
 
+/// Why a stage is flushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// A finite input has ended (`eval`): nothing more will come, so what
+    /// waits for more can be decided now (the collector ends every source,
+    /// as if each had sent `end`).
+    EndOfInput,
+    /// The process stops while the input goes on (SIGTERM/SIGINT, the end
+    /// of the threaded demo): what is held stays uncommitted, and the next
+    /// owner of the partitions rebuilds it by replay.
+    Shutdown,
+}
+
 /// Why a stage refused a message. The driver counts it, logs it with its
 /// origin and dead-letters it; it never stops the stage.
 #[derive(Debug, thiserror::Error)]
@@ -84,8 +97,10 @@ pub trait Stage {
     /// Called periodically by the driver: expire state, publish on a timer.
     fn tick(&mut self, _now: f64, _out: &mut Vec<Message>) {}
 
-    /// Called once before a clean shutdown and at the end of a finite input.
-    fn flush(&mut self, _out: &mut Vec<Message>) {}
+    /// Called once at the end of the stream: the end of a finite input, or
+    /// a clean shutdown (see [`Flush`]). Drivers call it on every stage
+    /// alike, never a stage's own methods by name.
+    fn flush(&mut self, _reason: Flush, _out: &mut Vec<Message>) {}
 
     /// The oldest input offset on `partition` whose effect still lives only
     /// in this stage's memory. A driver commits no further than this, so a

@@ -17,7 +17,7 @@ use std::sync::mpsc::SyncSender;
 use super::{Stages, SyncPipeline};
 use crate::run_loop::{Refused, step};
 use crate::schema::{Message, Window};
-use crate::stage::Ctx;
+use crate::stage::{Ctx, Flush};
 
 /// What sees every message routed, and which call of the first stage it
 /// follows from (its `unit`, numbered from 1: inputs, ticks, the end).
@@ -216,8 +216,7 @@ fn feed(
         }
     }
     unit += 1;
-    stages.collector.finish(&mut out);
-    stages.collector.flush(&mut out);
+    first.flush(Flush::EndOfInput, &mut out);
     fanout.send(Work::Finish, unit, now, out, true);
     refused
 }

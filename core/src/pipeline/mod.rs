@@ -26,7 +26,7 @@ use crate::predictor::Predictor;
 use crate::run_loop::step;
 pub use crate::run_loop::{Observer, Refused};
 use crate::schema::Message;
-use crate::stage::{Ctx, Stage};
+use crate::stage::{Ctx, Flush, Stage};
 pub use fanout::{Sink, Timed, run_split, run_whole};
 pub use graph::Graph;
 pub use threaded::{Envelope, Threaded, spawn_observed, spawn_threaded};
@@ -124,19 +124,14 @@ impl SyncPipeline {
         self.drain(now, sink);
     }
 
-    /// Ends the input: every open cascade terminates, then every stage
-    /// flushes, upstream first, what each produces handled downstream
-    /// before the next flushes.
+    /// Ends the input: every stage flushes ([`Flush::EndOfInput`]),
+    /// upstream first, what each produces handled downstream before the
+    /// next flushes.
     pub fn finish(&mut self, now: f64, sink: &mut dyn FnMut(&Message)) {
-        let mut out = std::mem::take(&mut self.out);
-        self.stages.collector.finish(&mut out);
-        self.queue.extend(out.drain(..));
-        self.out = out;
-        self.drain(now, sink);
         for i in 0..self.graph.len() {
             let mut out = std::mem::take(&mut self.out);
             if let Some(stage) = self.stages.get(i) {
-                stage.flush(&mut out);
+                stage.flush(Flush::EndOfInput, &mut out);
             }
             self.queue.extend(out.drain(..));
             self.out = out;

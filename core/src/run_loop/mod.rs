@@ -45,7 +45,7 @@ use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crate::schema::{Message, Topic, Window};
-use crate::stage::{Ctx, Stage, StageReport};
+use crate::stage::{Ctx, Flush, Stage, StageReport};
 
 pub use step::{Refusal, RefusalKind, Refused, step};
 
@@ -228,7 +228,9 @@ pub async fn run<S: Stage + ?Sized, T: Transport>(
             Event::Stop => break,
         }
     }
-    stage.flush(&mut out);
+    // The loop stops on a signal or when its channel closes: the input
+    // itself goes on (a topic), or is cut short (the threaded demo).
+    stage.flush(Flush::Shutdown, &mut out);
     transport.send(&mut out, Cause::Timer).await?;
     if let Some(o) = observer {
         stage.observe(o);
