@@ -52,7 +52,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::schema::{Message, SourceId, Topic, Tweet, TweetMsg, Window};
-use crate::stage::{Ctx, Flush, Origin, Stage, StageError};
+use crate::stage::{Ctx, Flush, Origin, Stage, StageError, StageReport};
 
 #[path = "collector_idle.rs"]
 mod idle;
@@ -437,8 +437,52 @@ impl Stage for Collector {
         self.resume_at(partition)
     }
 
-    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
-        crate::observe::collector(self, report);
+    fn observe(&self, r: &mut dyn StageReport) {
+        let s = self.stats();
+        r.gauge(
+            "open_cascades",
+            "Cascades open (not yet terminated)",
+            &[],
+            self.open_cascades() as f64,
+        );
+        r.counter("tweets", "Tweets and retweets received", &[], s.tweets);
+        r.counter(
+            "late_tweets",
+            "Tweets of an already terminated cascade, dropped",
+            &[],
+            s.late_tweets,
+        );
+        r.counter(
+            "out_of_order_tweets",
+            "Tweets older than their source's clock (kept)",
+            &[],
+            s.out_of_order,
+        );
+        r.counter("cascades_opened", "Cascades opened", &[], s.cascades_opened);
+        r.counter(
+            "cascades_terminated",
+            "Cascades terminated (idle for the termination time, or by an end marker)",
+            &[],
+            s.cascades_terminated,
+        );
+        r.counter(
+            "source_ends",
+            "End markers received (each terminates its source's cascades)",
+            &[],
+            s.ends,
+        );
+        r.counter(
+            "idle_sources_ended",
+            "Sources ended for lagging --source-idle behind their partition's newest clock",
+            &[],
+            s.idle_sources_ended,
+        );
+        r.counter(
+            "series_too_small",
+            "Windows that elapsed with too few tweets to send a series",
+            &[],
+            s.series_too_small,
+        );
     }
 
     fn revoke(&mut self, _topic: Topic, partitions: &[i32]) {

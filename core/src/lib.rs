@@ -35,7 +35,6 @@ pub mod hawkes;
 pub mod kafka;
 pub mod learner;
 pub mod model;
-pub mod observe;
 pub mod pipeline;
 pub mod predictor;
 pub mod run_loop;

@@ -150,3 +150,30 @@ pub trait StageReport {
         value: f64,
     );
 }
+
+/// Records what a stage reports, by name and labels (the stages' tests).
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Recorder(pub std::collections::BTreeMap<String, f64>);
+
+#[cfg(test)]
+impl StageReport for Recorder {
+    fn counter(
+        &mut self,
+        noun: &'static str,
+        _: &'static str,
+        labels: &[(&'static str, &str)],
+        value: u64,
+    ) {
+        self.0.insert(format!("{noun}{labels:?}"), value as f64);
+    }
+    fn gauge(
+        &mut self,
+        noun: &'static str,
+        _: &'static str,
+        labels: &[(&'static str, &str)],
+        value: f64,
+    ) {
+        self.0.insert(format!("{noun}{labels:?}"), value);
+    }
+}

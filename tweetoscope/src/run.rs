@@ -290,7 +290,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         est.fitted,
         est.failed,
         est.near_critical,
-        tweetoscope_core::estimator::NEAR_CRITICAL,
+        tweetoscope_core::hawkes::NEAR_CRITICAL,
         stages.predictor.stats().near_critical,
         started.elapsed().as_secs_f64()
     );

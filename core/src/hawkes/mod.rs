@@ -29,6 +29,11 @@ pub use prior::{LogNormalPrior, Prior, PriorError};
 /// that log A_i stays finite (an account with no follower is still seen).
 pub const MIN_MARK: f64 = 1.0;
 
+/// n* from which a cascade counts as near-critical: its Hawkes size,
+/// growing as 1 / (1 - n*), means little (the estimator counts such fits,
+/// the predictor predicts them by their first generation).
+pub const NEAR_CRITICAL: f64 = 0.95;
+
 /// Power-law magnitude distribution: density proportional to m^-alpha on
 /// [mu, inf).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -30,7 +30,7 @@ use crate::features;
 use crate::hawkes::MarkLaw;
 use crate::model::{Correction, DEFAULT_W_MAX};
 use crate::schema::{Decoder, Message, PropertiesMsg, Topic, Window};
-use crate::stage::{Ctx, Origin, Stage, StageError};
+use crate::stage::{Ctx, Origin, Stage, StageError, StageReport};
 
 use done::DoneKeys;
 use pending::{Key, Pending};
@@ -59,8 +59,8 @@ pub enum ColdStart {
 }
 
 /// How many completed keys the predictor remembers by default (as the
-/// estimator: [`crate::estimator::SEEN_CAPACITY`]).
-pub const DONE_CAPACITY: usize = crate::estimator::SEEN_CAPACITY;
+/// estimator: [`crate::dedupe::SEEN_CAPACITY`]).
+pub const DONE_CAPACITY: usize = crate::dedupe::SEEN_CAPACITY;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictorConfig {
@@ -96,7 +96,7 @@ impl Default for PredictorConfig {
         Self {
             features: features::DEFAULT.iter().map(|s| s.to_string()).collect(),
             state_ttl: 7.0 * 86_400.0,
-            near_critical: crate::estimator::NEAR_CRITICAL,
+            near_critical: crate::hawkes::NEAR_CRITICAL,
             cold_start: ColdStart::default(),
             done_ttl: 7.0 * 86_400.0,
             done_capacity: DONE_CAPACITY,
@@ -149,6 +149,10 @@ pub struct PredictorStats {
     /// Fits the estimator reported failed (`"type":"failed"`).
     pub failed_fits: u64,
 }
+
+/// Help of the predictor's `expired_halves`, one series per outcome.
+const EXPIRED_HALVES: &str =
+    "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come";
 
 /// The predictor stage. See the module documentation.
 #[derive(Debug)]
@@ -287,8 +291,88 @@ impl Stage for Predictor {
             .and_then(|offsets| offsets.keys().next().copied())
     }
 
-    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
-        crate::observe::predictor(self, report);
+    fn observe(&self, r: &mut dyn StageReport) {
+        let s = self.stats();
+        r.gauge(
+            "unmatched_halves",
+            "Parameters or sizes waiting for their other half",
+            &[],
+            self.pending() as f64,
+        );
+        r.counter(
+            "expired_halves",
+            EXPIRED_HALVES,
+            &[("outcome", "parameters")],
+            s.expired_parameters,
+        );
+        r.counter(
+            "expired_halves",
+            EXPIRED_HALVES,
+            &[("outcome", "size")],
+            s.expired_sizes,
+        );
+        r.counter(
+            "expired_halves",
+            EXPIRED_HALVES,
+            &[("outcome", "orphan_size")],
+            s.orphan_sizes,
+        );
+        r.counter(
+            "duplicates",
+            "Halves dropped as duplicates (at-least-once replays)",
+            &[],
+            s.duplicates,
+        );
+        r.counter(
+            "near_critical_first_generation",
+            "Near-critical fits without a model, predicted by their first generation (n_obs + G1)",
+            &[],
+            s.near_critical,
+        );
+        r.counter(
+            "features_missing",
+            "Feature vectors that could not be built",
+            &[],
+            s.features_missing,
+        );
+        r.counter(
+            "samples_course_features",
+            "Samples sent with the course features because the parameters lacked a configured one",
+            &[],
+            s.samples_course_features,
+        );
+        r.counter(
+            "samples_not_sent",
+            "Completed pairs that gave no sample (G1 = 0, or no finite features)",
+            &[],
+            s.samples_not_sent,
+        );
+        r.counter(
+            "failed_fits",
+            "Fits the estimator reported failed, whose sizes were freed",
+            &[],
+            s.failed_fits,
+        );
+        r.counter(
+            "models_loaded",
+            "Models taken into use",
+            &[],
+            s.models_loaded,
+        );
+        r.counter(
+            "models_rejected",
+            "Models refused (undecodable or older than the one in use)",
+            &[],
+            s.models_rejected,
+        );
+        for (window, version) in self.model_versions() {
+            r.gauge(
+                "model_version_in_use",
+                "Version of the model in use, per window",
+                &[("window", &window.to_string())],
+                version as f64,
+            );
+        }
     }
 
     fn revoke(&mut self, topic: Topic, partitions: &[i32]) {

@@ -508,3 +508,17 @@ fn parameters_that_overflow_are_refused_and_free_their_size() {
     assert_eq!(pr.pending(), 0);
     assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), None);
 }
+
+#[test]
+fn a_fresh_predictor_reports_zero_counters_and_no_model_version() {
+    let p = Predictor::new(crate::predictor::PredictorConfig::default());
+    let mut r = crate::stage::Recorder::default();
+    crate::stage::Stage::observe(&p, &mut r);
+    assert_eq!(r.0["unmatched_halves[]"], 0.0);
+    assert_eq!(r.0["expired_halves[(\"outcome\", \"size\")]"], 0.0);
+    assert!(
+        !r.0.keys().any(|k| k.starts_with("model_version_in_use")),
+        "{:?}",
+        r.0
+    );
+}
