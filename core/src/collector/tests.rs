@@ -9,8 +9,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::schema::{PropertiesMsg, SeriesMsg};
+use crate::schema::{PropertiesMsg, SeriesMsg, Topic, Window};
 use crate::stage::Origin;
+use crate::stage::{Flush, Stage};
 
 pub(super) fn tweet_of(source: SourceId, cid: u32, t: f64, m: f64, original: bool) -> Message {
     let tweet = Tweet {
