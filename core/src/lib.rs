@@ -22,6 +22,7 @@
 //! - [`telemetry`] (feature `telemetry`): metrics, health probes, log layers.
 
 pub mod board;
+pub mod clock;
 pub mod collector;
 pub mod config;
 pub mod data;

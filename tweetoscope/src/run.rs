@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::{Args, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
 use tweetoscope_core::board::{Board, BoardConfig, Outcome, top::TopEntry};
+use tweetoscope_core::clock;
 use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::generator::Replay;
@@ -190,12 +191,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             let msg = match output.recv_timeout(Duration::from_millis(250)) {
                 Ok(msg) => msg,
                 Err(RecvTimeoutError::Timeout) => {
-                    with(&board, |b| b.tick(web::now_secs()));
+                    with(&board, |b| b.tick(clock::now_secs()));
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            let now = web::now_secs();
+            let now = clock::now_secs();
             match msg {
                 Message::Properties(PropertiesMsg::Parameters(p)) => {
                     if let Some(w) = p.t_obs {

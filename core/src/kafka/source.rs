@@ -14,9 +14,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::driver::DriverError;
-use super::output::{Output, now_ms};
+use super::error::DriverError;
+use super::output::Output;
 use super::shutdown;
+use crate::clock::now_ms;
 use crate::generator::Emitted;
 use crate::schema::{Message, TweetMsg};
 use crate::telemetry::Health;
