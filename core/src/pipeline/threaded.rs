@@ -41,11 +41,14 @@ impl Router {
         // A send fails only when the consumer has already stopped (shutdown);
         // the message then has nowhere to go, as with a closed producer.
         let readers = self.graph.consumers(msg.topic());
-        // The sink counts the cascades sent for estimation and sees the
-        // fits, to score alerts against true sizes.
+        // The sink counts the cascades sent for estimation, sees the fits
+        // to score alerts against true sizes, and the models, to tell
+        // alerts made with one.
         let tapped = matches!(
             msg,
-            Message::Series(_) | Message::Properties(PropertiesMsg::Parameters(_))
+            Message::Series(_)
+                | Message::Properties(PropertiesMsg::Parameters(_))
+                | Message::Model(_)
         );
         if readers.is_empty() || tapped {
             let _ = self.sink.send(msg.clone());
