@@ -16,7 +16,7 @@ use tweetoscope_core::clock;
 use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
 use tweetoscope_core::dashboard::{Dashboard, Display};
 use tweetoscope_core::generator::Replay;
-use tweetoscope_core::pipeline::{Envelope, Sink, spawn_observed};
+use tweetoscope_core::pipeline::{Envelope, Sink, spawn_watched};
 use tweetoscope_core::schema::{AlertMsg, Message, Topic, Window};
 use tweetoscope_core::stage::{Ctx, Stage};
 use tweetoscope_core::web::{self, SharedBoard};
@@ -180,8 +180,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         println!("Live page: http://{addr}/");
     }
 
-    let observers = crate::metrics::observers(args.metrics_addr)?;
-    let (pipeline, output) = spawn_observed(args.stages.build(), &observers);
+    let watchers = crate::metrics::watchers(args.metrics_addr)?;
+    let (pipeline, output) = spawn_watched(args.stages.build(), &watchers);
     let windows = args.stages.collector.config().windows;
     let mut scorer = Scorer::new(set.clone(), &windows);
     let progress = Progress {

@@ -315,7 +315,7 @@ impl<'c> Transport for Kafka<'c> {
             for msg in out.drain(..) {
                 let origin = match cause {
                     Cause::Input => {
-                        transport.observe_latency(args.topics.name(msg.topic()), origin_ms, now);
+                        transport.record_latency(args.topics.name(msg.topic()), origin_ms, now);
                         origin_ms
                     }
                     Cause::Timer => now_ms(),

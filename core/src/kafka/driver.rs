@@ -112,14 +112,14 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             source,
         })?;
     tracing::info!(stage = name, group, topics = names.join(","), "consuming");
-    let mut observer = InProcess::new(&tel.metrics, &tel.health, name);
+    let mut watcher = InProcess::new(&tel.metrics, &tel.health, name);
     let logs = setup.logs.take();
     let mut kafka = Kafka::new(&consumer, args, &tel, output, logs, stage.decoder(), name);
     run_loop::run(
         &mut stage,
         &mut kafka,
         Cadence::default(),
-        Some(&mut observer),
+        Some(&mut watcher),
     )
     .await?;
     Ok(stage)

@@ -10,7 +10,7 @@
 //! - [`spawn_threaded`] runs each stage on its own thread, connected by
 //!   channels, like the distributed deployment: a slow forest retrain does
 //!   not hold up predictions. Each thread runs [`crate::run_loop::run`]
-//!   over a channel transport (`threaded.rs`). [`spawn_observed`] adds
+//!   over a channel transport (`threaded.rs`). [`spawn_watched`] adds
 //!   per-stage metrics (`tweetoscope run --metrics-addr`).
 
 mod fanout;
@@ -24,12 +24,12 @@ use crate::estimator::Estimator;
 use crate::learner::Learner;
 use crate::predictor::Predictor;
 use crate::run_loop::step;
-pub use crate::run_loop::{Observer, Refused};
+pub use crate::run_loop::{Refused, Watcher};
 use crate::schema::Message;
 use crate::stage::{Ctx, Flush, Stage};
 pub use fanout::{Sink, Timed, run_split, run_whole};
 pub use graph::Graph;
-pub use threaded::{Envelope, Threaded, spawn_observed, spawn_threaded};
+pub use threaded::{Envelope, Threaded, spawn_threaded, spawn_watched};
 
 /// The four state machines of a pipeline. Without a learner, the predictor
 /// keeps w = 1 (or the models it is given).

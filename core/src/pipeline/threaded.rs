@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{Graph, Observer, Stages};
+use super::{Graph, Stages, Watcher};
 use crate::collector::Collector;
 use crate::estimator::Estimator;
 use crate::learner::Learner;
@@ -82,13 +82,13 @@ pub struct Threaded {
 /// Starts one thread per stage; the receiver yields series, parameters,
 /// alerts, stats and logs.
 pub fn spawn_threaded(stages: Stages) -> (Threaded, Receiver<Message>) {
-    spawn_observed(stages, &|_| None)
+    spawn_watched(stages, &|_| None)
 }
 
-/// [`spawn_threaded`], each stage thread reporting to its observer.
-pub fn spawn_observed(
+/// [`spawn_threaded`], each stage thread reporting to its watcher.
+pub fn spawn_watched(
     stages: Stages,
-    observers: &dyn Fn(&'static str) -> Option<Box<dyn Observer>>,
+    watchers: &dyn Fn(&'static str) -> Option<Box<dyn Watcher>>,
 ) -> (Threaded, Receiver<Message>) {
     let mut stages = stages;
     let graph = Arc::new(stages.graph());
@@ -109,7 +109,7 @@ pub fn spawn_observed(
         next: 0,
         rxs,
         router,
-        observers,
+        watchers,
     };
     let collector = spawner.spawn(stages.collector);
     let estimator = spawner.spawn(stages.estimator);
@@ -153,7 +153,7 @@ struct Spawner<'a> {
     next: usize,
     rxs: Vec<Option<Receiver<Envelope>>>,
     router: Router,
-    observers: &'a dyn Fn(&'static str) -> Option<Box<dyn Observer>>,
+    watchers: &'a dyn Fn(&'static str) -> Option<Box<dyn Watcher>>,
 }
 
 impl Spawner<'_> {
@@ -163,9 +163,9 @@ impl Spawner<'_> {
         self.next += 1;
         let rx = self.rxs.get_mut(i).and_then(Option::take);
         let router = self.router.clone();
-        let observer = (self.observers)(stage.name());
+        let watcher = (self.watchers)(stage.name());
         std::thread::spawn(move || match rx {
-            Some(rx) => run_stage(stage, i, rx, router, observer),
+            Some(rx) => run_stage(stage, i, rx, router, watcher),
             // Not a stage of the graph: nothing comes to it.
             None => stage,
         })
@@ -180,7 +180,7 @@ fn run_stage<S: Stage>(
     i: usize,
     rx: Receiver<Envelope>,
     router: Router,
-    mut observer: Option<Box<dyn Observer>>,
+    mut watcher: Option<Box<dyn Watcher>>,
 ) -> S {
     let mut channel = Channel {
         rx,
@@ -196,8 +196,8 @@ fn run_stage<S: Stage>(
         tick_every: Duration::ZERO,
         ..Cadence::default()
     };
-    let observer = observer.as_deref_mut().map(|o| o as &mut dyn Observer);
-    let Ok(_) = run_loop::block_on(run_loop::run(&mut stage, &mut channel, cadence, observer));
+    let watcher = watcher.as_deref_mut().map(|o| o as &mut dyn Watcher);
+    let Ok(_) = run_loop::block_on(run_loop::run(&mut stage, &mut channel, cadence, watcher));
     channel.router.done(i);
     stage
 }
