@@ -9,7 +9,6 @@ use clap::Parser;
 use tweetoscope_core::collector::Collector;
 use tweetoscope_core::config::CollectorArgs;
 use tweetoscope_core::kafka::{KafkaArgs, app};
-use tweetoscope_core::schema::Topic;
 
 /// Turns each source's tweets into partial cascades (one per observation
 /// window) and final sizes.

@@ -8,7 +8,6 @@ use clap::Parser;
 use tweetoscope_core::config::HawkesArgs;
 use tweetoscope_core::estimator::Estimator;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
-use tweetoscope_core::schema::Topic;
 
 /// Fits the marked Hawkes process to each partial cascade.
 #[derive(Debug, Parser)]

@@ -7,7 +7,6 @@ use clap::Parser;
 use tweetoscope_core::config::LearnerArgs;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
 use tweetoscope_core::learner::Learner;
-use tweetoscope_core::schema::Topic;
 
 /// Trains the learned correction of each window and publishes it.
 #[derive(Debug, Parser)]

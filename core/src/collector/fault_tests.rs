@@ -12,7 +12,8 @@ use super::tests::{
     Run, cfg, end, random_stream, rt, series, sizes, tweet_of, with_watermarks, wm,
 };
 use super::*;
-use crate::schema::PropertiesMsg;
+use crate::schema::{PropertiesMsg, Topic, TweetMsg};
+use crate::stage::Stage;
 use crate::stage::Origin;
 
 /// A message and where it sits on the tweets topic.

@@ -62,7 +62,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::schema::{Message, SourceId, Tweet, TweetMsg};
+use crate::schema::{Message, SourceId, Tweet};
 use crate::stage::{Ctx, Origin, StageError};
 
 mod config;

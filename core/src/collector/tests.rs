@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::schema::{PropertiesMsg, SeriesMsg, Topic, Window};
+use crate::schema::{PropertiesMsg, SeriesMsg, Topic, TweetMsg, Window};
 use crate::stage::Origin;
 use crate::stage::{Flush, Stage};
 
