@@ -13,8 +13,8 @@ use super::tests::{
 };
 use super::*;
 use crate::schema::{PropertiesMsg, Topic, TweetMsg};
-use crate::stage::Stage;
 use crate::stage::Origin;
+use crate::stage::Stage;
 
 /// A message and where it sits on the tweets topic.
 type Record = (Origin, Message);

@@ -17,6 +17,7 @@ mod newton;
 mod objective;
 pub mod powerlaw;
 pub mod prior;
+mod root;
 pub mod simulate;
 #[cfg(test)]
 mod tests;
