@@ -194,7 +194,7 @@ impl Source {
 /// `cascade=<cid>`, the `info` of a replayed tweet, written without the
 /// formatting machinery: a replay makes one per tweet (perf, 2026-12-05:
 /// `format!` was 2 % of `eval`'s CPU).
-fn cascade_info(cid: usize) -> String {
+pub(super) fn cascade_info(cid: usize) -> String {
     const PREFIX: &str = "cascade=";
     let mut digits = [0u8; 20];
     let (mut at, mut n) = (digits.len(), cid);

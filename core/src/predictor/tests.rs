@@ -3,7 +3,10 @@
 
 use super::*;
 use crate::model::{ForestConfig, Target};
-use crate::schema::{AlertMsg, FailedMsg, ParametersMsg, SampleMsg, SizeMsg, StatMsg};
+use crate::schema::{
+    AlertMsg, FailedMsg, Message, ParametersMsg, PropertiesMsg, SampleMsg, SizeMsg, StatMsg, Topic,
+};
+use crate::stage::{Ctx, Origin, Stage, StageError};
 
 pub(super) fn params(cid: &str) -> ParametersMsg {
     ParametersMsg {
