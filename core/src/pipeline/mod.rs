@@ -10,6 +10,8 @@
 //!   over a channel transport (`threaded.rs`). [`spawn_observed`] adds
 //!   per-stage metrics (`tweetoscope run --metrics-addr`).
 
+#[cfg(test)]
+mod tests;
 mod threaded;
 
 use std::collections::VecDeque;
