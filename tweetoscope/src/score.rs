@@ -55,6 +55,9 @@ pub struct Scorer {
     params: HashMap<(String, Window), ParametersMsg>,
     warm: BTreeSet<Window>,
     predicted: HashSet<(String, Window)>,
+    /// Series that are fragments of a forgotten cascade (`is_fragment`)
+    /// whose alert is still to come.
+    fragments: HashSet<(String, Window)>,
     pub lines: Vec<Scored>,
     /// The collector call whose consequences are being handled.
     pub unit: u64,
@@ -70,6 +73,7 @@ impl Scorer {
             params: HashMap::new(),
             warm: BTreeSet::new(),
             predicted: HashSet::new(),
+            fragments: HashSet::new(),
             lines: Vec::new(),
             unit: 0,
             handled: 0,
@@ -79,7 +83,13 @@ impl Scorer {
     /// Sees every message a pipeline routes.
     pub fn see(&mut self, msg: &Message) {
         match msg {
-            Message::Series(s) => self.report.series(&s.cid, s.t_obs),
+            Message::Series(s) => {
+                if self.is_fragment(&s.cid, &s.tweets) {
+                    self.fragments.insert((s.cid.clone(), s.t_obs));
+                } else {
+                    self.report.series(&s.cid, s.t_obs);
+                }
+            }
             Message::Properties(PropertiesMsg::Parameters(p)) => {
                 if let Some(w) = p.t_obs {
                     self.params.insert((p.cid.clone(), w), p.clone());
@@ -93,10 +103,34 @@ impl Scorer {
         }
     }
 
+    /// Whether a series is not its cascade's start: the collector forgot
+    /// the cascade (a silence longer than termination + late horizon) and
+    /// its next tweets opened it again. Such a fragment is not a cascade of
+    /// the set: it is neither predicted nor counted as failed. A cascade's
+    /// series is its first tweets, times relative to the first and
+    /// magnitudes as in the set (the replay only shifts start times).
+    fn is_fragment(&self, cid: &str, tweets: &[(f64, f64)]) -> bool {
+        let Some(i) = cid.parse::<usize>().ok().filter(|&i| i < self.set.len()) else {
+            return false;
+        };
+        let (times, marks) = self.set.cascade(i);
+        let near = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0);
+        tweets.len() > times.len()
+            || tweets
+                .iter()
+                .zip(times.iter().zip(marks))
+                .any(|(&(t, m), (&ti, &mi))| !near(t, ti - times[0]) || !near(m, mi))
+    }
+
     fn alert(&mut self, a: &AlertMsg) {
-        // Downstream dedupes by (cid, T_obs): a cascade reopened by late
-        // tweets after the collector forgot it is predicted only once.
-        if !self.predicted.insert((a.cid.clone(), a.t_obs)) {
+        let key = (a.cid.clone(), a.t_obs);
+        if self.fragments.remove(&key) {
+            self.params.remove(&key);
+            return;
+        }
+        // Downstream dedupes by (cid, T_obs): a cascade whose fragment is
+        // sent after its own series is predicted only once.
+        if !self.predicted.insert(key) {
             return;
         }
         let Some(p) = self.params.remove(&(a.cid.clone(), a.t_obs)) else {
