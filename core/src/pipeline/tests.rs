@@ -52,7 +52,9 @@ fn stream() -> Vec<Message> {
 }
 
 /// `(cid, n_obs)` of the series and `(cid, n_tot)` of the sizes seen.
-fn outcome(seen: &[Message]) -> (Vec<(String, usize)>, Vec<(String, u64)>) {
+type Outcome = (Vec<(String, usize)>, Vec<(String, u64)>);
+
+fn outcome(seen: &[Message]) -> Outcome {
     let series = seen
         .iter()
         .filter_map(|m| match m {
@@ -70,7 +72,7 @@ fn outcome(seen: &[Message]) -> (Vec<(String, usize)>, Vec<(String, u64)>) {
     (series, sizes)
 }
 
-fn expected() -> (Vec<(String, usize)>, Vec<(String, u64)>) {
+fn expected() -> Outcome {
     (
         vec![("7".into(), 12), ("8".into(), 12)],
         vec![("7".into(), 12), ("8".into(), 12)],
