@@ -117,16 +117,14 @@ pub fn evaluate(
         run_split(stages, replay, &set, &windows, workers, scorer)?
     };
     let mut report = Report::default();
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(scorers.iter().map(|s| s.lines.len()).sum());
     for s in scorers {
         report.windows.extend(s.report.windows);
         lines.extend(s.lines);
     }
     lines.sort_unstable_by_key(|l| l.key);
     for l in &lines {
-        out.write_all(&l.json)
-            .and_then(|()| out.write_all(b"\n"))
-            .context("cannot write the predictions")?;
+        l.write_to(out).context("cannot write the predictions")?;
     }
     Ok((report, lines.len() as u64))
 }

@@ -11,10 +11,12 @@ use tweetoscope_core::schema::{AlertMsg, Message, ParametersMsg, PropertiesMsg, 
 
 use crate::report::Report;
 
-/// One prediction, as written to `--out`.
+/// One prediction, as written to `--out`. Kept as fields until written:
+/// its JSON text is about twice its size (NEWS-sized set: 45,607 lines,
+/// 20 MB of text held to the end).
 #[derive(Debug, Serialize)]
-struct Line<'a> {
-    cid: &'a str,
+pub struct Line {
+    cid: String,
     #[serde(rename = "T_obs")]
     t_obs: Window,
     n_obs: u64,
@@ -44,7 +46,15 @@ struct Line<'a> {
 pub struct Scored {
     /// (collector call, window's position in `--windows`, order handled).
     pub key: (u64, usize, u64),
-    pub json: Vec<u8>,
+    pub line: Line,
+}
+
+impl Scored {
+    /// Writes the line's JSON and a line end.
+    pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *out, &self.line)?;
+        out.write_all(b"\n")
+    }
 }
 
 /// Scores the alerts a pipeline emits against the true sizes.
@@ -146,7 +156,7 @@ impl Scorer {
         let n_hawkes = hawkes::final_size(p.n_obs as f64, p.g1, p.n_star, 1.0);
         let are = |n: f64| (n - n_true as f64).abs() / n_true.max(1) as f64;
         let line = Line {
-            cid: &a.cid,
+            cid: a.cid.clone(),
             t_obs: a.t_obs,
             n_obs: p.n_obs,
             n_pred: a.n_tot,
@@ -173,8 +183,6 @@ impl Scorer {
             self.warm.contains(&a.t_obs),
             covered,
         );
-        // Serializing this struct cannot fail (no maps, no custom code).
-        let json = serde_json::to_vec(&line).unwrap_or_default();
         let window = self
             .windows
             .iter()
@@ -183,7 +191,7 @@ impl Scorer {
         self.handled += 1;
         self.lines.push(Scored {
             key: (self.unit, window, self.handled),
-            json,
+            line,
         });
     }
 }
