@@ -306,6 +306,8 @@ impl Stage for Predictor {
     }
 }
 #[cfg(test)]
+mod cold_tests;
+#[cfg(test)]
 mod lineage_tests;
 #[cfg(test)]
 mod tests;
