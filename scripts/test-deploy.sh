@@ -106,23 +106,21 @@ for k in kubernetes kubernetes/overlays/strimzi; do
     name=$(echo "$k" | tr / -)
     kubectl kustomize "$k" >"$OUT/$name.yaml" || die "kubectl kustomize $k failed"
 done
-# KEDA is an optional component: rendered on top of the default deployment.
-mkdir -p "$OUT/keda" && cat >"$OUT/keda/kustomization.yaml" <<KUST
+# with_component NAME: the default deployment with the optional component
+# kubernetes/components/NAME, rendered to $OUT/kubernetes-NAME.yaml.
+with_component() {
+    mkdir -p "$OUT/$1" && cat >"$OUT/$1/kustomization.yaml" <<KUST
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources: [../../../kubernetes]
-components: [../../../kubernetes/components/keda]
+components: [../../../kubernetes/components/$1]
 KUST
-kubectl kustomize "$OUT/keda" >"$OUT/kubernetes-keda.yaml"
+    kubectl kustomize "$OUT/$1" >"$OUT/kubernetes-$1.yaml" || die "kubectl kustomize with components/$1 failed"
+}
+with_component keda
 grep -q 'kind: HorizontalPodAutoscaler' "$OUT/kubernetes-keda.yaml" && die "the keda component left the CPU autoscaler"
-# The ServiceMonitor is optional too: rendered the same way, checked apart.
-mkdir -p "$OUT/servicemonitor" && cat >"$OUT/servicemonitor/kustomization.yaml" <<KUST
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources: [../../../kubernetes]
-components: [../../../kubernetes/components/servicemonitor]
-KUST
-kubectl kustomize "$OUT/servicemonitor" >"$OUT/kubernetes-servicemonitor.yaml"
+# The ServiceMonitor, checked apart below.
+with_component servicemonitor
 MANIFESTS=("$OUT/kubernetes.yaml" "$OUT/kubernetes-overlays-strimzi.yaml" "$OUT/kubernetes-keda.yaml")
 # Pinned image (the release of Cargo.toml), no replicas under an autoscaler,
 # topology spread, Grafana's password from a required Secret, no anonymous
