@@ -125,6 +125,8 @@ for r in dom.rows:
         continue
     if re.fullmatch(r"[\d,]+ – [\d,]+", interval[0]["text"].strip()):
         intervals += 1
+    if len(r["cells"]) == 8 and r["cells"][6]["text"].strip() == "0.00":
+        problems.append(f"a row shows w = 0.00, which reads as no prediction: {r}")
     if r["cold"]:
         marked += 1
         want = "mark-near-critical" if r["cold"] == "near_critical" else "mark-cold"

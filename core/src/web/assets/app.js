@@ -53,7 +53,14 @@ function wCell(e) {
     td.title = c.title + " (w = " + fmt(e.w, 2) + ")";
     return td;
   }
-  return cell(fmt(e.w === null ? 1 : e.w, 2), "num");
+  const w = e.w === null ? 1 : e.w;
+  if (w !== 0 && Math.abs(w) < 0.01) {
+    // Two decimals would say 0.00, as if there were no prediction.
+    const td = cell(Number(w).toPrecision(2), "num w-small");
+    td.title = "a correction this small cancels almost all the Hawkes term: typical of a near-critical fit (n* close to 1)";
+    return td;
+  }
+  return cell(fmt(w, 2), "num");
 }
 
 function intervalCell(e) {
