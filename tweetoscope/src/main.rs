@@ -9,6 +9,7 @@
 
 mod eval;
 mod metrics;
+mod progress;
 mod report;
 mod run;
 mod score;
