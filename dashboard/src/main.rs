@@ -3,10 +3,10 @@
 //! (`--web-addr`), and shows it in the terminal: a top-K table redrawn in
 //! place on a terminal, alert and summary lines otherwise.
 //!
-//! - [`stage`]: the dashboard as a [`tweetoscope_core::stage::Stage`].
-//! - [`view`]: the terminal renderings, pure functions of a snapshot.
+//! The stage is [`tweetoscope_core::dashboard::Dashboard`], which
+//! `tweetoscope run` runs too; [`view`] is what it shows on the terminal
+//! (the renderings are pure functions of a snapshot).
 
-mod stage;
 mod view;
 
 use std::net::SocketAddr;
@@ -16,10 +16,10 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use tweetoscope_core::board::{Board, BoardConfig};
 use tweetoscope_core::config::parse_seconds;
+use tweetoscope_core::dashboard::Dashboard;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
 use tweetoscope_core::web;
 
-use crate::stage::Dashboard;
 use crate::view::View;
 
 /// Shows alerts, the most popular predicted cascades and the running ARE of
@@ -78,8 +78,6 @@ fn main() -> ExitCode {
         stage,
         &cli.kafka,
         &cli.windows.windows.0,
-        &[],
-        &[],
         &effective,
     )
 }

@@ -102,7 +102,7 @@ impl Stage for Printer {
 fn main() -> ExitCode {
     let (mut cli, effective) = tweetoscope_core::config::parse::<Cli>();
     // Its own records would come back to it through the topic.
-    cli.kafka.log_to_kafka = false;
+    cli.kafka.telemetry.log_to_kafka = false;
     let reset = if cli.from_beginning {
         "earliest"
     } else {
@@ -149,8 +149,6 @@ fn main() -> ExitCode {
         cli.kafka.problems(),
         || printer,
         &cli.kafka,
-        &[],
-        &[],
         &[],
         &effective,
     )
