@@ -1,7 +1,9 @@
 //! The dashboard as its own process: consumes `alerts` and `stats`, keeps
 //! a bounded [`Board`] of them, serves it as a live web page
 //! (`--web-addr`), and shows it in the terminal: a top-K table redrawn in
-//! place on a terminal, alert and summary lines otherwise.
+//! place on a terminal, alert and summary lines otherwise. On start it
+//! reads back the last hour of both topics (see
+//! `tweetoscope_core::kafka::preload`), so a restart forgets nothing shown.
 //!
 //! - [`stage`]: the dashboard as a [`tweetoscope_core::stage::Stage`].
 //! - [`view`]: the terminal renderings, pure functions of a snapshot.
@@ -17,6 +19,7 @@ use clap::Parser;
 use tweetoscope_core::board::{Board, BoardConfig};
 use tweetoscope_core::config::parse_seconds;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
+use tweetoscope_core::schema::Topic;
 use tweetoscope_core::web;
 
 use crate::stage::Dashboard;
@@ -74,7 +77,8 @@ fn main() -> ExitCode {
         &cli.kafka,
         &cli.windows.windows.0,
         &[],
-        &[],
+        // A restarted dashboard rebuilds its recent state from the topics.
+        &[Topic::Alerts, Topic::Stats],
         &cli,
     )
 }

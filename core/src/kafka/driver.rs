@@ -70,8 +70,10 @@ pub struct Setup<'a> {
     pub windows: &'a [Window],
     /// Topics the stage produces to (created when missing).
     pub outputs: &'a [Topic],
-    /// Input topics read whole, without the group, before consuming: the
-    /// predictor's models, so it predicts with the latest model at once.
+    /// Input topics read without the group before consuming: the
+    /// predictor's models (whole), so it predicts with the latest model at
+    /// once; the dashboard's alerts and stats (their recent look-back), so
+    /// a restarted dashboard shows what it showed.
     pub preload: &'a [Topic],
     pub telemetry: StageTelemetry,
     /// Log records to forward to the logs topic (`None`: forwarding off).
@@ -132,11 +134,13 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
         if shutdown::requested() {
             return Ok(stage);
         }
-        let n = preload::read_all(args, name, topic, &mut stage).await?;
+        let start = preload::Start::of(topic);
+        let n = preload::read(args, name, topic, start, &mut stage).await?;
         tracing::info!(
             stage = name,
             topic = args.topics.name(topic),
             messages = n,
+            start = ?start,
             "preloaded"
         );
     }
