@@ -18,6 +18,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tweetoscope_core::schema::{Message, Topic};
 use tweetoscope_e2e::{
     Deployment, Injector, Key, Record, bin_dir, eval, key_of, keys, read_topic, simulate,
+    wait_for_log,
 };
 
 /// How many records of `kind` each (cid, T_obs) has.
@@ -183,16 +184,25 @@ fn every_collector_log_record_reads_through_the_logger_s_decoder() {
     let d = Deployment::new("losslogs");
     d.create_topics();
     let mut first = d.spawn("collector", "collector-1", &[]);
+    assert!(
+        wait_for_log(&first, "partitions assigned", 1, Duration::from_secs(60)),
+        "the collector did not join: {}",
+        first.log_text()
+    );
+    // Slow enough that its sources are still open when the second
+    // collector joins.
     let mut g = d.spawn(
         "generator",
         "generator",
-        &["--cascades", "60", "--seed", "3"],
+        &["--cascades", "100", "--seed", "3", "--speed", "5000"],
     );
-    assert!(
-        g.wait(Duration::from_secs(120)),
-        "generator failed: {}",
-        g.log_text()
+    let some = read_topic(
+        &d.brokers,
+        &d.topic(Topic::CascadeSeries),
+        Duration::from_secs(60),
+        |r| r.len() >= 5,
     );
+    assert!(some.len() >= 5, "no series: {}", first.log_text());
     // A second member takes partitions from the first: "source state
     // dropped", with the tweet source as a field, for each source it held.
     let mut second = d.spawn("collector", "collector-2", &[]);
@@ -221,6 +231,7 @@ fn every_collector_log_record_reads_through_the_logger_s_decoder() {
         }
     }
     assert_eq!(read, logs.len());
+    g.kill();
     for p in [&mut first, &mut second] {
         assert!(
             p.terminate(Duration::from_secs(15)),
