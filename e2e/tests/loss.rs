@@ -158,7 +158,6 @@ fn a_data_set_sent_again_right_after_end_gets_every_stat_of_both_runs() {
     d.create_topics();
     let (want, gen_args) = reference(&d, 100, 29);
     let _c = d.spawn("collector", "collector", &[]);
-    let _e = d.spawn("estimator", "estimator", &[]);
     let _p = d.spawn("predictor", "predictor", &[]);
     let gen_refs: Vec<&str> = gen_args.iter().map(String::as_str).collect();
     for run in ["generator-1", "generator-2"] {
@@ -169,6 +168,16 @@ fn a_data_set_sent_again_right_after_end_gets_every_stat_of_both_runs() {
             g.log_text()
         );
     }
+    // The estimator lags: the second run's sizes reach the predictor while
+    // the first run's still wait for their parameters.
+    let sizes = read_topic(
+        &d.brokers,
+        &d.topic(Topic::CascadeProperties),
+        Duration::from_secs(120),
+        |r| counts(r, "size").values().filter(|&&n| n >= 2).count() >= want.len(),
+    );
+    assert!(!sizes.is_empty(), "no sizes");
+    let _e = d.spawn("estimator", "estimator", &[]);
     let stats = stats_until(&d, &want, 2, Duration::from_secs(240));
     let lost = missing(&stats, &want, 2);
     assert!(
