@@ -5,10 +5,10 @@
 //! reads back the last hour of both topics (see
 //! `tweetoscope_core::kafka::preload`), so a restart forgets nothing shown.
 //!
-//! - [`stage`]: the dashboard as a [`tweetoscope_core::stage::Stage`].
-//! - [`view`]: the terminal renderings, pure functions of a snapshot.
+//! The stage is [`tweetoscope_core::dashboard::Dashboard`], which
+//! `tweetoscope run` runs too; [`view`] is what it shows on the terminal
+//! (the renderings are pure functions of a snapshot).
 
-mod stage;
 mod view;
 
 use std::net::SocketAddr;
@@ -18,11 +18,10 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use tweetoscope_core::board::{Board, BoardConfig};
 use tweetoscope_core::config::parse_seconds;
+use tweetoscope_core::dashboard::Dashboard;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
-use tweetoscope_core::schema::Topic;
 use tweetoscope_core::web;
 
-use crate::stage::Dashboard;
 use crate::view::View;
 
 /// Shows alerts, the most popular predicted cascades and the running ARE of
@@ -71,14 +70,5 @@ fn main() -> ExitCode {
     };
     let view = View::for_stdout(cli.summary_every);
     let stage = || Dashboard::new(board, view, url);
-    app::run_stage(
-        problems,
-        stage,
-        &cli.kafka,
-        &cli.windows.windows.0,
-        &[],
-        // A restarted dashboard rebuilds its recent state from the topics.
-        &[Topic::Alerts, Topic::Stats],
-        &cli,
-    )
+    app::run_stage(problems, stage, &cli.kafka, &cli.windows.windows.0, &cli)
 }

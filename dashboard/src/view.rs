@@ -5,8 +5,9 @@
 
 use std::io::{IsTerminal, Write};
 
-use tweetoscope_core::board::Snapshot;
-use tweetoscope_core::schema::AlertMsg;
+use tweetoscope_core::board::{Outcome, Snapshot};
+use tweetoscope_core::dashboard::Display;
+use tweetoscope_core::schema::{AlertMsg, ColdBasis};
 
 /// Seconds between two redraws of the terminal table.
 pub const REDRAW_EVERY: f64 = 0.25;
@@ -31,16 +32,30 @@ impl View {
             }
         }
     }
+}
 
-    /// A new (not redelivered) alert.
-    pub fn alert(&mut self, a: &AlertMsg) {
+impl Display for View {
+    /// A new (not redelivered) alert: one structured record (the Grafana
+    /// "latest alerts" panel reads them from Loki, so cascade ids stay out
+    /// of Prometheus labels), and its line off a terminal.
+    fn alert(&mut self, a: &AlertMsg, _: Outcome) {
+        tracing::info!(
+            target: "alert",
+            cid = %a.cid,
+            window = a.t_obs,
+            n_obs = a.n_obs,
+            predicted = a.n_tot,
+            low = a.n_tot_low,
+            high = a.n_tot_high,
+            "alert"
+        );
         if let View::Lines { .. } = self {
             println!("{}", alert_line(a));
         }
     }
 
     /// A new stat, with the board after it.
-    pub fn stat(&mut self, snapshot: &Snapshot) {
+    fn stat(&mut self, snapshot: &Snapshot) {
         if let View::Lines {
             summary_every,
             stats,
@@ -54,11 +69,11 @@ impl View {
     }
 
     /// Whether the table should be redrawn at `now`.
-    pub fn due(&self, now: f64) -> bool {
+    fn due(&self, now: f64) -> bool {
         matches!(self, View::Table { last_draw } if now - *last_draw >= REDRAW_EVERY)
     }
 
-    pub fn draw(&mut self, snapshot: &Snapshot) {
+    fn draw(&mut self, snapshot: &Snapshot) {
         if let View::Table { last_draw } = self {
             *last_draw = snapshot.now;
             let mut out = std::io::stdout().lock();
@@ -118,6 +133,15 @@ pub fn table(s: &Snapshot) -> String {
             e.w.unwrap_or(1.0),
             (s.now - e.at).max(0.0)
         ));
+        if let Some(basis) = e.cold_start {
+            // Replaces the line's newline: the mark ends the row.
+            t.pop();
+            t.push_str(match basis {
+                ColdBasis::NearCritical => "  near-critical: first generation, no model yet\n",
+                ColdBasis::FirstGeneration => "  cold start: first generation\n",
+                ColdBasis::Hawkes | ColdBasis::Other => "  cold start: w = 1\n",
+            });
+        }
     }
     if s.top.is_empty() {
         t.push_str("  (no prediction yet)\n");
@@ -155,6 +179,7 @@ mod tests {
             n_tot_median: None,
             n_tot_low: None,
             n_tot_high: None,
+            cold_start: None,
         }
     }
 
@@ -191,6 +216,25 @@ mod tests {
             text.starts_with(
                 "Tweetoscope dashboard: 0.1 alerts/s, 0.3 stats/s (2 alerts, 3 stats, 0 duplicates dropped)\n\n"
             ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn cold_start_and_near_critical_rows_say_so() {
+        let mut b = board();
+        let mut a = alert("8", 50.0);
+        a.cold_start = Some(ColdBasis::NearCritical);
+        a.w = Some(0.001);
+        b.alert(&a, 103.0);
+        let text = table(&b.snapshot(110.0));
+        assert!(
+            text.contains("  0.00        7  near-critical: first generation, no model yet\n"),
+            "{text}"
+        );
+        let warm = text.lines().find(|l| l.contains(" 17 ")).unwrap();
+        assert!(
+            !warm.contains("cold") && !warm.contains("critical"),
             "{text}"
         );
     }

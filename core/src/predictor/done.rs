@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use super::pending::Key;
+use super::state::Key;
 use crate::dedupe::Fingerprints;
 use crate::hashing::FastMap;
 

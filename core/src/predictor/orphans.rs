@@ -22,7 +22,7 @@
 //! dropped one fit later.
 
 use super::Predictor;
-use super::pending::Key;
+use super::state::Key;
 use crate::schema::{Lineage, Window};
 
 /// Where a window's sizes wait for their parameters: (tweets partition,

@@ -9,9 +9,6 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-#[cfg(test)]
-use super::{Message, PropertiesMsg};
-
 /// Where a series, size, parameters or failed fit comes from on `tweets`.
 ///
 /// A tweets partition is read in order by one collector, and a window's
@@ -77,21 +74,6 @@ impl<'de> Deserialize<'de> for Lineage {
             first,
             decided,
         })
-    }
-}
-
-#[cfg(test)]
-impl Message {
-    /// The same record without its lineage, for tests comparing outputs
-    /// whose offsets differ (another watermark interval, skipped
-    /// watermarks).
-    pub(crate) fn without_lineage(mut self) -> Self {
-        match &mut self {
-            Message::Series(s) => s.lineage = None,
-            Message::Properties(PropertiesMsg::Size(s)) => s.lineage = None,
-            _ => {}
-        }
-        self
     }
 }
 

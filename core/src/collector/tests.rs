@@ -9,8 +9,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::schema::{PropertiesMsg, SeriesMsg};
+use crate::schema::{PropertiesMsg, SeriesMsg, Topic, TweetMsg, Window};
 use crate::stage::Origin;
+use crate::stage::{Flush, Stage};
 
 pub(super) fn tweet_of(source: SourceId, cid: u32, t: f64, m: f64, original: bool) -> Message {
     let tweet = Tweet {
@@ -233,12 +234,12 @@ fn end_flushes_every_open_cascade_of_its_source() {
 }
 
 #[test]
-fn finish_ends_every_source() {
+fn the_end_of_the_input_ends_every_source() {
     let mut run = Run::new(cfg());
     run.send_all(three_tweets(1, 7));
     run.send_all(three_tweets(2, 9));
     let mut out = Vec::new();
-    run.c.finish(&mut out);
+    run.c.flush(Flush::EndOfInput, &mut out);
     assert_eq!(sizes(&out).len(), 4);
     assert_eq!(run.c.open_cascades(), 0);
 }
@@ -268,13 +269,37 @@ fn late_tweet_is_counted_dropped_and_never_reopens_its_cascade() {
 fn terminated_ids_are_forgotten_after_the_late_horizon() {
     let mut run = Run::new(cfg());
     run.send_all(three_tweets(1, 7));
-    run.send(wm(1, 10_020.0));
-    run.send(rt(1, 7, 10_020.0));
-    assert_eq!(run.c.stats().late_tweets, 1, "20 + 10000 is not passed yet");
-    run.send(rt(1, 7, 10_020.5));
+    // Ended at 20 + 1800; remembered for 10,000 s after that.
+    run.send(wm(1, 11_820.0));
+    run.send(rt(1, 7, 11_820.0));
+    assert_eq!(
+        run.c.stats().late_tweets,
+        1,
+        "20 + 1800 + 10000 is not passed yet"
+    );
+    run.send(rt(1, 7, 11_820.5));
     assert_eq!(run.c.stats().late_tweets, 1);
     assert_eq!(run.c.open_cascades(), 1, "a new cascade with the old id");
     assert!(run.c.sources[&1].terminated.is_empty());
+}
+
+#[test]
+fn a_cascade_resuming_after_a_silence_longer_than_termination_is_late_not_reopened() {
+    // Termination and late horizon equal (both a day by default): the
+    // late horizon counts from the end, so the id outlives its end.
+    let mut run = Run::new(CollectorConfig {
+        late_horizon: 1800.0,
+        ..cfg()
+    });
+    run.send_all(three_tweets(1, 7));
+    assert_eq!(sizes(&run.send(wm(1, 1821.0))).len(), 2, "7 ended at 1820");
+    // 2800 s of silence, more than the 1800 s termination delay.
+    let out = run.send_all([rt(1, 7, 2820.0), rt(1, 7, 2830.0), rt(1, 7, 2840.0)]);
+    assert!(out.is_empty());
+    assert_eq!(run.c.stats().late_tweets, 3);
+    assert_eq!(run.c.open_cascades(), 0, "no fragment of 7 opened");
+    let out = run.send(wm(1, 10_000.0));
+    assert!(series(&out).is_empty() && sizes(&out).is_empty());
 }
 
 #[test]
@@ -362,7 +387,7 @@ fn flush_emits_nothing_and_keeps_cascades_open() {
     let mut run = Run::new(cfg());
     run.send_all(three_tweets(1, 7));
     let mut out = Vec::new();
-    run.c.flush(&mut out);
+    run.c.flush(Flush::Shutdown, &mut out);
     assert!(out.is_empty());
     assert_eq!(run.c.open_cascades(), 1);
 }
