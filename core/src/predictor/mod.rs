@@ -38,8 +38,7 @@ use crate::model::{Correction, DEFAULT_W_MAX};
 use crate::schema::Window;
 
 use done::DoneKeys;
-use orphans::{Evidence, Stream};
-use state::{Key, Pending, Run};
+use state::{Evidence, Key, Pending, Run, Stream};
 
 /// Which number of a calibrated model's predictive distribution an alert
 /// reports as `n_tot` (the other is in `n_tot_median` or implied).

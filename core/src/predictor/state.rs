@@ -56,3 +56,47 @@ pub(super) struct Pending {
     /// after expiry; an older queue item must not expire the new entry).
     pub(super) seq: u64,
 }
+
+/// Where a window's sizes wait for their parameters: (tweets partition,
+/// window).
+pub(super) type Stream = (i32, Window);
+
+/// How far a stream's fits have gone, as far as their order proves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Evidence {
+    /// The `cascade_properties` partition the stream's fits come on.
+    pub(super) partition: i32,
+    /// The newest fit's `decided`: a claim, not yet evidence.
+    pub(super) claimed: i64,
+    /// A `decided` a later fit of the stream confirmed by coming decided
+    /// further: sizes decided before it are orphans.
+    pub(super) proven: Option<i64>,
+}
+
+impl Evidence {
+    pub(super) fn new(partition: i32, decided: i64) -> Self {
+        Self {
+            partition,
+            claimed: decided,
+            proven: None,
+        }
+    }
+
+    /// A fit decided at `decided` came; false when it goes back (the
+    /// previous claim is dropped). Only a fit decided strictly later
+    /// proves the claim: a record sent twice (a producer's retry, a
+    /// replay) does not confirm itself.
+    pub(super) fn push(&mut self, decided: i64) -> bool {
+        if decided > self.claimed {
+            self.proven = Some(self.claimed);
+            self.claimed = decided;
+            true
+        } else if decided == self.claimed {
+            true
+        } else {
+            self.claimed = decided;
+            self.proven = self.proven.map(|p| p.min(decided));
+            false
+        }
+    }
+}
