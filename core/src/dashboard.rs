@@ -66,6 +66,13 @@ impl<D: Display> Stage for Dashboard<D> {
         &[Topic::Alerts, Topic::Stats]
     }
 
+    /// A restarted dashboard rebuilds its recent state (top list,
+    /// per-window ARE, rates) from the last hour of both topics (see
+    /// [`crate::kafka::preload::Start::Recent`]).
+    fn preload(&self) -> &'static [Topic] {
+        &[Topic::Alerts, Topic::Stats]
+    }
+
     fn handle(
         &mut self,
         msg: Message,

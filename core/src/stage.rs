@@ -78,9 +78,11 @@ pub trait Stage {
         &[]
     }
 
-    /// Inputs read whole, without the consumer group, before consuming:
-    /// what they hold from before a restart (the latest models) is known
-    /// before the first message. Only the Kafka driver preloads.
+    /// Inputs read without the consumer group before consuming: what they
+    /// hold from before a restart is known before the first message (the
+    /// latest models, read whole; the dashboard's alerts and stats, over
+    /// their recent look-back: see `kafka::preload::Start::of`). Only the
+    /// Kafka driver preloads.
     fn preload(&self) -> &'static [Topic] {
         &[]
     }

@@ -1,7 +1,9 @@
 //! The dashboard as its own process: consumes `alerts` and `stats`, keeps
 //! a bounded [`Board`] of them, serves it as a live web page
 //! (`--web-addr`), and shows it in the terminal: a top-K table redrawn in
-//! place on a terminal, alert and summary lines otherwise.
+//! place on a terminal, alert and summary lines otherwise. On start it
+//! reads back the last hour of both topics (see
+//! `tweetoscope_core::kafka::preload`), so a restart forgets nothing shown.
 //!
 //! The stage is [`tweetoscope_core::dashboard::Dashboard`], which
 //! `tweetoscope run` runs too; [`view`] is what it shows on the terminal

@@ -141,7 +141,13 @@ impl Deployment {
 
     /// Spawns a stage binary; `label` names its log file.
     pub fn spawn(&self, binary: &str, label: &str, extra: &[&str]) -> Proc {
-        self.spawn_with_env(binary, label, extra, &[])
+        self.spawn_in_group(binary, binary, label, extra)
+    }
+
+    /// Spawns a stage binary in consumer group `group` (of this
+    /// deployment), e.g. a second, independent dashboard.
+    pub fn spawn_in_group(&self, binary: &str, group: &str, label: &str, extra: &[&str]) -> Proc {
+        self.spawn_full(binary, group, label, extra, &[])
     }
 
     /// As [`Deployment::spawn`], with more environment variables.
@@ -152,7 +158,18 @@ impl Deployment {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Proc {
-        let mut args = self.kafka_args(binary);
+        self.spawn_full(binary, binary, label, extra, env)
+    }
+
+    fn spawn_full(
+        &self,
+        binary: &str,
+        group: &str,
+        label: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proc {
+        let mut args = self.kafka_args(group);
         if binary != "generator" && binary != "logger" && binary != "collector" {
             args.extend(["--windows".into(), self.windows.clone()]);
         }

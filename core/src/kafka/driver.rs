@@ -79,17 +79,21 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
         }
         started => started?,
     };
-    // Inputs read whole, without the group, before consuming: the
-    // predictor's models, so it predicts with the latest model at once.
+    // Inputs read without the group before consuming: the predictor's
+    // models (whole), so it predicts with the latest model at once; the
+    // dashboard's alerts and stats (their recent look-back), so a
+    // restarted dashboard shows what it showed.
     for &topic in stage.preload() {
         if shutdown::requested() {
             return Ok(stage);
         }
-        let n = preload::read_all(args, name, topic, &mut stage).await?;
+        let start = preload::Start::of(topic);
+        let n = preload::read(args, name, topic, start, &mut stage).await?;
         tracing::info!(
             stage = name,
             topic = args.topics.name(topic),
             messages = n,
+            start = ?start,
             "preloaded"
         );
     }

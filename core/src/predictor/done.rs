@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use super::state::{Key, Run};
+use super::state::Key;
 use crate::dedupe::Fingerprints;
 use crate::hashing::FastMap;
 
@@ -20,8 +20,6 @@ pub(super) struct Done {
     /// The `cascade_properties` partition that completed it (forgotten with
     /// the partition).
     pub(super) partition: i32,
-    /// The cascade run it belonged to, when the halves said.
-    pub(super) run: Option<Run>,
 }
 
 #[derive(Debug)]
@@ -46,15 +44,11 @@ impl DoneKeys {
     }
 
     fn print(&self, key: &Key) -> u64 {
-        self.fingerprints.of(&(key.0.as_str(), key.1))
+        self.fingerprints.of(&(key.0.as_str(), key.1, key.2))
     }
 
     pub(super) fn get(&self, key: &Key) -> Option<&Done> {
         self.keys.get(&self.print(key))
-    }
-
-    pub(super) fn remove(&mut self, key: &Key) {
-        self.keys.remove(&self.print(key));
     }
 
     pub(super) fn insert(&mut self, key: &Key, done: Done) {
@@ -103,15 +97,11 @@ mod tests {
     use super::*;
 
     fn key(cid: &str) -> Key {
-        (cid.to_string(), 600)
+        (cid.to_string(), 600, None)
     }
 
     fn done(at: f64) -> Done {
-        Done {
-            at,
-            partition: 0,
-            run: None,
-        }
+        Done { at, partition: 0 }
     }
 
     #[test]
@@ -124,7 +114,8 @@ mod tests {
         d.expire(10.5);
         assert!(d.get(&key("1")).is_none());
         assert_eq!(d.get(&key("2")), Some(&done(5.0)));
-        assert!(d.get(&(String::from("2"), 1200)).is_none());
+        assert!(d.get(&(String::from("2"), 1200, None)).is_none());
+        assert!(d.get(&(String::from("2"), 600, Some((0, 7)))).is_none());
     }
 
     #[test]

@@ -13,13 +13,16 @@
 //!   retained offsets, revocation, the counters it reports);
 //! - `state`: what is held per (cid, T_obs);
 //! - `done`: the completed keys, bounded by time and count;
-//! - `pending`: the per-(cid, T_obs) state waiting for its other half,
-//!   duplicate detection, the hold and release of offsets, failed fits and
-//!   the size half;
+//! - `pending`: the per-(cid, T_obs, run) state waiting for its other
+//!   half, duplicate detection, the hold and release of offsets, failed
+//!   fits and the size half;
+//! - `orphans`: sizes whose parameters can no longer come, and the
+//!   evidence (two fits in order, never one record) that says so;
 //! - `predict`: the parameters half (alert), the model's prediction, the
 //!   stat and training sample of a completed pair, and model loading.
 
 mod done;
+mod orphans;
 mod pending;
 mod predict;
 mod stage;
@@ -35,7 +38,7 @@ use crate::model::{Correction, DEFAULT_W_MAX};
 use crate::schema::Window;
 
 use done::DoneKeys;
-use state::{Key, Pending};
+use state::{Evidence, Key, Pending, Run, Stream};
 
 /// Which number of a calibrated model's predictive distribution an alert
 /// reports as `n_tot` (the other is in `n_tot_median` or implied).
@@ -132,6 +135,10 @@ pub struct PredictorStats {
     /// partition came first: their parameters never will (see
     /// [`crate::schema::Lineage`]).
     pub orphan_sizes: u64,
+    /// Fits decided before the previous fit of their (tweets partition,
+    /// window): a restarted collector replaying, or a forged lineage
+    /// (whose claim is then dropped, see `orphans`).
+    pub lineage_regressions: u64,
     pub models_loaded: u64,
     pub models_rejected: u64,
     /// A feature vector could not be built: for a window's model (the
@@ -163,6 +170,9 @@ pub struct Predictor {
     stats: PredictorStats,
     models: FastMap<Window, Correction>,
     pending: FastMap<Key, Pending>,
+    /// The runs pending per (cid, T_obs), to pair a half without lineage
+    /// with one that has it (see `pending`).
+    runs: FastMap<(String, Window), Vec<Option<Run>>>,
     /// Pending entries by creation time, oldest first (times come from a
     /// clock that never goes back, so the queue stays sorted): expiry pops
     /// from the front, O(expired) per tick.
@@ -170,12 +180,13 @@ pub struct Predictor {
     /// Completed keys: when, on which partition, and of which run (a new
     /// run of the same data set is not a duplicate).
     done: DoneKeys,
-    /// Per (tweets partition, window): the newest `decided` of a parameters
-    /// or failed record, and the `cascade_properties` partition it came on.
-    decided: FastMap<(i32, Window), (i64, i32)>,
+    /// Per (tweets partition, window): how far its parameters and failed
+    /// records have gone, and the `cascade_properties` partition they came
+    /// on.
+    decided: FastMap<Stream, Evidence>,
     /// Per (tweets partition, window): sizes waiting for their parameters,
-    /// by their `decided`, so that `pending::passed` finds the orphans.
-    waiting: FastMap<(i32, Window), std::collections::BTreeSet<(i64, Key)>>,
+    /// by their `decided`, so that `orphans::passed` finds the orphans.
+    waiting: FastMap<Stream, std::collections::BTreeSet<(i64, Key)>>,
     /// Offsets of the held halves per partition, as a multiset: the smallest
     /// is what the driver may not commit past.
     held: FastMap<i32, BTreeMap<i64, u32>>,
@@ -195,6 +206,7 @@ impl Predictor {
             stats: PredictorStats::default(),
             models: FastMap::default(),
             pending: FastMap::default(),
+            runs: FastMap::default(),
             pending_queue: VecDeque::new(),
             done,
             decided: FastMap::default(),

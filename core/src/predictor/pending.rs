@@ -1,10 +1,18 @@
-//! The per-(cid, T_obs) state of the predictor: halves waiting for their
-//! partner, duplicates, the offsets they hold, failed fits and sizes.
+//! The per-(cid, T_obs, run) state of the predictor: halves waiting for
+//! their partner, duplicates, the offsets they hold, failed fits and sizes.
+//!
+//! A half is keyed by its cascade run as well (README, Guarantees): the
+//! same data set sent again right after `end` has its sizes arrive while
+//! the first run's still wait for their parameters, and keyed by
+//! (cid, T_obs) alone they were taken for duplicates and lost. A half
+//! without lineage (a course producer's) has no run: it pairs with the
+//! other half of its (cid, T_obs) whatever that one's run, so a course
+//! estimator still works beside our collector.
 
 use super::Predictor;
 use super::done::Done;
-use super::state::{Key, Pending, Run};
-use crate::schema::{FailedMsg, Lineage, Message, SizeMsg, Window};
+use super::state::{Half, Key, Pending, Run};
+use crate::schema::{FailedMsg, Message, SizeMsg, Window};
 use crate::stage::{Ctx, Origin, StageError};
 
 impl Predictor {
@@ -32,6 +40,10 @@ impl Predictor {
                     ..Pending::default()
                 },
             );
+            self.runs
+                .entry((key.0.clone(), key.1))
+                .or_default()
+                .push(key.2);
         }
         self.pending.entry(key.clone()).or_default()
     }
@@ -79,6 +91,13 @@ impl Predictor {
     /// Frees an entry and the offsets it held.
     pub(super) fn remove(&mut self, key: &Key) -> Option<Pending> {
         let entry = self.pending.remove(key)?;
+        let cid_window = (key.0.clone(), key.1);
+        if let Some(runs) = self.runs.get_mut(&cid_window) {
+            runs.retain(|r| *r != key.2);
+            if runs.is_empty() {
+                self.runs.remove(&cid_window);
+            }
+        }
         if let Some((_, origin)) = &entry.predicted {
             self.release(*origin);
         }
@@ -94,24 +113,36 @@ impl Predictor {
         Some(entry)
     }
 
-    /// Whether this half repeats one already handled. A completed key of
-    /// another run (both halves say which, through their lineage) is a new
-    /// run of the same data set: it is forgotten and the half handled.
-    pub(super) fn is_duplicate(
-        &mut self,
-        key: &Key,
-        run: Option<Run>,
-        has_half: impl Fn(&Pending) -> bool,
-    ) -> bool {
-        if let Some(Done {
-            run: Some(done_run),
-            ..
-        }) = self.done.get(key)
-            && run.is_some_and(|r| r != *done_run)
-        {
-            self.done.remove(key);
-        }
-        let dup = self.done.get(key).is_some() || self.pending.get(key).is_some_and(has_half);
+    /// The key a half of (cid, T_obs) and `run` belongs to: its run's
+    /// entry; else, between a half with lineage and one without, an entry
+    /// still lacking this half (the oldest); else a new one of its run.
+    pub(super) fn key_of(&self, cid: String, t_obs: Window, run: Option<Run>, half: Half) -> Key {
+        let Some(runs) = self.runs.get(&(cid.clone(), t_obs)) else {
+            return (cid, t_obs, run);
+        };
+        let lacks = |r: &Option<Run>| {
+            self.pending
+                .get(&(cid.clone(), t_obs, *r))
+                .is_some_and(|e| !half.held_by(e))
+        };
+        let found = if runs.contains(&run) {
+            Some(run)
+        } else if run.is_some() {
+            runs.iter().copied().find(|r| r.is_none() && lacks(r))
+        } else {
+            // Without a run, the (cid, T_obs) alone: an entry lacking this
+            // half, or else one holding it (a duplicate).
+            runs.iter().copied().find(lacks).or(runs.first().copied())
+        };
+        (cid, t_obs, found.unwrap_or(run))
+    }
+
+    /// Whether this half repeats one already handled: its key completed
+    /// (remembered by run, and without run for halves that came without
+    /// lineage), or its entry holds this half already.
+    pub(super) fn is_duplicate(&mut self, key: &Key, run: Option<Run>, half: Half) -> bool {
+        let done = self.done.get(&(key.0.clone(), key.1, run)).is_some();
+        let dup = done || self.pending.get(key).is_some_and(|e| half.held_by(e));
         if dup {
             self.stats.duplicates += 1;
         }
@@ -136,9 +167,9 @@ impl Predictor {
         })?;
         self.check_window(&f.cid, t_obs)?;
         self.passed(f.lineage, t_obs, ctx.origin.partition);
-        let key = (f.cid, t_obs);
         let run = f.lineage.map(|l| l.run());
-        if self.is_duplicate(&key, run, |e| e.predicted.is_some() || e.failed.is_some()) {
+        let key = self.key_of(f.cid, t_obs, run, Half::Fit);
+        if self.is_duplicate(&key, run, Half::Fit) {
             return Ok(());
         }
         self.mark_failed(&key, run, ctx);
@@ -153,7 +184,7 @@ impl Predictor {
         self.hold(ctx.origin);
         let entry = self.entry(key);
         entry.failed = Some(ctx.origin);
-        entry.run = entry.run.or(run);
+        entry.join(run);
         if entry.size.is_some() {
             self.close_failed(key);
         }
@@ -177,12 +208,7 @@ impl Predictor {
     pub(super) fn close_failed(&mut self, key: &Key) {
         if let Some(e) = self.remove(key) {
             let partition = e.failed.map_or(-1, |o| o.partition);
-            let done = Done {
-                at: self.clock,
-                partition,
-                run: e.run,
-            };
-            self.done.insert(key, done);
+            self.remember(key, &e, partition);
         }
     }
     pub(super) fn on_size(
@@ -196,9 +222,9 @@ impl Predictor {
             StageError::Invalid(format!("size of cascade {} without T_obs", s.cid))
         })?;
         self.check_window(&s.cid, t_obs)?;
-        let key = (s.cid, t_obs);
         let run = s.lineage.map(|l| l.run());
-        if self.is_duplicate(&key, run, |e| e.size.is_some()) {
+        let key = self.key_of(s.cid, t_obs, run, Half::Size);
+        if self.is_duplicate(&key, run, Half::Size) {
             return Ok(());
         }
         let matched = self
@@ -216,7 +242,7 @@ impl Predictor {
         self.hold(ctx.origin);
         let entry = self.entry(&key);
         entry.size = Some((s.n_tot, ctx.origin));
-        entry.run = entry.run.or(run);
+        entry.join(run);
         if !matched {
             entry.size_lineage = s.lineage;
         }
@@ -227,79 +253,25 @@ impl Predictor {
         }
         Ok(())
     }
+
+    /// Remembers a completed key, by its run and, if a half came without
+    /// lineage, without it too (where such a half's replay looks).
+    pub(super) fn remember(&mut self, key: &Key, e: &Pending, partition: i32) {
+        let done = Done {
+            at: self.clock,
+            partition,
+        };
+        self.done.insert(&(key.0.clone(), key.1, e.run), done);
+        if e.unrun && e.run.is_some() {
+            self.done.insert(&(key.0.clone(), key.1, None), done);
+        }
+    }
 }
 
-/// Where a window's sizes wait for their parameters, per tweets partition.
-type Stream = (i32, Window);
-
-impl Predictor {
-    /// A size whose parameters can no longer come: a parameters or failed
-    /// record of its (tweets partition, window) decided after it was seen.
-    fn is_orphan(&self, l: Lineage, t_obs: Window, partition: i32) -> bool {
-        self.decided
-            .get(&(l.partition, t_obs))
-            .is_some_and(|&(d, p)| p == partition && d > l.decided)
-    }
-
-    fn count_orphan(&mut self, key: &Key, t_obs: Window) {
-        self.stats.orphan_sizes += 1;
-        tracing::debug!(cid = %key.0, window = t_obs, "size whose parameters can no longer come: dropped");
-    }
-
-    fn wait(&mut self, l: Lineage, t_obs: Window, key: &Key) {
-        self.waiting
-            .entry((l.partition, t_obs))
-            .or_default()
-            .insert((l.decided, key.clone()));
-    }
-
-    fn unwait(&mut self, l: Lineage, key: &Key) {
-        let stream: Stream = (l.partition, key.1);
-        if let Some(sizes) = self.waiting.get_mut(&stream) {
-            sizes.remove(&(l.decided, key.clone()));
-            if sizes.is_empty() {
-                self.waiting.remove(&stream);
-            }
-        }
-    }
-
-    /// A parameters or failed record decided at `l.decided` came on
-    /// `partition` of `cascade_properties`. Series of one tweets partition
-    /// and window reach the predictor in the order the collector decided
-    /// them, so every size of that stream decided earlier has had its
-    /// parameters by now, or never will: those still waiting are orphans
-    /// (their series was dead-lettered or lost), dropped to free the commit.
-    pub(super) fn passed(&mut self, l: Option<Lineage>, t_obs: Window, partition: i32) {
-        let Some(l) = l else {
-            return;
-        };
-        let stream: Stream = (l.partition, t_obs);
-        let newest = self.decided.entry(stream).or_insert((l.decided, partition));
-        if newest.1 != partition || newest.0 < l.decided {
-            *newest = (l.decided, partition);
-        }
-        let Some(sizes) = self.waiting.get_mut(&stream) else {
-            return;
-        };
-        let mut orphans = Vec::new();
-        while let Some((d, _)) = sizes.first()
-            && *d < l.decided
-        {
-            if let Some((_, key)) = sizes.pop_first() {
-                orphans.push(key);
-            }
-        }
-        if sizes.is_empty() {
-            self.waiting.remove(&stream);
-        }
-        for key in orphans {
-            let orphan = self
-                .pending
-                .get(&key)
-                .is_some_and(|e| e.predicted.is_none() && e.failed.is_none());
-            if orphan && self.remove(&key).is_some() {
-                self.count_orphan(&key, t_obs);
-            }
-        }
+impl Pending {
+    /// Notes the run of a half joining this entry.
+    pub(super) fn join(&mut self, run: Option<Run>) {
+        self.run = self.run.or(run);
+        self.unrun |= run.is_none();
     }
 }

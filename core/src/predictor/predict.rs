@@ -2,8 +2,7 @@
 //! (or the Hawkes size), the stat and training sample of a completed pair,
 //! and model loading.
 
-use super::done::Done;
-use super::state::{Pending, Predicted};
+use super::state::{Half, Pending, Predicted};
 use super::{ColdStart, Point, Predictor};
 use crate::features;
 use crate::hawkes::final_size;
@@ -28,9 +27,9 @@ impl Predictor {
         })?;
         self.check_window(&p.cid, t_obs)?;
         self.passed(p.lineage, t_obs, ctx.origin.partition);
-        let key = (p.cid.clone(), t_obs);
         let run = p.lineage.map(|l| l.run());
-        if self.is_duplicate(&key, run, |e| e.predicted.is_some() || e.failed.is_some()) {
+        let key = self.key_of(p.cid.clone(), t_obs, run, Half::Fit);
+        if self.is_duplicate(&key, run, Half::Fit) {
             return Ok(());
         }
         if p.n_star.is_nan() || p.n_star >= 1.0 {
@@ -81,7 +80,7 @@ impl Predictor {
         };
         let entry = self.entry(&key);
         entry.predicted = Some((predicted, ctx.origin));
-        entry.run = entry.run.or(run);
+        entry.join(run);
         if entry.size.is_some() {
             self.complete(&key, out);
         }
@@ -153,16 +152,20 @@ impl Predictor {
     /// Both halves are in: score the prediction, teach the learner, forget
     /// the entry but remember the key.
     pub(super) fn complete(&mut self, key: &Key, out: &mut Vec<Message>) {
-        let Some(Pending {
-            predicted: Some((pred, origin)),
-            size: Some((n_tot, _)),
-            run,
-            ..
-        }) = self.remove(key)
+        let Some(
+            entry @ Pending {
+                predicted: Some(_),
+                size: Some(_),
+                ..
+            },
+        ) = self.remove(key)
         else {
             return;
         };
-        let (cid, t_obs) = key.clone();
+        let (Some((pred, origin)), Some((n_tot, _))) = (&entry.predicted, entry.size) else {
+            return;
+        };
+        let (cid, t_obs) = (key.0.clone(), key.1);
         let p = &pred.params;
         // A size is at least the first tweet; guard the division anyway.
         let truth = (n_tot as f64).max(1.0);
@@ -201,12 +204,8 @@ impl Predictor {
                 "no sample"
             );
         }
-        let done = Done {
-            at: self.clock,
-            partition: origin.partition,
-            run,
-        };
-        self.done.insert(key, done);
+        let partition = origin.partition;
+        self.remember(key, &entry, partition);
     }
 
     /// The sample's feature names and values: the configured features when

@@ -100,6 +100,12 @@ impl Stage for Predictor {
             s.orphan_sizes,
         );
         r.counter(
+            "lineage_regressions",
+            "Fits decided before the previous fit of their stream (a replaying collector or a forged lineage)",
+            &[],
+            s.lineage_regressions,
+        );
+        r.counter(
             "duplicates",
             "Halves dropped as duplicates (at-least-once replays)",
             &[],
@@ -177,6 +183,6 @@ impl Stage for Predictor {
         }
         self.done.revoke(partitions);
         // The next owner replays them: what was seen there orders nothing.
-        self.decided.retain(|_, (_, p)| !partitions.contains(p));
+        self.forget_order(partitions);
     }
 }

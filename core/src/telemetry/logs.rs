@@ -199,7 +199,8 @@ impl Fields {
                 v => v.to_string(),
             };
         } else {
-            self.fields.insert(field.name().to_owned(), value);
+            // `source`, `t`, `level` are the record's own keys: renamed.
+            LogMsg::insert_field(&mut self.fields, field.name(), value);
         }
     }
 }
@@ -246,6 +247,31 @@ mod tests {
         assert_eq!(m.fields["ok"], true);
         assert_eq!(m.fields["reason"], "x");
         assert!(m.t > 1.6e9);
+    }
+
+    #[test]
+    fn a_field_named_like_a_key_of_the_record_is_renamed_so_the_logger_reads_it() {
+        let (got, _) = capture(Level::INFO, || {
+            // As the collector's "source state dropped" and "source idle".
+            tracing::info!(source = 7u64, partition = 0, "source state dropped");
+            tracing::info!(t = 1.5, level = "x", "other own keys");
+        });
+        let decoder = crate::schema::Decoder::new(crate::hawkes::MarkLaw::COURSE);
+        for m in &got {
+            let bytes = crate::schema::Message::Log(m.clone()).encode();
+            let read = decoder.decode(crate::schema::Topic::Logs, None, &bytes);
+            assert!(
+                read.is_ok(),
+                "{}: {read:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        assert_eq!(
+            (got[0].source.as_str(), &got[0].fields["field_source"]),
+            ("collector", &serde_json::Value::from(7))
+        );
+        assert_eq!(got[1].fields["field_t"], 1.5);
+        assert_eq!(got[1].fields["field_level"], "x");
     }
 
     #[test]
