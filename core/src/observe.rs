@@ -186,9 +186,21 @@ pub fn learner(l: &Learner, r: &mut dyn StageReport) {
     let s = l.stats();
     r.counter(
         "samples_rejected",
-        "Samples with other features than configured, refused",
+        "Samples it cannot use, dead-lettered with the reason",
         &[],
         s.samples_rejected,
+    );
+    r.counter(
+        "samples_course_features",
+        "Samples with the course features, trained in a window's course set",
+        &[],
+        s.samples_course_features,
+    );
+    r.counter(
+        "models_withheld_course_predictor",
+        "Trainings skipped: samples of a course predictor, which cannot load our models",
+        &[],
+        s.models_withheld_course_predictor,
     );
     r.counter(
         "duplicate_samples",

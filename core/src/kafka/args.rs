@@ -35,6 +35,39 @@ impl std::str::FromStr for Property {
     }
 }
 
+/// How the producers compress record batches (`--compression`).
+///
+/// gzip is the default because every Kafka client reads it without
+/// optional packages: kafka-python, which every course stage uses, needs
+/// the `lz4` package for lz4 and `python-snappy` for snappy, and no course
+/// requirements file lists them, so an lz4 record kills a course consumer
+/// on its first poll (`UnsupportedCodecError`). Its cost, measured against
+/// lz4, is in the compatibility notes (docs); an all-Rust deployment may
+/// choose lz4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Compression {
+    /// Read by every client; the largest records on the wire.
+    None,
+    /// Read by every client (zlib); the default.
+    Gzip,
+    /// Needs `python-snappy` in kafka-python.
+    Snappy,
+    /// Needs the `lz4` package in kafka-python: not course-readable.
+    Lz4,
+}
+
+impl Compression {
+    /// librdkafka's `compression.type`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+        }
+    }
+}
+
 /// The name of each topic role on the broker.
 #[derive(Debug, Clone, Args)]
 pub struct TopicNames {
@@ -146,6 +179,12 @@ pub struct KafkaArgs {
         value_delimiter = ';'
     )]
     pub properties: Vec<Property>,
+    /// How produced records are compressed. gzip: every Kafka client reads
+    /// it without optional packages (kafka-python, the course's client,
+    /// needs the `lz4` package for lz4). lz4 costs less CPU where every
+    /// consumer is a Rust stage (or librdkafka, or Java).
+    #[arg(long, env = "TWEETOSCOPE_COMPRESSION", value_enum, default_value_t = Compression::Gzip)]
+    pub compression: Compression,
     /// Where undecodable or refused messages go, with the reason in a
     /// header. Empty: they are only counted and logged.
     #[arg(
@@ -285,8 +324,9 @@ impl KafkaArgs {
     }
 
     /// The producer's config: records up to
-    /// [`super::output::MAX_RECORD_BYTES`], lz4-compressed (JSON series
-    /// shrink about 3 times, and the broker checks the compressed size).
+    /// [`super::output::MAX_RECORD_BYTES`], compressed by `--compression`
+    /// (JSON series shrink several times, and the broker checks the
+    /// compressed size).
     /// Idempotent writes are not required for at-least-once (duplicates are
     /// deduplicated downstream) and not every Kafka-protocol broker
     /// implements them, so they are left to `-X`, except in the generator.
@@ -303,7 +343,7 @@ impl KafkaArgs {
                 "message.max.bytes",
                 super::output::MAX_RECORD_BYTES.to_string(),
             )
-            .set("compression.type", "lz4");
+            .set("compression.type", self.compression.name());
         merge(&mut c, &self.client_config());
         c
     }
@@ -417,6 +457,25 @@ mod tests {
         assert_eq!(c.get("linger.ms"), Some("50"));
         assert_eq!(c.get("client.id"), Some("a=b"));
         assert!("novalue".parse::<Property>().is_err());
+    }
+
+    #[test]
+    fn producers_compress_with_gzip_unless_told_otherwise() {
+        let codec = |argv: &[&str]| {
+            let c = Cli::parse_from(argv).kafka.producer_config();
+            c.get("compression.type").map(str::to_owned)
+        };
+        assert_eq!(codec(&["x"]).as_deref(), Some("gzip"));
+        assert_eq!(
+            codec(&["x", "--compression", "lz4"]).as_deref(),
+            Some("lz4")
+        );
+        assert_eq!(
+            codec(&["x", "--compression", "lz4", "-X", "compression.type=none"]).as_deref(),
+            Some("none"),
+            "-X wins"
+        );
+        assert!(Cli::try_parse_from(["x", "--compression", "brotli"]).is_err());
     }
 
     #[test]

@@ -205,6 +205,21 @@ impl<'c> Kafka<'c> {
             && let Some(reroute) = self.output.reroute(role, msg, origin.partition)
         {
             // Not ours to handle: the owner of the window's partition will.
+            // A repeat of a series already sent there is dropped here, as
+            // that estimator would drop it.
+            if self.output.repeat(msg) {
+                self.tel
+                    .transport
+                    .reroute_repeats
+                    .with_label_values(&[topic_name])
+                    .inc();
+                self.current = Some(m);
+                return Ok(Some(Event::Passed {
+                    topic: role,
+                    ctx,
+                    instance: None,
+                }));
+            }
             self.tel
                 .transport
                 .rerouted
