@@ -144,15 +144,20 @@ fn kafka_python_without_lz4_cannot_read_lz4_records() {
     let d = Deployment::new("course-lz4");
     d.create_topics();
     let topic = d.topic(Topic::Alerts);
+    // librdkafka sends a batch uncompressed when compressing does not
+    // shrink it (one small record): a batch of many is compressed.
     let producer: rdkafka::producer::BaseProducer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &d.brokers)
         .set("compression.type", "lz4")
+        .set("linger.ms", "200")
         .create()
         .unwrap_or_else(|e| panic!("producer: {e}"));
-    let value = r#"{"type":"alert","cid":"1","msg":"","T_obs":600,"n_tot":12}"#;
-    producer
-        .send(rdkafka::producer::BaseRecord::<str, str>::to(&topic).payload(value))
-        .unwrap_or_else(|(e, _)| panic!("send: {e}"));
+    for i in 0..500 {
+        let value = format!(r#"{{"type":"alert","cid":"{i}","msg":"","T_obs":600,"n_tot":12}}"#);
+        producer
+            .send(rdkafka::producer::BaseRecord::<str, str>::to(&topic).payload(&value))
+            .unwrap_or_else(|(e, _)| panic!("send: {e}"));
+    }
     rdkafka::producer::Producer::flush(&producer, Duration::from_secs(10))
         .unwrap_or_else(|e| panic!("flush: {e}"));
     let err = course_read(&d.brokers, &[topic]).expect_err("kafka-python read lz4 without lz4");
