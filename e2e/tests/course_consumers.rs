@@ -17,19 +17,6 @@ use std::time::Duration;
 use tweetoscope_core::schema::Topic;
 use tweetoscope_e2e::{Deployment, Proc, bin_dir, read_topic, simulate};
 
-/// The topics the Rust stages produce, as a course consumer could read
-/// them.
-const PRODUCED: [Topic; 8] = [
-    Topic::Tweets,
-    Topic::CascadeSeries,
-    Topic::CascadeProperties,
-    Topic::Samples,
-    Topic::Models,
-    Topic::Alerts,
-    Topic::Stats,
-    Topic::Logs,
-];
-
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -113,10 +100,10 @@ fn kafka_python_without_lz4_reads_every_topic_the_rust_stages_produce() {
     // Everything produced, nothing in flight: the counts are final.
     stop(&mut procs);
 
-    let names: Vec<String> = PRODUCED.iter().map(|&t| d.topic(t)).collect();
+    let names: Vec<String> = Topic::ALL.iter().map(|&t| d.topic(t)).collect();
     let report = course_read(&d.brokers, &names)
         .unwrap_or_else(|e| panic!("the course consumer failed:\n{e}"));
-    for (&topic, name) in PRODUCED.iter().zip(&names) {
+    for (&topic, name) in Topic::ALL.iter().zip(&names) {
         let ours = read_topic(&d.brokers, name, Duration::from_secs(4), |_| false).len();
         let theirs = &report[name];
         assert_eq!(
