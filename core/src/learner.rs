@@ -31,7 +31,7 @@ use crate::hashing::FastSet;
 use crate::features;
 use crate::model::{Correction, ForestConfig, Target};
 use crate::schema::{Message, ModelMsg, Topic, Window};
-use crate::stage::{Ctx, Origin, Stage, StageError};
+use crate::stage::{Ctx, Origin, Stage, StageError, StageReport};
 
 #[path = "learner_samples.rs"]
 pub mod samples;
@@ -319,6 +319,16 @@ impl Stage for Learner {
         &[Topic::Samples, Topic::Models]
     }
 
+    fn outputs(&self) -> &'static [Topic] {
+        &[Topic::Models]
+    }
+
+    /// What `models` holds (from before a restart too) bounds what it
+    /// publishes: read it whole first.
+    fn preload(&self) -> &'static [Topic] {
+        &[Topic::Models]
+    }
+
     fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
         let s = match msg {
             Message::Sample(s) => s,
@@ -407,8 +417,53 @@ impl Stage for Learner {
             .min()
     }
 
-    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
-        crate::observe::learner(self, report);
+    fn observe(&self, r: &mut dyn StageReport) {
+        let s = self.stats();
+        r.counter(
+            "samples_rejected",
+            "Samples it cannot use, dead-lettered with the reason",
+            &[],
+            s.samples_rejected,
+        );
+        r.counter(
+            "samples_course_features",
+            "Samples with the course features, trained in a window's course set",
+            &[],
+            s.samples_course_features,
+        );
+        r.counter(
+            "models_withheld_course_predictor",
+            "Trainings skipped: samples of a course predictor, which cannot load our models",
+            &[],
+            s.models_withheld_course_predictor,
+        );
+        r.counter(
+            "duplicate_samples",
+            "Samples already in the training set",
+            &[],
+            s.duplicates,
+        );
+        r.counter(
+            "models_trained",
+            "Models trained and published",
+            &[],
+            s.models_trained,
+        );
+        r.counter("train_errors", "Trainings that failed", &[], s.train_errors);
+        r.counter(
+            "models_withheld",
+            "Trainings not published: the models topic holds one with more samples for the window",
+            &[],
+            s.models_withheld,
+        );
+        for window in self.windows() {
+            r.gauge(
+                "training_set_size",
+                "Samples in the training set, per window",
+                &[("window", &window.to_string())],
+                self.samples(window) as f64,
+            );
+        }
     }
 
     fn revoke(&mut self, topic: Topic, partitions: &[i32]) {

@@ -76,7 +76,7 @@ impl Rerouter {
         Self {
             partitioner,
             warned: HashSet::new(),
-            series: RecentKeys::new(crate::estimator::SEEN_CAPACITY),
+            series: RecentKeys::new(crate::dedupe::SEEN_CAPACITY),
         }
     }
 
@@ -84,7 +84,7 @@ impl Rerouter {
     /// produced again (the same [`crate::schema::SeriesMsg::fit_key`]):
     /// then it is dropped, as the window's estimator would drop it. The
     /// first of each is remembered (the last
-    /// [`crate::estimator::SEEN_CAPACITY`]). Other messages are never
+    /// [`crate::dedupe::SEEN_CAPACITY`]). Other messages are never
     /// repeats: a window's size and parameters of one cascade share a key.
     pub fn repeat(&mut self, msg: &Message) -> bool {
         match msg {
