@@ -12,7 +12,7 @@
 //!   ([`Unusable::reason`]).
 //!
 //! An unnamed sample also says who reads the models: a course predictor,
-//! which `pickle.loads` them (see [`Learner`](super::Learner)).
+//! which `pickle.loads` them (see the learner module).
 
 use crate::features;
 use crate::model::Target;
