@@ -24,100 +24,25 @@
 //! topic is read by Rust predictors only; the learner says so in an error
 //! log line once.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use crate::hashing::FastSet;
 
 use crate::features;
-use crate::model::{Correction, ForestConfig, Target};
+use crate::model::{Correction, ForestConfig};
 use crate::schema::{Message, ModelMsg, Topic, Window};
-use crate::stage::{Ctx, Origin, Stage, StageError, StageReport};
+use crate::stage::{Ctx, Stage, StageError, StageReport};
 
+#[path = "learner_config.rs"]
+mod config;
 #[path = "learner_samples.rs"]
 pub mod samples;
+#[path = "learner_set.rs"]
+mod set;
 
+pub use config::{LearnerConfig, LearnerStats};
 use samples::Kind;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct LearnerConfig {
-    /// Feature names a usable sample must carry, in this order.
-    pub features: Vec<String>,
-    pub target: Target,
-    /// Samples in a window's set before its first model.
-    pub min_samples: usize,
-    /// Retrain when the samples received since the last model reach this
-    /// fraction of the set the last model was trained on...
-    pub retrain_growth: f64,
-    /// ...and at least this many.
-    pub min_retrain: usize,
-    /// The most recent samples kept per window.
-    pub max_samples: usize,
-    pub forest: ForestConfig,
-    /// Publish models trained on samples of a course predictor (see the
-    /// module documentation): only when Rust predictors alone read the
-    /// models topic.
-    pub publish_to_course_predictors: bool,
-}
-
-impl Default for LearnerConfig {
-    fn default() -> Self {
-        Self {
-            features: features::DEFAULT.iter().map(|s| s.to_string()).collect(),
-            target: Target::LogGrowth,
-            min_samples: 100,
-            retrain_growth: 0.5,
-            min_retrain: 50,
-            max_samples: 5000,
-            forest: ForestConfig::default(),
-            publish_to_course_predictors: false,
-        }
-    }
-}
-
-/// Counters since start, for metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LearnerStats {
-    /// Samples added to a training set.
-    pub samples: u64,
-    /// Samples it cannot use (see [`samples::classify`]): refused.
-    pub samples_rejected: u64,
-    /// Samples taken into a window's course set (course features while
-    /// configured with others).
-    pub samples_course_features: u64,
-    /// Trainings not done: the set holds samples of a course predictor,
-    /// which would crash on the model.
-    pub models_withheld_course_predictor: u64,
-    /// Samples whose (cid, T_obs) is already in the training set.
-    pub duplicates: u64,
-    pub models_trained: u64,
-    pub train_errors: u64,
-    /// Models trained but not published: the `models` topic already held
-    /// one for their window with more samples or a newer version.
-    pub models_withheld: u64,
-}
-
-/// A sample as the forest sees it, with where it came from.
-#[derive(Debug)]
-struct Row {
-    cid: String,
-    x: Vec<f64>,
-    y: f64,
-    origin: Origin,
-}
-
-/// One window's training set and schedule.
-#[derive(Debug, Default)]
-struct TrainingSet {
-    rows: VecDeque<Row>,
-    cids: FastSet<String>,
-    /// Samples added since the start.
-    added: u64,
-    /// `added` and the set's size at the last training attempt, if any.
-    last_attempt: Option<(u64, usize)>,
-    version: u64,
-    /// It holds (or held) samples of a course predictor.
-    from_course_predictor: bool,
-}
+use set::TrainingSet;
 
 /// The learner stage. See the module documentation.
 #[derive(Debug)]
@@ -188,21 +113,6 @@ impl Learner {
     fn configured_model(&self, window: Window) -> bool {
         let key = (window, Kind::Configured);
         self.published.contains_key(&key) || self.sets.get(&key).is_some_and(|s| s.version > 0)
-    }
-
-    /// Whether `set` is due a (re)training under the schedule.
-    fn due(&self, set: &TrainingSet) -> bool {
-        if set.rows.len() < self.cfg.min_samples.max(1) {
-            return false;
-        }
-        match set.last_attempt {
-            None => true,
-            Some((added, len)) => {
-                let new = set.added - added;
-                new >= self.cfg.min_retrain as u64
-                    && new as f64 >= self.cfg.retrain_growth * len as f64
-            }
-        }
     }
 
     /// A model read on `models`: the newest version of each window is the
@@ -363,32 +273,18 @@ impl Stage for Learner {
                 )));
             }
         };
-        let max = self.cfg.max_samples.max(1);
         let key = (s.t_obs, usable.kind);
         let set = self.sets.entry(key).or_default();
-        if set.cids.contains(&s.cid) {
+        if !set.add(s.cid, usable.x, usable.y, ctx.origin, self.cfg.max_samples) {
             self.stats.duplicates += 1;
             return Ok(());
         }
+        set.from_course_predictor |= usable.from_course_predictor;
         if usable.kind == Kind::Course {
             self.stats.samples_course_features += 1;
         }
-        set.from_course_predictor |= usable.from_course_predictor;
-        set.cids.insert(s.cid.clone());
-        set.rows.push_back(Row {
-            cid: s.cid,
-            x: usable.x,
-            y: usable.y,
-            origin: ctx.origin,
-        });
-        set.added += 1;
-        while set.rows.len() > max {
-            if let Some(old) = set.rows.pop_front() {
-                set.cids.remove(&old.cid);
-            }
-        }
         self.stats.samples += 1;
-        if self.sets.get(&key).is_some_and(|set| self.due(set)) {
+        if self.sets.get(&key).is_some_and(|set| set.due(&self.cfg)) {
             self.train(key, ctx.now, out);
         }
         Ok(())
@@ -404,16 +300,9 @@ impl Stage for Learner {
         if topic != Topic::Samples {
             return None;
         }
-        // Rows are in arrival order, so offsets of one partition increase
-        // along a set: its first row from `partition` is its oldest.
         self.sets
             .values()
-            .filter_map(|set| {
-                set.rows
-                    .iter()
-                    .find(|r| r.origin.partition == partition)
-                    .map(|r| r.origin.offset)
-            })
+            .filter_map(|set| set.oldest(partition))
             .min()
     }
 
@@ -471,9 +360,7 @@ impl Stage for Learner {
             return;
         }
         for set in self.sets.values_mut() {
-            set.rows
-                .retain(|r| !partitions.contains(&r.origin.partition));
-            set.cids = set.rows.iter().map(|r| r.cid.clone()).collect();
+            set.revoke(partitions);
         }
     }
 }

@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::model::Target;
 use crate::schema::SampleMsg;
+use crate::stage::Origin;
 
 fn cfg() -> LearnerConfig {
     LearnerConfig {
