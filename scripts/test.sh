@@ -50,6 +50,11 @@ done
 export TWEETOSCOPE_TEST_BROKERS="127.0.0.1:$PORT"
 echo "tansu on $TWEETOSCOPE_TEST_BROKERS (log: target/tansu.log)"
 
+say "the course's Kafka client (kafka-python 2.0.2 without lz4, for e2e/tests/course_consumers.rs)"
+python3 -c "import ensurepip" 2>/dev/null || need_apt python3-venv
+TWEETOSCOPE_COURSE_PYTHON=$(bash scripts/course-venv.sh) || die "cannot install the course's kafka-python (scripts/course-venv.sh)"
+export TWEETOSCOPE_COURSE_PYTHON
+
 say "tests"
 # The integration tests spawn the stage binaries: build them first.
 cargo build --workspace --bins --release

@@ -40,8 +40,6 @@ pub struct EstimatorStats {
     pub failed_by_reason: std::collections::BTreeMap<&'static str, u64>,
 }
 
-/// (cid, T_obs, run identity from the lineage): a new run of the same data
-/// set is fitted again, a replay of the same records is not.
 /// Fits series into parameters.
 #[derive(Debug)]
 pub struct Estimator {
@@ -150,8 +148,7 @@ impl Estimator {
 impl Estimator {
     /// Whether (cid, T_obs, run) is seen for the first time; remembers it.
     fn first_time(&mut self, series: &SeriesMsg) -> bool {
-        let run = series.lineage.map(|l| l.run());
-        self.seen.insert(&(series.cid.as_str(), series.t_obs, run))
+        self.seen.insert(&series.fit_key())
     }
 }
 

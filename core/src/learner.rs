@@ -8,95 +8,56 @@
 //! model follows drift and its size stays bounded; its oldest sample's
 //! offset is what the driver may commit, so a restarted learner rebuilds the
 //! same set by replay.
+//!
+//! Course samples (the course features, see [`samples`]) train a course
+//! set per window when the learner is configured with other features, as
+//! the predictor falls back to them; that set's model is published only
+//! while the window has none of the configured features. A sample it
+//! cannot use is refused with its reason (dead-lettered by the driver),
+//! logged once per window.
+//!
+//! Samples written by a course predictor (unnamed `X`) mean a course
+//! predictor reads `models`: it `pickle.loads` each record and crashes on
+//! our JSON envelope, and producing a scikit-learn pickle from Rust is not
+//! realistic. So no model is published for a window holding such samples
+//! unless [`LearnerConfig::publish_to_course_predictors`] says the models
+//! topic is read by Rust predictors only; the learner says so in an error
+//! log line once.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use crate::hashing::FastSet;
 
 use crate::features;
-use crate::model::{Correction, ForestConfig, Target};
-use crate::schema::{Message, SampleMsg, Topic, Window};
-use crate::stage::{Ctx, Origin, Stage, StageError, StageReport};
+use crate::model::{Correction, ForestConfig};
+use crate::schema::{Message, ModelMsg, Topic, Window};
+use crate::stage::{Ctx, Stage, StageError, StageReport};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct LearnerConfig {
-    /// Feature names a usable sample must carry, in this order.
-    pub features: Vec<String>,
-    pub target: Target,
-    /// Samples in a window's set before its first model.
-    pub min_samples: usize,
-    /// Retrain when the samples received since the last model reach this
-    /// fraction of the set the last model was trained on...
-    pub retrain_growth: f64,
-    /// ...and at least this many.
-    pub min_retrain: usize,
-    /// The most recent samples kept per window.
-    pub max_samples: usize,
-    pub forest: ForestConfig,
-}
+#[path = "learner_config.rs"]
+mod config;
+#[path = "learner_samples.rs"]
+pub mod samples;
+#[path = "learner_set.rs"]
+mod set;
 
-impl Default for LearnerConfig {
-    fn default() -> Self {
-        Self {
-            features: features::DEFAULT.iter().map(|s| s.to_string()).collect(),
-            target: Target::LogGrowth,
-            min_samples: 100,
-            retrain_growth: 0.5,
-            min_retrain: 50,
-            max_samples: 5000,
-            forest: ForestConfig::default(),
-        }
-    }
-}
-
-/// Counters since start, for metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LearnerStats {
-    /// Samples added to a training set.
-    pub samples: u64,
-    /// Samples with other features than configured, or without what the
-    /// target needs (LogGrowth: n_obs and n_tot).
-    pub samples_rejected: u64,
-    /// Samples whose (cid, T_obs) is already in the training set.
-    pub duplicates: u64,
-    pub models_trained: u64,
-    pub train_errors: u64,
-    /// Models trained but not published: the `models` topic already held
-    /// one for their window with more samples or a newer version.
-    pub models_withheld: u64,
-}
-
-/// A sample as the forest sees it, with where it came from.
-#[derive(Debug)]
-struct Row {
-    cid: String,
-    x: Vec<f64>,
-    y: f64,
-    origin: Origin,
-}
-
-/// One window's training set and schedule.
-#[derive(Debug, Default)]
-struct TrainingSet {
-    rows: VecDeque<Row>,
-    cids: FastSet<String>,
-    /// Samples added since the start.
-    added: u64,
-    /// `added` and the set's size at the last training attempt, if any.
-    last_attempt: Option<(u64, usize)>,
-    version: u64,
-}
+pub use config::{LearnerConfig, LearnerStats};
+use samples::Kind;
+use set::TrainingSet;
 
 /// The learner stage. See the module documentation.
 #[derive(Debug)]
 pub struct Learner {
     cfg: LearnerConfig,
     stats: LearnerStats,
-    sets: BTreeMap<Window, TrainingSet>,
-    /// Per window, the newest model on the `models` topic (read at start
-    /// and while running): (version, samples). A restarted learner, whose
-    /// replay holds fewer samples, does not supersede it.
-    published: BTreeMap<Window, (u64, u64)>,
+    sets: BTreeMap<(Window, Kind), TrainingSet>,
+    /// Per window and kind, the newest model on the `models` topic (read
+    /// at start and while running): (version, samples). A restarted
+    /// learner, whose replay holds fewer samples, does not supersede it.
+    published: BTreeMap<(Window, Kind), (u64, u64)>,
+    /// Windows whose unusable samples were logged, and whether the course
+    /// predictor's models were.
+    warned: FastSet<Window>,
+    warned_course_predictor: bool,
 }
 
 impl Learner {
@@ -106,6 +67,8 @@ impl Learner {
             stats: LearnerStats::default(),
             sets: BTreeMap::new(),
             published: BTreeMap::new(),
+            warned: FastSet::default(),
+            warned_course_predictor: false,
         }
     }
 
@@ -115,67 +78,88 @@ impl Learner {
 
     /// The windows with a training set.
     pub fn windows(&self) -> impl Iterator<Item = Window> + '_ {
-        self.sets.keys().copied()
+        let mut windows: Vec<Window> = self.sets.keys().map(|&(w, _)| w).collect();
+        windows.dedup();
+        windows.into_iter()
     }
 
-    /// Samples in `window`'s training set.
+    /// Samples in `window`'s training sets (configured and course).
     pub fn samples(&self, window: Window) -> usize {
-        self.sets.get(&window).map_or(0, |s| s.rows.len())
+        self.sets
+            .range((window, Kind::Configured)..=(window, Kind::Course))
+            .map(|(_, s)| s.rows.len())
+            .sum()
     }
 
-    /// The features and label of a sample this learner can use.
-    fn usable(&self, s: &SampleMsg) -> Option<(Vec<f64>, f64)> {
-        let names_match = if s.features.is_empty() {
-            // Course samples carry no names: only their length can be checked.
-            self.cfg
-                .features
-                .iter()
-                .map(String::as_str)
-                .eq(features::COURSE.iter().copied())
+    /// The kind of set a model on the topic stands for: the course one
+    /// only when it names the course features and this learner is
+    /// configured with others.
+    fn kind_of(&self, m: &ModelMsg) -> Kind {
+        let course = m
+            .features
+            .iter()
+            .map(String::as_str)
+            .eq(features::COURSE.iter().copied());
+        if course && m.features != self.cfg.features {
+            Kind::Course
         } else {
-            s.features == self.cfg.features
-        };
-        if !names_match
-            || s.x.len() != self.cfg.features.len()
-            || s.x.iter().any(|v| !v.is_finite())
-        {
-            return None;
+            Kind::Configured
         }
-        Some((s.x.clone(), self.cfg.target.label(s)?))
     }
 
-    /// Whether `set` is due a (re)training under the schedule.
-    fn due(&self, set: &TrainingSet) -> bool {
-        if set.rows.len() < self.cfg.min_samples.max(1) {
-            return false;
-        }
-        match set.last_attempt {
-            None => true,
-            Some((added, len)) => {
-                let new = set.added - added;
-                new >= self.cfg.min_retrain as u64
-                    && new as f64 >= self.cfg.retrain_growth * len as f64
-            }
-        }
+    /// Whether the window's configured features have a model (published
+    /// or trained here): its course set then stays unpublished, so the
+    /// two never take turns on the window's compacted record.
+    fn configured_model(&self, window: Window) -> bool {
+        let key = (window, Kind::Configured);
+        self.published.contains_key(&key) || self.sets.get(&key).is_some_and(|s| s.version > 0)
     }
 
     /// A model read on `models`: the newest version of each window is the
     /// floor of what this learner publishes for it.
-    fn on_model(&mut self, window: Window, version: u64, samples: u64) {
-        let newest = self.published.entry(window).or_insert((version, samples));
+    fn on_model(&mut self, key: (Window, Kind), version: u64, samples: u64) {
+        let newest = self.published.entry(key).or_insert((version, samples));
         if version >= newest.0 {
             *newest = (version, samples);
         }
     }
 
-    fn train(&mut self, window: Window, now: f64, out: &mut Vec<Message>) {
-        let Some(set) = self.sets.get_mut(&window) else {
+    /// Whether the set of `key` may publish: not for a course predictor
+    /// unless told, not a course model over the configured one.
+    fn may_publish(&mut self, key: (Window, Kind)) -> bool {
+        let Some(set) = self.sets.get_mut(&key) else {
+            return false;
+        };
+        if set.from_course_predictor && !self.cfg.publish_to_course_predictors {
+            set.last_attempt = Some((set.added, set.rows.len()));
+            self.stats.models_withheld_course_predictor += 1;
+            if !self.warned_course_predictor {
+                self.warned_course_predictor = true;
+                tracing::error!(
+                    window = key.0,
+                    "samples from a course predictor (X without feature names): it reads the models \
+                     topic with pickle.loads and would crash on this learner's JSON models, so none \
+                     is published for its windows; if only Rust predictors read the models topic, \
+                     pass --publish-to-course-predictors"
+                );
+            }
+            return false;
+        }
+        key.1 == Kind::Configured || !self.configured_model(key.0)
+    }
+
+    fn train(&mut self, key: (Window, Kind), now: f64, out: &mut Vec<Message>) {
+        if !self.may_publish(key) {
+            return;
+        }
+        let window = key.0;
+        let Some(set) = self.sets.get_mut(&key) else {
             return;
         };
         set.last_attempt = Some((set.added, set.rows.len()));
         // A restarted learner replays fewer samples than the model it
         // published before: that model stays until this one has as many.
-        let published = self.published.get(&window).copied();
+        let published = self.published.get(&key).copied();
         // (No more than its own cap asks: a model from a learner allowed
         // more samples does not silence this one for good.)
         let cap = self.cfg.max_samples.max(1) as u64;
@@ -193,21 +177,27 @@ impl Learner {
             return;
         }
         // Versions follow the clock (milliseconds of `now`) and pass the
-        // published one, so a new model supersedes what the topic holds.
-        let version = (set.version + 1)
-            .max((now * 1000.0) as u64)
-            .max(published.map_or(0, |(v, _)| v + 1));
+        // published ones (of either kind: they share the window's record),
+        // so a new model supersedes what the topic holds.
+        let newest = self
+            .published
+            .range((window, Kind::Configured)..=(window, Kind::Course))
+            .map(|(_, &(v, _))| v + 1)
+            .max()
+            .unwrap_or(0);
+        let version = (set.version + 1).max((now * 1000.0) as u64).max(newest);
         let xs: Vec<Vec<f64>> = set.rows.iter().map(|r| r.x.clone()).collect();
         let ys: Vec<f64> = set.rows.iter().map(|r| r.y).collect();
         let forest = ForestConfig {
             seed: self.cfg.forest.seed ^ u64::from(window) ^ version,
             ..self.cfg.forest.clone()
         };
+        let (names, target) = samples::schema(key.1, &self.cfg.features, self.cfg.target);
         match Correction::train(
             window,
             version,
-            self.cfg.features.clone(),
-            self.cfg.target,
+            names.into_iter().map(str::to_owned).collect(),
+            target,
             &xs,
             &ys,
             &forest,
@@ -262,7 +252,7 @@ impl Stage for Learner {
         let s = match msg {
             Message::Sample(s) => s,
             Message::Model(m) => {
-                self.on_model(m.t_obs, m.version, m.n_samples);
+                self.on_model((m.t_obs, self.kind_of(&m)), m.version, m.n_samples);
                 return Ok(());
             }
             other => {
@@ -272,32 +262,39 @@ impl Stage for Learner {
                 });
             }
         };
-        let Some((x, y)) = self.usable(&s) else {
-            self.stats.samples_rejected += 1;
-            return Ok(());
+        let usable = match samples::classify(&s, &self.cfg.features, self.cfg.target) {
+            Ok(usable) => usable,
+            Err(why) => {
+                self.stats.samples_rejected += 1;
+                if self.warned.insert(s.t_obs) {
+                    tracing::warn!(
+                        window = s.t_obs,
+                        cid = %s.cid,
+                        partition = ctx.origin.partition,
+                        offset = ctx.origin.offset,
+                        reason = why.reason,
+                        "sample refused (dead-lettered; further ones of this window only counted in samples_rejected)"
+                    );
+                }
+                return Err(StageError::Unusable(format!(
+                    "sample of cascade {} (window {}): {}",
+                    s.cid, s.t_obs, why.reason
+                )));
+            }
         };
-        let max = self.cfg.max_samples.max(1);
-        let set = self.sets.entry(s.t_obs).or_default();
-        if set.cids.contains(&s.cid) {
+        let key = (s.t_obs, usable.kind);
+        let set = self.sets.entry(key).or_default();
+        if !set.add(s.cid, usable.x, usable.y, ctx.origin, self.cfg.max_samples) {
             self.stats.duplicates += 1;
             return Ok(());
         }
-        set.cids.insert(s.cid.clone());
-        set.rows.push_back(Row {
-            cid: s.cid,
-            x,
-            y,
-            origin: ctx.origin,
-        });
-        set.added += 1;
-        while set.rows.len() > max {
-            if let Some(old) = set.rows.pop_front() {
-                set.cids.remove(&old.cid);
-            }
+        set.from_course_predictor |= usable.from_course_predictor;
+        if usable.kind == Kind::Course {
+            self.stats.samples_course_features += 1;
         }
         self.stats.samples += 1;
-        if self.sets.get(&s.t_obs).is_some_and(|set| self.due(set)) {
-            self.train(s.t_obs, ctx.now, out);
+        if self.sets.get(&key).is_some_and(|set| set.due(&self.cfg)) {
+            self.train(key, ctx.now, out);
         }
         Ok(())
     }
@@ -312,16 +309,9 @@ impl Stage for Learner {
         if topic != Topic::Samples {
             return None;
         }
-        // Rows are in arrival order, so offsets of one partition increase
-        // along a set: its first row from `partition` is its oldest.
         self.sets
             .values()
-            .filter_map(|set| {
-                set.rows
-                    .iter()
-                    .find(|r| r.origin.partition == partition)
-                    .map(|r| r.origin.offset)
-            })
+            .filter_map(|set| set.oldest(partition))
             .min()
     }
 
@@ -329,9 +319,21 @@ impl Stage for Learner {
         let s = self.stats();
         r.counter(
             "samples_rejected",
-            "Samples with other features than configured, refused",
+            "Samples it cannot use, dead-lettered with the reason",
             &[],
             s.samples_rejected,
+        );
+        r.counter(
+            "samples_course_features",
+            "Samples with the course features, trained in a window's course set",
+            &[],
+            s.samples_course_features,
+        );
+        r.counter(
+            "models_withheld_course_predictor",
+            "Trainings skipped: samples of a course predictor, which cannot load our models",
+            &[],
+            s.models_withheld_course_predictor,
         );
         r.counter(
             "duplicate_samples",
@@ -367,9 +369,7 @@ impl Stage for Learner {
             return;
         }
         for set in self.sets.values_mut() {
-            set.rows
-                .retain(|r| !partitions.contains(&r.origin.partition));
-            set.cids = set.rows.iter().map(|r| r.cid.clone()).collect();
+            set.revoke(partitions);
         }
     }
 }

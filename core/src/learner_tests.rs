@@ -2,6 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::model::Target;
+use crate::schema::SampleMsg;
+use crate::stage::Origin;
 
 fn cfg() -> LearnerConfig {
     LearnerConfig {
@@ -122,9 +125,101 @@ fn samples_with_other_features_or_missing_extras_are_rejected() {
         ..sample(4, 600)
     };
     for s in [renamed, unnamed, no_extras, shrinking] {
-        assert!(feed(&mut l, s, 0).is_empty());
+        let mut out = Vec::new();
+        let err = l
+            .handle(Message::Sample(s), Ctx::default(), &mut out)
+            .unwrap_err();
+        // Dead-lettered by the driver, which leaves the log to the learner
+        // (once per window).
+        assert!(matches!(err, StageError::Unusable(_)), "{err}");
+        assert!(out.is_empty());
     }
     assert_eq!((l.samples(600), l.stats().samples_rejected), (0, 4));
+    assert_eq!(l.warned.len(), 1, "one window, one log line");
+}
+
+/// Window `t_obs`'s sample `i` with the course features, named as our
+/// predictor names them when it falls back, or unnamed as a course
+/// predictor writes them.
+fn course_sample(i: u64, t_obs: Window, named: bool) -> SampleMsg {
+    SampleMsg {
+        x: vec![0.001, 0.5, i as f64],
+        w: 0.5 + i as f64,
+        features: if named {
+            features::COURSE.iter().map(|s| s.to_string()).collect()
+        } else {
+            vec![]
+        },
+        n_obs: None,
+        n_tot: None,
+        ..sample(i, t_obs)
+    }
+}
+
+#[test]
+fn a_default_learner_falls_back_to_the_course_features_for_course_samples() {
+    let mut l = Learner::new(cfg());
+    let models: Vec<Message> = (0..10)
+        .flat_map(|i| feed(&mut l, course_sample(i, 1200, true), i as i64))
+        .collect();
+    let [Message::Model(m)] = models.as_slice() else {
+        panic!("expected one model, got {models:?}")
+    };
+    assert_eq!(
+        (m.t_obs, m.target.as_str(), m.features.clone()),
+        (
+            1200,
+            "log_w",
+            features::COURSE.iter().map(|s| s.to_string()).collect()
+        )
+    );
+    assert_eq!(
+        (
+            l.samples(1200),
+            l.stats().samples_course_features,
+            l.stats().samples_rejected
+        ),
+        (10, 10, 0)
+    );
+}
+
+#[test]
+fn a_window_with_a_configured_model_publishes_no_course_model() {
+    let mut l = Learner::new(cfg());
+    assert_eq!(versions(&mut l, 0..10), vec![(9, 1)]);
+    let course: Vec<Message> = (100..130)
+        .flat_map(|i| feed(&mut l, course_sample(i, 600, true), i as i64))
+        .collect();
+    assert!(course.is_empty(), "{course:?}");
+    assert_eq!(l.samples(600), 10 + 30);
+    // Another window has no configured model: its course samples train one.
+    let other: Vec<Message> = (0..10)
+        .flat_map(|i| feed(&mut l, course_sample(i, 1200, true), i as i64))
+        .collect();
+    assert_eq!(other.len(), 1);
+}
+
+#[test]
+fn samples_of_a_course_predictor_publish_no_model_unless_told() {
+    let mut l = Learner::new(cfg());
+    let models: Vec<Message> = (0..40)
+        .flat_map(|i| feed(&mut l, course_sample(i, 1200, false), i as i64))
+        .collect();
+    assert!(
+        models.is_empty(),
+        "a course predictor would crash on {models:?}"
+    );
+    assert_eq!(l.samples(1200), 30);
+    assert!(l.stats().models_withheld_course_predictor > 0);
+    assert_eq!(l.stats().models_trained, 0);
+    let mut l = Learner::new(LearnerConfig {
+        publish_to_course_predictors: true,
+        ..cfg()
+    });
+    let models: Vec<Message> = (0..10)
+        .flat_map(|i| feed(&mut l, course_sample(i, 1200, false), i as i64))
+        .collect();
+    assert_eq!(models.len(), 1);
 }
 
 #[test]
@@ -133,19 +228,12 @@ fn course_samples_train_a_log_w_learner_with_course_features() {
     let mut l = Learner::new(LearnerConfig {
         features: course,
         target: Target::LogW,
+        publish_to_course_predictors: true,
         ..cfg()
     });
     let mut models = Vec::new();
     for i in 0..10 {
-        let s = SampleMsg {
-            x: vec![0.001, 0.5, i as f64],
-            w: 0.5 + i as f64,
-            features: vec![],
-            n_obs: None,
-            n_tot: None,
-            ..sample(i, 1200)
-        };
-        models.extend(feed(&mut l, s, i as i64));
+        models.extend(feed(&mut l, course_sample(i, 1200, false), i as i64));
     }
     let [Message::Model(m)] = models.as_slice() else {
         panic!("expected one model, got {models:?}")

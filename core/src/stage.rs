@@ -61,6 +61,11 @@ pub enum StageError {
     UnexpectedTopic { stage: &'static str, topic: Topic },
     #[error("{0}")]
     Invalid(String),
+    /// Refused for a reason the stage logs itself, once per window rather
+    /// than once per message: the driver dead-letters and counts it
+    /// without a warning of its own.
+    #[error("{0}")]
+    Unusable(String),
 }
 
 /// A pipeline stage as a pure state machine.

@@ -167,11 +167,51 @@ fn the_learner_takes_course_samples_keyed_by_window_when_set_for_course_features
     });
     feed(&mut course, Topic::Samples, Some("1200"), raw, 0);
     assert_eq!(course.samples(1200), 1);
-    // Our default features cannot be had from a course sample: refused,
-    // counted, not fatal.
+    // Our default features cannot be had from a course sample: it falls
+    // back to the window's course set, as the predictor does.
     let mut ours = Learner::new(LearnerConfig::default());
     feed(&mut ours, Topic::Samples, Some("1200"), raw, 0);
-    assert_eq!((ours.samples(1200), ours.stats().samples_rejected), (0, 1));
+    let s = ours.stats();
+    assert_eq!(
+        (
+            ours.samples(1200),
+            s.samples_course_features,
+            s.samples_rejected
+        ),
+        (1, 1, 0)
+    );
+}
+
+#[test]
+fn the_learner_reads_samples_with_a_lowercase_w() {
+    let mut l = Learner::new(LearnerConfig::default());
+    for i in 0..3 {
+        let raw = format!(r#"{{"type":"sample","cid":"{i}","X":[0.0005,0.7,31.8],"w":0.16}}"#);
+        feed(&mut l, Topic::Samples, Some("600"), &raw, i);
+    }
+    assert_eq!((l.samples(600), l.stats().samples_rejected), (3, 0));
+}
+
+#[test]
+fn the_predictor_reads_four_element_params_and_its_samples_carry_w_twice() {
+    let mut p = predictor();
+    let params = r#"{"type":"parameters","cid":"31","msg":"","n_obs":12,"n_supp":70.5,"params":[0.01,0.0003,0.35,45.825]}"#;
+    let out = feed(&mut p, Topic::CascadeProperties, Some("600"), params, 0);
+    let [Message::Alert(alert)] = out.as_slice() else {
+        panic!("{out:?}")
+    };
+    assert!((alert.n_tot - (12.0 + 45.825 / (1.0 - 0.35))).abs() < 1e-9);
+    let size = r#"{"type":"size","cid":"31","n_tot":90,"t_end":4000}"#;
+    let out = feed(&mut p, Topic::CascadeProperties, Some("600"), size, 1);
+    let Some(Message::Sample(sample)) = out.last() else {
+        panic!("{out:?}")
+    };
+    assert_eq!(sample.x, [0.0003, 0.35, 45.825]);
+    // A course learner reads `W` or `w`: both are written, equal.
+    let json: serde_json::Value =
+        serde_json::from_slice(&Message::Sample(sample.clone()).encode()).unwrap();
+    assert_eq!(json["W"], json["w"]);
+    assert!((json["W"].as_f64().unwrap() - (90.0 - 12.0) * 0.65 / 45.825).abs() < 1e-12);
 }
 
 #[test]

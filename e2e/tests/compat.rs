@@ -31,21 +31,25 @@ fn injected(records: &[Record]) -> Vec<&Record> {
 
 /// Course parameters of cascade `i`, in the edition `i` selects: 2021 with
 /// `msg: null`, 2021 with `msg: 0` and a numeric cid, 2020 (no n_star, no
-/// G1). Returns the payload and the n_obs + n_supp its alert must predict.
+/// G1), 2021 with `params: [p, beta, n_star, G1]` and neither field.
+/// Returns the payload and the n_obs + n_supp its alert must predict.
 fn course_parameters(i: u64, window: u64) -> (serde_json::Value, f64) {
     let n_obs = 10 + i % 7 + window / 600;
     let n_supp = 50.0 + i as f64;
     let p = 0.005 + 0.0002 * i as f64;
     let beta = 0.0003;
-    let value = match i % 3 {
+    let value = match i % 4 {
         0 => json!({"cid": i.to_string(), "msg": null, "n_obs": n_obs, "n_supp": n_supp,
                     "params": [p, beta], "n_star": p * 35.0, "G1": n_supp * (1.0 - p * 35.0),
                     "type": "parameters"}),
         1 => json!({"cid": i, "msg": 0, "n_obs": n_obs, "n_supp": n_supp,
                     "params": [p, beta], "n_star": p * 35.0, "G1": n_supp * (1.0 - p * 35.0),
                     "type": "parameters"}),
-        _ => json!({"cid": i.to_string(), "msg": "", "n_obs": n_obs, "n_supp": n_supp,
+        2 => json!({"cid": i.to_string(), "msg": "", "n_obs": n_obs, "n_supp": n_supp,
                     "params": [p, beta], "type": "parameters"}),
+        _ => json!({"cid": i.to_string(), "msg": "", "n_obs": n_obs, "n_supp": n_supp,
+                    "params": [p, beta, p * 35.0, n_supp * (1.0 - p * 35.0)],
+                    "type": "parameters"}),
     };
     (value, n_obs as f64 + n_supp)
 }
@@ -136,7 +140,8 @@ fn course_parameters_and_sizes_on_key_hash_partitions_all_meet_in_two_predictor_
     let all: BTreeSet<&String> = owners.values().flatten().collect();
     assert_eq!(all.len(), 2, "one replica handled every window: {all:?}");
 
-    // Alerts predict n_obs + n_supp (w = 1), 2020 messages included.
+    // Alerts predict n_obs + n_supp (w = 1), 2020 and four-element
+    // messages included.
     let alerts = read_topic(
         &d.brokers,
         &d.topic(Topic::Alerts),
@@ -230,6 +235,15 @@ fn course_series_keyed_none_with_absolute_times_and_repeats_are_each_fitted_once
         expected.len(),
         "each (cid, T_obs) fitted once"
     );
+    // Window 600's series arrived on partition 1 ("None" hashes there) and
+    // were produced again to partition 0, each once, not once per repeat.
+    let copies = read_topic(&d.brokers, &series, Duration::from_secs(3), |_| false)
+        .into_iter()
+        .filter(|r| !r.headers.contains_key("test"))
+        .map(|r| r.json())
+        .collect::<Vec<_>>();
+    assert_eq!(copies.len(), 10, "series produced again: {copies:?}");
+    assert!(copies.iter().all(|v| v["T_obs"] == 600), "{copies:?}");
     for v in &params {
         let n_obs = v["n_obs"].as_u64().unwrap_or(0);
         let w = v["T_obs"].as_u64().unwrap_or(0);
@@ -293,4 +307,109 @@ fn the_generator_course_mode_sends_tweet_ids_and_only_tweets() {
             "{v}"
         );
     }
+}
+
+/// A course sample of cascade `i`: named as our predictor names its
+/// fallback (`features`, `W`), or as a 2021 course predictor writes it
+/// (no names, lowercase `w`).
+fn course_sample(i: u64, named: bool) -> serde_json::Value {
+    let x = [
+        0.0003 + 1e-5 * i as f64,
+        0.2 + 0.01 * i as f64,
+        20.0 + i as f64,
+    ];
+    let w = 0.5 + 0.1 * i as f64;
+    if named {
+        json!({"type": "sample", "cid": i.to_string(), "X": x, "W": w,
+               "features": ["beta", "n_star", "G1"], "n_obs": 10, "n_tot": 30})
+    } else {
+        json!({"type": "sample", "cid": i, "X": x, "w": w})
+    }
+}
+
+#[test]
+fn course_samples_train_a_course_model_or_are_refused_with_the_reason() {
+    let d = Deployment::new("compat-learn");
+    d.create_topics();
+    let l = d.spawn("learner", "learner", &["--min-samples", "10"]);
+    assert!(
+        wait_for_log(&l, "partitions assigned", 1, Duration::from_secs(40)),
+        "{}",
+        l.log_text()
+    );
+    let producer = Injector::new(&d.brokers).unwrap_or_else(|e| panic!("{e:#}"));
+    let samples = d.topic(Topic::Samples);
+    for i in 0..12u64 {
+        // Window 600: our predictor's fallback; 1200: a course predictor's.
+        for (key, named) in [("600", true), ("1200", false)] {
+            let v = course_sample(i, named);
+            producer
+                .send(&samples, None, Some(key), v.to_string().as_bytes())
+                .unwrap_or_else(|e| panic!("{e:#}"));
+        }
+    }
+    // Samples it cannot use: other features.
+    for i in 0..3u64 {
+        let v = json!({"type": "sample", "cid": format!("u{i}"), "X": [1.0, 2.0],
+                       "W": 1.0, "features": ["p", "q"]});
+        producer
+            .send(&samples, None, Some("600"), v.to_string().as_bytes())
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    }
+    producer.flush().unwrap_or_else(|e| panic!("{e:#}"));
+
+    let models = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Models),
+        Duration::from_secs(90),
+        |r| !r.is_empty(),
+    );
+    let [model] = models.as_slice() else {
+        panic!("models: {models:?}\n{}", l.log_text())
+    };
+    let m = model.json();
+    assert_eq!(m["T_obs"], 600, "{m}");
+    assert_eq!(m["features"], json!(["beta", "n_star", "G1"]), "{m}");
+    assert_eq!(m["target"], "log_w", "{m}");
+    assert_eq!(
+        m["n_samples"], 10,
+        "the first model comes at --min-samples: {m}"
+    );
+
+    let dead = read_topic(
+        &d.brokers,
+        &d.dead_letters(),
+        Duration::from_secs(30),
+        |r| r.len() >= 3,
+    );
+    assert_eq!(dead.len(), 3, "{dead:?}");
+    for r in &dead {
+        let reason = r.headers.get("reason").cloned().unwrap_or_default();
+        assert!(reason.contains("neither this learner's"), "{reason}");
+    }
+    // Window 1200 came from a course predictor: no model for it, said once.
+    assert!(
+        wait_for_log(
+            &l,
+            "samples from a course predictor",
+            1,
+            Duration::from_secs(20)
+        ),
+        "{}",
+        l.log_text()
+    );
+    let log = l.log_text();
+    assert_eq!(log.matches("sample refused").count(), 1, "{log}");
+    assert_eq!(
+        log.matches("samples from a course predictor").count(),
+        1,
+        "{log}"
+    );
+    let models = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Models),
+        Duration::from_secs(3),
+        |_| false,
+    );
+    assert_eq!(models.len(), 1, "a model for a course predictor's window");
 }

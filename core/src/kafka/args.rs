@@ -7,6 +7,7 @@
 use clap::Args;
 use rdkafka::ClientConfig;
 
+pub use super::compression::Compression;
 pub use super::telemetry_args::TelemetryArgs;
 use crate::config::{Windows, parse_seconds, redact};
 use crate::schema::Topic;
@@ -164,6 +165,12 @@ pub struct KafkaArgs {
         value_delimiter = ';'
     )]
     pub properties: Vec<Property>,
+    /// How produced records are compressed. gzip: every Kafka client reads
+    /// it without optional packages (kafka-python, the course's client,
+    /// needs the `lz4` package for lz4). lz4 costs less CPU where every
+    /// consumer is a Rust stage (or librdkafka, or Java).
+    #[arg(long, env = "TWEETOSCOPE_COMPRESSION", value_enum, default_value_t = Compression::Gzip)]
+    pub compression: Compression,
     /// Where undecodable or refused messages go, with the reason in a
     /// header. Empty: they are only counted and logged.
     #[arg(
@@ -291,8 +298,9 @@ impl KafkaArgs {
     }
 
     /// The producer's config: records up to
-    /// [`MAX_RECORD_BYTES`], lz4-compressed (JSON series
-    /// shrink about 3 times, and the broker checks the compressed size).
+    /// [`MAX_RECORD_BYTES`], compressed by `--compression`
+    /// (JSON series shrink several times, and the broker checks the
+    /// compressed size).
     /// Idempotent writes are not required for at-least-once (duplicates are
     /// deduplicated downstream) and not every Kafka-protocol broker
     /// implements them, so they are left to `-X`, except in the generator.
@@ -305,8 +313,8 @@ impl KafkaArgs {
         c.set("linger.ms", "5")
             .set("queue.buffering.max.messages", "1000000")
             .set("message.timeout.ms", "60000")
-            .set("message.max.bytes", MAX_RECORD_BYTES.to_string())
-            .set("compression.type", "lz4");
+            .set("message.max.bytes", MAX_RECORD_BYTES.to_string());
+        self.compression.apply(&mut c);
         merge(&mut c, &self.client_config());
         c
     }
@@ -420,6 +428,35 @@ mod tests {
         assert_eq!(c.get("linger.ms"), Some("50"));
         assert_eq!(c.get("client.id"), Some("a=b"));
         assert!("novalue".parse::<Property>().is_err());
+    }
+
+    #[test]
+    fn producers_compress_with_gzip_unless_told_otherwise() {
+        let codec = |argv: &[&str]| {
+            let c = Cli::parse_from(argv).kafka.producer_config();
+            c.get("compression.type").map(str::to_owned)
+        };
+        assert_eq!(codec(&["x"]).as_deref(), Some("gzip"));
+        let level = |argv: &[&str]| {
+            let c = Cli::parse_from(argv).kafka.producer_config();
+            c.get("compression.level").map(str::to_owned)
+        };
+        assert_eq!(level(&["x"]).as_deref(), Some("1"));
+        assert_eq!(
+            level(&["x", "-X", "compression.level=6"]).as_deref(),
+            Some("6")
+        );
+        assert_eq!(level(&["x", "--compression", "lz4"]), None);
+        assert_eq!(
+            codec(&["x", "--compression", "lz4"]).as_deref(),
+            Some("lz4")
+        );
+        assert_eq!(
+            codec(&["x", "--compression", "lz4", "-X", "compression.type=none"]).as_deref(),
+            Some("none"),
+            "-X wins"
+        );
+        assert!(Cli::try_parse_from(["x", "--compression", "brotli"]).is_err());
     }
 
     #[test]

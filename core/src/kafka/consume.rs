@@ -34,6 +34,9 @@ use crate::schema::{Decoder, Message, Topic};
 use crate::stage::{Ctx, Origin};
 use crate::telemetry::logs::LogReceiver;
 
+#[path = "consume_reroute.rs"]
+mod reroute;
+
 /// A pause in the input this long closes the batch.
 const IDLE: Duration = Duration::from_millis(2);
 
@@ -207,23 +210,7 @@ impl<'c> Kafka<'c> {
             && let Some(reroute) = self.output.reroute(role, msg, origin.partition)
         {
             // Not ours to handle: the owner of the window's partition will.
-            self.tel
-                .transport
-                .rerouted
-                .with_label_values(&[topic_name])
-                .inc();
-            if reroute.first {
-                tracing::warn!(
-                    stage = self.stage,
-                    topic = topic_name,
-                    partition = origin.partition,
-                    offset = origin.offset,
-                    window = msg.window(),
-                    to = reroute.to,
-                    "window on another partition than its own: produced again to it (further ones counted in rerouted_total)"
-                );
-            }
-            self.output.send(msg, self.origin_ms).await?;
+            self.pass_on(msg, reroute, topic_name, origin).await?;
             self.current = Some(m);
             return Ok(Some(Event::Passed {
                 topic: role,

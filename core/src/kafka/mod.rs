@@ -5,7 +5,8 @@
 //!   from [`crate::telemetry`], the runtime, exit codes).
 //! - [`args`]: the shared clap options (brokers, group, topic names,
 //!   partitions, client properties, dead letters, grace), with
-//!   [`telemetry_args`] (metrics, probes, logs) flattened in.
+//!   [`telemetry_args`] (metrics, probes, logs) flattened in and
+//!   [`compression`] (the producers' codec, read by every consumer).
 //! - [`partition`]: the explicit window partitioner of SPEC §1.
 //! - [`topics`]: create-if-missing, with partitions and compaction.
 //! - [`context`]: client callbacks as tracing events; revoked partitions.
@@ -27,6 +28,7 @@ pub mod app;
 pub mod args;
 pub mod assign;
 mod commit;
+pub mod compression;
 mod consume;
 pub mod context;
 mod delivery;

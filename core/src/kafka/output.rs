@@ -140,6 +140,12 @@ impl Output {
         self.rerouter.check(role, msg.window()?, arrived, count)
     }
 
+    /// Whether `msg`, to be produced again, repeats a series already
+    /// produced again: see [`Rerouter::repeat`].
+    pub fn repeat(&mut self, msg: &Message) -> bool {
+        self.rerouter.repeat(msg)
+    }
+
     /// Deliveries not yet awaited.
     pub fn pending(&self) -> usize {
         let done = self.producer.context().done();

@@ -10,7 +10,8 @@
 
 use std::collections::HashSet;
 
-use crate::schema::{Topic, Window};
+use crate::dedupe::RecentKeys;
+use crate::schema::{Message, Topic, Window};
 
 /// Maps a window to its partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,10 +60,15 @@ pub struct Reroute {
 }
 
 /// Finds misplaced inputs. See [`Reroute`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Rerouter {
     partitioner: WindowPartitioner,
     warned: HashSet<(Topic, i32, Window)>,
+    /// Fit keys of the series produced again, so that a repeat is not:
+    /// a 2021 course collector resends a series on every later tweet of
+    /// its cascade (75,971 copies for 280 fits behind one, 2026-12), and
+    /// the estimator that owns the window fits only the first anyway.
+    series: RecentKeys,
 }
 
 impl Rerouter {
@@ -70,6 +76,20 @@ impl Rerouter {
         Self {
             partitioner,
             warned: HashSet::new(),
+            series: RecentKeys::new(crate::dedupe::SEEN_CAPACITY),
+        }
+    }
+
+    /// Whether `msg`, to be produced again, repeats a series already
+    /// produced again (the same [`crate::schema::SeriesMsg::fit_key`]):
+    /// then it is dropped, as the window's estimator would drop it. The
+    /// first of each is remembered (the last
+    /// [`crate::dedupe::SEEN_CAPACITY`]). Other messages are never
+    /// repeats: a window's size and parameters of one cascade share a key.
+    pub fn repeat(&mut self, msg: &Message) -> bool {
+        match msg {
+            Message::Series(s) => !self.series.insert(&s.fit_key()),
+            _ => false,
         }
     }
 
@@ -189,6 +209,30 @@ mod tests {
             None,
             "one partition holds every window"
         );
+    }
+
+    #[test]
+    fn a_repeated_series_is_produced_again_once() {
+        use crate::schema::{Lineage, SeriesMsg};
+        let mut r = Rerouter::new(WindowPartitioner::new(&[600, 1200]));
+        let s = SeriesMsg::new("7".into(), String::new(), 600, vec![(0.0, 10.0)]);
+        assert!(!r.repeat(&Message::Series(s.clone())));
+        assert!(r.repeat(&Message::Series(s.clone())));
+        // Another window, another cascade, another run: not repeats.
+        let mut other = s.clone();
+        other.t_obs = 1200;
+        assert!(!r.repeat(&Message::Series(other)));
+        let mut other = s.clone();
+        other.cid = "8".into();
+        assert!(!r.repeat(&Message::Series(other)));
+        let mut run = s;
+        run.lineage = Some(Lineage {
+            partition: 0,
+            first: 5,
+            decided: 9,
+        });
+        assert!(!r.repeat(&Message::Series(run.clone())));
+        assert!(r.repeat(&Message::Series(run)));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::Watcher;
 use crate::schema::{Message, Topic};
-use crate::stage::{Ctx, Origin, Stage};
+use crate::stage::{Ctx, Origin, Stage, StageError};
 
 /// Why an input was refused, as a bounded label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,9 @@ pub enum RefusalKind {
     Invalid,
     /// The stage refused it.
     Refused,
+    /// The stage refused it and logged why itself, once for many
+    /// (`StageError::Unusable`).
+    Unusable,
 }
 
 impl RefusalKind {
@@ -24,6 +27,7 @@ impl RefusalKind {
             Self::Undecodable => "undecodable",
             Self::Invalid => "invalid",
             Self::Refused => "refused",
+            Self::Unusable => "unusable",
         }
     }
 }
@@ -46,6 +50,18 @@ impl Refused {
     /// Counts and logs one refusal with where the input came from.
     pub fn record(&mut self, stage: &'static str, topic: Topic, origin: Origin, why: &Refusal) {
         self.count += 1;
+        self.last = Some(why.reason.clone());
+        if why.kind == RefusalKind::Unusable {
+            tracing::debug!(
+                stage,
+                %topic,
+                partition = origin.partition,
+                offset = origin.offset,
+                reason = why.reason,
+                "message refused"
+            );
+            return;
+        }
         tracing::warn!(
             stage,
             %topic,
@@ -55,7 +71,6 @@ impl Refused {
             reason = why.reason,
             "message refused"
         );
-        self.last = Some(why.reason.clone());
     }
 }
 
@@ -74,8 +89,12 @@ pub fn step<S: Stage + ?Sized>(
     let before = out.len();
     if let Err(error) = stage.handle(msg, ctx, out) {
         out.truncate(before);
+        let kind = match error {
+            StageError::Unusable(_) => RefusalKind::Unusable,
+            _ => RefusalKind::Refused,
+        };
         return Err(Refusal {
-            kind: RefusalKind::Refused,
+            kind,
             reason: error.to_string(),
         });
     }

@@ -107,6 +107,49 @@ fn course_samples_take_the_window_from_the_key() {
 }
 
 #[test]
+fn samples_read_w_in_either_case_and_refuse_two_that_disagree() {
+    let read = |raw: &str| course().decode(Topic::Samples, Some(b"600"), raw.as_bytes());
+    for raw in [
+        r#"{"type":"sample","cid":"9","X":[1,2,3],"w":0.5}"#,
+        r#"{"type":"sample","cid":"9","X":[1,2,3],"W":0.5}"#,
+        r#"{"type":"sample","cid":"9","X":[1,2,3],"W":0.5,"w":0.5}"#,
+    ] {
+        let Ok(Message::Sample(s)) = read(raw) else {
+            panic!("{raw}")
+        };
+        assert_eq!((s.w, s.t_obs), (0.5, 600), "{raw}");
+    }
+    let err = read(r#"{"type":"sample","cid":"9","X":[1],"W":0.5,"w":0.7}"#).unwrap_err();
+    assert!(err.to_string().contains("disagree"), "{err}");
+    let err = read(r#"{"type":"sample","cid":"9","X":[1]}"#).unwrap_err();
+    assert!(err.to_string().contains("neither W nor w"), "{err}");
+}
+
+#[test]
+fn four_element_params_carry_n_star_and_g1() {
+    let p = params(
+        "600",
+        r#"{"type":"parameters","cid":"3","msg":"","n_obs":10,"n_supp":80,"params":[0.01,0.0003,0.35,52]}"#,
+    );
+    assert_eq!((p.params, p.n_star, p.g1), ([0.01, 0.0003], 0.35, 52.0));
+    // With the fields too, they must agree.
+    let p = params(
+        "600",
+        r#"{"type":"parameters","cid":"3","n_obs":10,"n_supp":80,"params":[0.01,0.0003,0.35,52],"n_star":0.35,"G1":52}"#,
+    );
+    assert_eq!((p.n_star, p.g1), (0.35, 52.0));
+    for raw in [
+        r#"{"type":"parameters","cid":"3","n_obs":10,"n_supp":80,"params":[0.01,0.0003,0.35,52],"G1":50}"#,
+        r#"{"type":"parameters","cid":"3","n_obs":10,"n_supp":80,"params":[0.01,0.0003,0.35]}"#,
+    ] {
+        let err = course()
+            .decode(Topic::CascadeProperties, Some(b"600"), raw.as_bytes())
+            .unwrap_err();
+        assert!(err.to_string().contains("params"), "{raw}: {err}");
+    }
+}
+
+#[test]
 fn alerts_and_stats_of_2020_read_lowercase_t_obs() {
     let Message::Alert(a) = course()
         .decode(

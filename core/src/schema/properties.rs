@@ -103,7 +103,12 @@ pub struct SizeMsg {
 }
 
 /// The estimator's fit of one partial cascade.
+///
+/// Read through [`ParametersWire`]: one 2021 course repository writes
+/// `params` as `[p, beta, n_star, G1]` (four elements) instead of
+/// `[p, beta]` plus the two fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ParametersWire")]
 pub struct ParametersMsg {
     #[serde(deserialize_with = "de_cid")]
     pub cid: String,
@@ -143,6 +148,76 @@ pub struct ParametersMsg {
     /// messages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lineage: Option<Lineage>,
+}
+
+/// [`ParametersMsg`] as read: `params` of two or four elements.
+#[derive(Deserialize)]
+struct ParametersWire {
+    #[serde(deserialize_with = "de_cid")]
+    cid: String,
+    #[serde(default, deserialize_with = "de_text")]
+    msg: String,
+    #[serde(deserialize_with = "de_count")]
+    n_obs: u64,
+    n_supp: f64,
+    params: Vec<f64>,
+    #[serde(default = "absent")]
+    n_star: f64,
+    #[serde(rename = "G1", default = "absent")]
+    g1: f64,
+    #[serde(rename = "T_obs", alias = "t_obs", default)]
+    t_obs: Option<Window>,
+    #[serde(default)]
+    features: BTreeMap<String, f64>,
+    #[serde(default)]
+    power_law: Option<PowerLawParams>,
+    #[serde(default)]
+    lineage: Option<Lineage>,
+}
+
+impl TryFrom<ParametersWire> for ParametersMsg {
+    type Error = String;
+
+    /// `[p, beta]`, or `[p, beta, n_star, G1]`: the last two are used
+    /// where the message lacks the `n_star` and `G1` fields, and must
+    /// agree with them where it has them.
+    fn try_from(w: ParametersWire) -> Result<Self, String> {
+        let (mut n_star, mut g1) = (w.n_star, w.g1);
+        let params = match *w.params.as_slice() {
+            [p, beta] => [p, beta],
+            [p, beta, n, g] => {
+                for (name, field, listed) in [("n_star", &mut n_star, n), ("G1", &mut g1, g)] {
+                    if field.is_nan() {
+                        *field = listed;
+                    } else if *field != listed {
+                        return Err(format!(
+                            "params [p, beta, n_star, G1] says {name} = {listed}, the {name} field {field}"
+                        ));
+                    }
+                }
+                [p, beta]
+            }
+            ref other => {
+                return Err(format!(
+                    "params must be [p, beta] or [p, beta, n_star, G1], got {} values",
+                    other.len()
+                ));
+            }
+        };
+        Ok(Self {
+            cid: w.cid,
+            msg: w.msg,
+            n_obs: w.n_obs,
+            n_supp: w.n_supp,
+            params,
+            n_star,
+            g1,
+            t_obs: w.t_obs,
+            features: w.features,
+            power_law: w.power_law,
+            lineage: w.lineage,
+        })
+    }
 }
 
 /// Mishra et al.'s kernel kappa m^beta (tau + c)^-(1 + theta), as

@@ -46,4 +46,11 @@ impl SeriesMsg {
             lineage: None,
         }
     }
+
+    /// What makes two series the same fit: (cid, T_obs, run identity from
+    /// the lineage). A new run of the same data set is fitted again, a
+    /// replay of the same records (or a course collector's resend) is not.
+    pub fn fit_key(&self) -> (&str, Window, Option<(i32, i64)>) {
+        (self.cid.as_str(), self.t_obs, self.lineage.map(|l| l.run()))
+    }
 }

@@ -74,7 +74,7 @@ fn course_properties_take_their_window_from_the_key() {
 fn sample_alert_stat_golden_json_round_trip() {
     roundtrip(
         Topic::Samples,
-        r#"{"type":"sample","cid":"19707","T_obs":600,"X":[0.001,0.7,27.6],"W":0.42}"#,
+        r#"{"type":"sample","cid":"19707","T_obs":600,"X":[0.001,0.7,27.6],"W":0.42,"w":0.42}"#,
     );
     roundtrip(
         Topic::Alerts,

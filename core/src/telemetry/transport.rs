@@ -18,6 +18,9 @@ pub struct Transport {
     /// Inputs found on another partition than their window's, produced
     /// again to it (see [`crate::kafka::partition`]).
     pub rerouted: IntCounterVec,
+    /// Repeats of a series already produced again to its window's
+    /// partition: dropped, not produced again.
+    pub reroute_repeats: IntCounterVec,
     pub produce_errors: IntCounterVec,
     pub commits: IntCounter,
     pub commit_failures: IntCounter,
@@ -101,12 +104,17 @@ impl Transport {
             produced: counters("produced_total", "Output records delivered", &["topic"])?,
             dead_letters: counters(
                 "dead_letters_total",
-                "Input records refused and dead-lettered, by reason (undecodable, invalid, refused)",
+                "Input records refused and dead-lettered, by reason (undecodable, invalid, refused, unusable)",
                 &["topic", "reason"],
             )?,
             rerouted: counters(
                 "rerouted_total",
                 "Inputs found on another partition than their window's, produced again to it",
+                &["topic"],
+            )?,
+            reroute_repeats: counters(
+                "reroute_repeats_total",
+                "Repeats of a series already produced again to its window's partition: dropped",
                 &["topic"],
             )?,
             produce_errors: counters(
