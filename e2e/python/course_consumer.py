@@ -4,7 +4,8 @@ course stages read them (json.loads of every value).
 
     course_consumer.py BROKERS TOPIC [TOPIC...]
 
-Reads each topic from the beginning to its end offsets and prints one JSON
+Reads each topic from the beginning past its end offsets until it stays
+quiet (2 s) and prints one JSON
 object: per topic, the records read, the values that were not JSON, and the
 field names seen. Exits non-zero with the client's error when a record
 cannot be read (UnsupportedCodecError for lz4 without the lz4 package).
@@ -32,10 +33,17 @@ def read(brokers, topic, limit_s=60):
     ends = consumer.end_offsets(parts)
     out = {"records": 0, "not_json": 0, "fields": set()}
     deadline = time.time() + limit_s
-    while any(consumer.position(p) < ends[p] for p in parts):
+    # The end offsets first, then until the topic stays quiet: Tansu reports
+    # a high watermark as its newest batch's first offset + 1, so a read
+    # that stops at the end offsets misses that batch's other records (the
+    # producers have stopped: nothing more arrives).
+    quiet = 0
+    while quiet < 4 or any(consumer.position(p) < ends[p] for p in parts):
         if time.time() > deadline:
             raise SystemExit(f"{topic}: not at the end offsets {ends} after {limit_s} s")
-        for batch in consumer.poll(timeout_ms=500).values():
+        polled = consumer.poll(timeout_ms=500)
+        quiet = 0 if polled else quiet + 1
+        for batch in polled.values():
             for record in batch:
                 out["records"] += 1
                 try:
