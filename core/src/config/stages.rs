@@ -74,7 +74,7 @@ pub enum KernelArg {
     /// p beta exp(-beta tau): the course's model.
     Exponential,
     /// Mishra et al.'s kappa m^beta (tau + c)^-(1 + theta): 200 to 2,000
-    /// times slower to fit (README, "The power-law kernel"). Not for
+    /// times slower to fit (docs/MEASUREMENTS.md, "The power-law kernel"). Not for
     /// predictions: on power-law data 64-70 % of its fits put n* near 1
     /// (its w = 1 sizes explode) and the learned medians equal the
     /// exponential kernel's; use it to study the fitted shapes only.
@@ -275,7 +275,7 @@ pub struct LearnerArgs {
     pub near_critical: f64,
     /// What an alert says before its window's first model: the Hawkes size
     /// with w = 1, or the first generation n_obs + G1 (a lower bound; on
-    /// real cascades a lower ARE, see the README).
+    /// real cascades a lower ARE, see docs/MEASUREMENTS.md).
     #[arg(long, env = "TWEETOSCOPE_COLD_START", value_enum, default_value_t = ColdStartArg::Hawkes)]
     pub cold_start: ColdStartArg,
     /// What an alert's n_tot is once the window has a calibrated model; the
