@@ -12,7 +12,7 @@
 #       extra broker settings for every node.
 #   scripts/kafka.sh stop [--dir D | --port P]
 #       stops exactly the nodes started there (SIGTERM, then SIGKILL after
-#       30 s), and removes their data.
+#       30 s), and removes their data (their logs stay).
 #   scripts/kafka.sh node-start|node-stop|node-kill|node-pid NODE [--dir D | --port P]
 #       one node of a running cluster (the broker-fault tests).
 #   scripts/kafka.sh tool CLASS ARGS...   a Kafka tool, e.g.
@@ -205,7 +205,8 @@ print(c)')
         load_state
         for i in $(seq "$N"); do node_signal "$i" TERM & done
         wait
-        rm -rf "$DIR" ;;
+        # The logs stay (until the next start there) for a failed test.
+        rm -rf "$DIR"/node-*/data "$DIR/pids" "$DIR/cluster.env" ;;
     node-start|node-stop|node-kill|node-pause|node-resume|node-pid)
         node=${1:-}
         [[ "$node" =~ ^[1-9]$ ]] || die "$cmd needs a node number"
