@@ -54,10 +54,18 @@ impl Cluster {
     /// `scripts/kafka.sh ARGS... --dir DIR`; its stdout.
     fn script(&self, args: &[&str]) -> String {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka.sh");
+        // Every command but `tool` (whose arguments are the tool's) takes
+        // the cluster's folder.
+        let dir = ["--dir", self.dir.as_str()];
+        let dir: &[&str] = if args.first() == Some(&"tool") {
+            &[]
+        } else {
+            &dir
+        };
         let out = Command::new("bash")
             .arg(&script)
             .args(args)
-            .args(["--dir", &self.dir])
+            .args(dir)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
         assert!(
@@ -148,11 +156,14 @@ impl Cluster {
     }
 }
 
+/// Per stage (its label), the times at which it made progress.
+type Seen = Vec<(String, Vec<Instant>)>;
+
 /// Polls every stage's /metrics: the times at which its records consumed
 /// or produced went up.
 struct Progress {
     stop: Arc<AtomicBool>,
-    seen: Arc<Mutex<Vec<(String, Vec<Instant>)>>>,
+    seen: Arc<Mutex<Seen>>,
 }
 
 impl Progress {

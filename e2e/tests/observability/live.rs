@@ -2,8 +2,7 @@
 //! Prometheus scraping it, the probes, the logs topic.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use promql_parser::parser;
 use serde_json::Value;
 use tweetoscope_core::schema::Topic;
 use tweetoscope_e2e::probe::{get, metrics_addr};
-use tweetoscope_e2e::{Deployment, Injector, Proc, bin_dir, read_topic};
+use tweetoscope_e2e::{Deployment, Injector, bin_dir, read_topic};
 
 use crate::monitoring::{promql_expressions, selectors, unexported};
 
