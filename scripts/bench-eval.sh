@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The `eval` benchmark of the README: a NEWS-sized synthetic set (20,093
+# The `eval` benchmark of docs/MEASUREMENTS.md: a NEWS-sized synthetic set (20,093
 # cascades, ~3.25 M tweets), windows 300,600,1200,3600, wall time and peak
 # RSS measured by /usr/bin/time. Also the accuracy tables on the shared
 # fixtures when ../shared/data is beside the checkout. PROFILE=1 adds a

@@ -9,7 +9,6 @@ use clap::Parser;
 use tweetoscope_core::collector::Collector;
 use tweetoscope_core::config::CollectorArgs;
 use tweetoscope_core::kafka::{KafkaArgs, app};
-use tweetoscope_core::schema::Topic;
 
 /// Turns each source's tweets into partial cascades (one per observation
 /// window) and final sizes.
@@ -29,8 +28,6 @@ fn main() -> ExitCode {
         || Collector::new(cli.collector.config()),
         &cli.kafka,
         &cli.collector.windows.0,
-        &[Topic::CascadeSeries, Topic::CascadeProperties],
-        &[],
         &cli,
     )
 }

@@ -22,6 +22,11 @@ use std::hash::{BuildHasher, Hash};
 
 use crate::hashing::FastSet;
 
+/// How many keys a stage remembers to skip repeats, the oldest forgotten
+/// first (as fingerprints: about 3 MB at capacity): the estimator's fitted
+/// (cid, T_obs), by default the predictor's completed keys too.
+pub const SEEN_CAPACITY: usize = 100_000;
+
 /// The fingerprint of a key: 64 bits of a hasher seeded once per
 /// instance.
 #[derive(Debug, Clone, Default)]

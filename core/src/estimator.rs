@@ -7,13 +7,13 @@
 //! fitted again (a 2021 collector resends the series on every tweet); the
 //! keys remembered for that are bounded by [`SEEN_CAPACITY`].
 
-use crate::dedupe::RecentKeys;
+use crate::dedupe::{RecentKeys, SEEN_CAPACITY};
 use crate::features;
-use crate::hawkes::{self, FitConfig, FitError, Kernel};
+use crate::hawkes::{self, FitConfig, FitError, Kernel, NEAR_CRITICAL};
 use crate::schema::{
     FailedMsg, Message, ParametersMsg, PowerLawParams, PropertiesMsg, SeriesMsg, Topic,
 };
-use crate::stage::{Ctx, Stage, StageError};
+use crate::stage::{Ctx, Stage, StageError, StageReport};
 
 /// Counters for metrics and the end-of-run report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,16 +36,9 @@ pub struct EstimatorStats {
     /// `--kernel power-law`: series whose power-law fit failed and that
     /// were published with the exponential fit instead.
     pub power_law_failed: u64,
-    /// Failed fits by [`crate::observe::fit_failure_reason`].
+    /// Failed fits by [`crate::hawkes::FitError::reason`].
     pub failed_by_reason: std::collections::BTreeMap<&'static str, u64>,
 }
-
-/// How many fitted (cid, T_obs) keys are remembered to skip repeats, the
-/// oldest forgotten first (as fingerprints: about 3 MB at capacity).
-pub const SEEN_CAPACITY: usize = 100_000;
-
-/// n* from which a cascade counts as near-critical.
-pub const NEAR_CRITICAL: f64 = 0.95;
 
 /// (cid, T_obs, run identity from the lineage): a new run of the same data
 /// set is fitted again, a replay of the same records is not.
@@ -171,6 +164,10 @@ impl Stage for Estimator {
         &[Topic::CascadeSeries]
     }
 
+    fn outputs(&self) -> &'static [Topic] {
+        &[Topic::CascadeProperties]
+    }
+
     fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
         let Message::Series(series) = msg else {
             return Err(StageError::UnexpectedTopic {
@@ -197,7 +194,7 @@ impl Stage for Estimator {
                 *self
                     .stats
                     .failed_by_reason
-                    .entry(crate::observe::fit_failure_reason(&error))
+                    .entry(error.reason())
                     .or_default() += 1;
                 tracing::warn!(
                     cid = %series.cid,
@@ -221,8 +218,40 @@ impl Stage for Estimator {
         Ok(())
     }
 
-    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
-        crate::observe::estimator(self, report);
+    fn observe(&self, r: &mut dyn StageReport) {
+        let s = self.stats();
+        r.counter(
+            "fit_iterations",
+            "Solver iterations over every successful fit",
+            &[],
+            s.iterations,
+        );
+        r.counter(
+            "power_law_fallbacks",
+            "--kernel power-law: series whose power-law fit failed, published with the exponential fit",
+            &[],
+            s.power_law_failed,
+        );
+        for (outcome, n) in [
+            ("shifted", s.shifted),
+            ("past_window", s.past_window),
+            ("repeated", s.repeated),
+        ] {
+            r.counter(
+                "course_series",
+                "Course-shaped series normalised before the fit: times shifted to the first tweet, tweets past the window dropped, repeated (cid, T_obs) skipped",
+                &[("outcome", outcome)],
+                n,
+            );
+        }
+        for (reason, n) in &s.failed_by_reason {
+            r.counter(
+                "fit_failures",
+                "Fits that returned no parameters, by reason",
+                &[("reason", reason)],
+                *n,
+            );
+        }
     }
 }
 

@@ -156,3 +156,24 @@ fn other_topics_are_refused() {
     });
     assert!(est.handle(msg, Ctx::default(), &mut Vec::new()).is_err());
 }
+
+#[test]
+fn a_failed_fit_is_reported_under_its_reason() {
+    use crate::schema::{Message, SeriesMsg};
+    let mut e = Estimator::new(crate::hawkes::FitConfig::default());
+    let series = SeriesMsg::new("1".into(), "m".into(), 600, vec![]);
+    let _ = crate::stage::Stage::handle(
+        &mut e,
+        Message::Series(series),
+        Default::default(),
+        &mut Vec::new(),
+    );
+    let mut r = crate::stage::Recorder::default();
+    crate::stage::Stage::observe(&e, &mut r);
+    assert_eq!(
+        r.0["fit_failures[(\"reason\", \"empty\")]"], 1.0,
+        "{:?}",
+        r.0
+    );
+    assert_eq!(r.0["power_law_fallbacks[]"], 0.0, "{:?}", r.0);
+}

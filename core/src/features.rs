@@ -17,7 +17,7 @@ pub const COURSE: &[&str] = &["beta", "n_star", "G1"];
 /// across the orders of magnitude that G1, beta and sizes span. The last
 /// three (time profile) were kept because `eval` showed they help a little
 /// and never hurt, most on power-law cascades the exponential fit
-/// misdescribes (README, "Modelling choices").
+/// misdescribes (docs/MEASUREMENTS.md, "Modelling choices").
 pub const DEFAULT: &[&str] = &[
     "log_beta",
     "n_star",

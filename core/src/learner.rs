@@ -16,7 +16,7 @@ use crate::hashing::FastSet;
 use crate::features;
 use crate::model::{Correction, ForestConfig, Target};
 use crate::schema::{Message, SampleMsg, Topic, Window};
-use crate::stage::{Ctx, Origin, Stage, StageError};
+use crate::stage::{Ctx, Origin, Stage, StageError, StageReport};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LearnerConfig {
@@ -239,6 +239,16 @@ impl Stage for Learner {
         &[Topic::Samples, Topic::Models]
     }
 
+    fn outputs(&self) -> &'static [Topic] {
+        &[Topic::Models]
+    }
+
+    /// What `models` holds (from before a restart too) bounds what it
+    /// publishes: read it whole first.
+    fn preload(&self) -> &'static [Topic] {
+        &[Topic::Models]
+    }
+
     fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
         let s = match msg {
             Message::Sample(s) => s,
@@ -306,8 +316,41 @@ impl Stage for Learner {
             .min()
     }
 
-    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
-        crate::observe::learner(self, report);
+    fn observe(&self, r: &mut dyn StageReport) {
+        let s = self.stats();
+        r.counter(
+            "samples_rejected",
+            "Samples with other features than configured, refused",
+            &[],
+            s.samples_rejected,
+        );
+        r.counter(
+            "duplicate_samples",
+            "Samples already in the training set",
+            &[],
+            s.duplicates,
+        );
+        r.counter(
+            "models_trained",
+            "Models trained and published",
+            &[],
+            s.models_trained,
+        );
+        r.counter("train_errors", "Trainings that failed", &[], s.train_errors);
+        r.counter(
+            "models_withheld",
+            "Trainings not published: the models topic holds one with more samples for the window",
+            &[],
+            s.models_withheld,
+        );
+        for window in self.windows() {
+            r.gauge(
+                "training_set_size",
+                "Samples in the training set, per window",
+                &[("window", &window.to_string())],
+                self.samples(window) as f64,
+            );
+        }
     }
 
     fn revoke(&mut self, topic: Topic, partitions: &[i32]) {

@@ -13,17 +13,22 @@
 //!   wall clock; the transports drive them.
 //! - [`run_loop`]: THE run loop of a stage over a transport (receive,
 //!   handle, dead-letter, route, tick, observe, commit, flush), written once.
-//! - [`pipeline`]: the in-process transport that wires the stages together
-//!   for the embedded run and for `eval`.
+//! - [`pipeline`]: the in-process transports, routing by the graph the
+//!   stages declare, for the embedded run and for `eval`.
 //! - [`board`]: the live dashboard's state, pure and bounded; [`web`]: its
 //!   page and JSON over a small HTTP server on std threads (an I/O edge, but
-//!   with no Kafka, so `tweetoscope run` serves it without the feature).
+//!   with no Kafka, so `tweetoscope run` serves it without the feature);
+//!   [`dashboard`]: the stage that feeds the board, in the `dashboard`
+//!   binary and in `tweetoscope run`.
+//! - [`clock`]: the wall clock, read only by the drivers and the board.
 //! - [`kafka`] (feature `kafka`): the Kafka transport of the stage binaries.
 //! - [`telemetry`] (feature `telemetry`): metrics, health probes, log layers.
 
 pub mod board;
+pub mod clock;
 pub mod collector;
 pub mod config;
+pub mod dashboard;
 pub mod data;
 pub mod dedupe;
 pub mod estimator;
@@ -35,7 +40,6 @@ pub mod hawkes;
 pub mod kafka;
 pub mod learner;
 pub mod model;
-pub mod observe;
 pub mod pipeline;
 pub mod predictor;
 pub mod run_loop;

@@ -40,6 +40,19 @@ impl Ctx {
     }
 }
 
+/// Why a stage is flushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// A finite input has ended (`eval`): nothing more will come, so what
+    /// waits for more can be decided now (the collector ends every source,
+    /// as if each had sent `end`).
+    EndOfInput,
+    /// The process stops while the input goes on (SIGTERM/SIGINT, the end
+    /// of the threaded demo): what is held stays uncommitted, and the next
+    /// owner of the partitions rebuilds it by replay.
+    Shutdown,
+}
+
 /// Why a stage refused a message. The driver counts it, logs it with its
 /// origin and dead-letters it; it never stops the stage.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +71,20 @@ pub trait Stage {
     /// The topics this stage consumes.
     fn inputs(&self) -> &'static [Topic];
 
+    /// The topics this stage produces. With [`Stage::inputs`], the edges of
+    /// the pipeline's graph ([`crate::pipeline::Graph`]): the in-process
+    /// pipelines route by them, the Kafka driver creates these topics.
+    fn outputs(&self) -> &'static [Topic] {
+        &[]
+    }
+
+    /// Inputs read whole, without the consumer group, before consuming:
+    /// what they hold from before a restart (the latest models) is known
+    /// before the first message. Only the Kafka driver preloads.
+    fn preload(&self) -> &'static [Topic] {
+        &[]
+    }
+
     /// How a transport reads this stage's inputs: a stage configured with
     /// a magnitude law completes 2020-edition parameters with it.
     fn decoder(&self) -> Decoder {
@@ -70,8 +97,10 @@ pub trait Stage {
     /// Called periodically by the driver: expire state, publish on a timer.
     fn tick(&mut self, _now: f64, _out: &mut Vec<Message>) {}
 
-    /// Called once before a clean shutdown and at the end of a finite input.
-    fn flush(&mut self, _out: &mut Vec<Message>) {}
+    /// Called once at the end of the stream: the end of a finite input, or
+    /// a clean shutdown (see [`Flush`]). Drivers call it on every stage
+    /// alike, never a stage's own methods by name.
+    fn flush(&mut self, _reason: Flush, _out: &mut Vec<Message>) {}
 
     /// The oldest input offset on `partition` whose effect still lives only
     /// in this stage's memory. A driver commits no further than this, so a
@@ -120,4 +149,31 @@ pub trait StageReport {
         labels: &[(&'static str, &str)],
         value: f64,
     );
+}
+
+/// Records what a stage reports, by name and labels (the stages' tests).
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Recorder(pub std::collections::BTreeMap<String, f64>);
+
+#[cfg(test)]
+impl StageReport for Recorder {
+    fn counter(
+        &mut self,
+        noun: &'static str,
+        _: &'static str,
+        labels: &[(&'static str, &str)],
+        value: u64,
+    ) {
+        self.0.insert(format!("{noun}{labels:?}"), value as f64);
+    }
+    fn gauge(
+        &mut self,
+        noun: &'static str,
+        _: &'static str,
+        labels: &[(&'static str, &str)],
+        value: f64,
+    ) {
+        self.0.insert(format!("{noun}{labels:?}"), value);
+    }
 }

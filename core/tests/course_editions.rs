@@ -1,8 +1,8 @@
 //! Golden messages of both course editions (2020, 2021), as real course
 //! stages sent them, fed through each Rust consumer the way its transport
 //! does (the stage's own decoder, then `handle`): each is accepted with the
-//! values it implies, or refused with a counted reason. The README's
-//! compatibility table lists these shapes.
+//! values it implies, or refused with a counted reason. The table of
+//! docs/COMPATIBILITY.md lists these shapes.
 
 // Tests may unwrap: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -3,10 +3,10 @@
 //! (`--web-addr`), and shows it in the terminal: a top-K table redrawn in
 //! place on a terminal, alert and summary lines otherwise.
 //!
-//! - [`stage`]: the dashboard as a [`tweetoscope_core::stage::Stage`].
-//! - [`view`]: the terminal renderings, pure functions of a snapshot.
+//! The stage is [`tweetoscope_core::dashboard::Dashboard`], which
+//! `tweetoscope run` runs too; [`view`] is what it shows on the terminal
+//! (the renderings are pure functions of a snapshot).
 
-mod stage;
 mod view;
 
 use std::net::SocketAddr;
@@ -16,10 +16,10 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use tweetoscope_core::board::{Board, BoardConfig};
 use tweetoscope_core::config::parse_seconds;
+use tweetoscope_core::dashboard::Dashboard;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
 use tweetoscope_core::web;
 
-use crate::stage::Dashboard;
 use crate::view::View;
 
 /// Shows alerts, the most popular predicted cascades and the running ARE of
@@ -68,13 +68,5 @@ fn main() -> ExitCode {
     };
     let view = View::for_stdout(cli.summary_every);
     let stage = || Dashboard::new(board, view, url);
-    app::run_stage(
-        problems,
-        stage,
-        &cli.kafka,
-        &cli.windows.windows.0,
-        &[],
-        &[],
-        &cli,
-    )
+    app::run_stage(problems, stage, &cli.kafka, &cli.windows.windows.0, &cli)
 }

@@ -5,7 +5,8 @@
 
 use std::io::{IsTerminal, Write};
 
-use tweetoscope_core::board::Snapshot;
+use tweetoscope_core::board::{Outcome, Snapshot};
+use tweetoscope_core::dashboard::Display;
 use tweetoscope_core::schema::AlertMsg;
 
 /// Seconds between two redraws of the terminal table.
@@ -31,16 +32,30 @@ impl View {
             }
         }
     }
+}
 
-    /// A new (not redelivered) alert.
-    pub fn alert(&mut self, a: &AlertMsg) {
+impl Display for View {
+    /// A new (not redelivered) alert: one structured record (the Grafana
+    /// "latest alerts" panel reads them from Loki, so cascade ids stay out
+    /// of Prometheus labels), and its line off a terminal.
+    fn alert(&mut self, a: &AlertMsg, _: Outcome) {
+        tracing::info!(
+            target: "alert",
+            cid = %a.cid,
+            window = a.t_obs,
+            n_obs = a.n_obs,
+            predicted = a.n_tot,
+            low = a.n_tot_low,
+            high = a.n_tot_high,
+            "alert"
+        );
         if let View::Lines { .. } = self {
             println!("{}", alert_line(a));
         }
     }
 
     /// A new stat, with the board after it.
-    pub fn stat(&mut self, snapshot: &Snapshot) {
+    fn stat(&mut self, snapshot: &Snapshot) {
         if let View::Lines {
             summary_every,
             stats,
@@ -54,11 +69,11 @@ impl View {
     }
 
     /// Whether the table should be redrawn at `now`.
-    pub fn due(&self, now: f64) -> bool {
+    fn due(&self, now: f64) -> bool {
         matches!(self, View::Table { last_draw } if now - *last_draw >= REDRAW_EVERY)
     }
 
-    pub fn draw(&mut self, snapshot: &Snapshot) {
+    fn draw(&mut self, snapshot: &Snapshot) {
         if let View::Table { last_draw } = self {
             *last_draw = snapshot.now;
             let mut out = std::io::stdout().lock();

@@ -8,7 +8,6 @@ use clap::Parser;
 use tweetoscope_core::config::HawkesArgs;
 use tweetoscope_core::estimator::Estimator;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
-use tweetoscope_core::schema::Topic;
 
 /// Fits the marked Hawkes process to each partial cascade.
 #[derive(Debug, Parser)]
@@ -29,8 +28,6 @@ fn main() -> ExitCode {
         || Estimator::new(cli.hawkes.config()),
         &cli.kafka,
         &cli.windows.windows.0,
-        &[Topic::CascadeProperties],
-        &[],
         &cli,
     )
 }

@@ -14,8 +14,9 @@ use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
 use tweetoscope_core::data::Cascades;
 use tweetoscope_core::generator::{Replay, ReplayConfig, TweetFormat};
 use tweetoscope_core::kafka::args::Property;
-use tweetoscope_core::kafka::driver::{DriverError, Setup, start_output};
+use tweetoscope_core::kafka::driver::start_output;
 use tweetoscope_core::kafka::source::SourceReport;
+use tweetoscope_core::kafka::{DriverError, Setup};
 use tweetoscope_core::kafka::{KafkaArgs, app, source};
 use tweetoscope_core::schema::Topic;
 
@@ -119,12 +120,11 @@ fn main() -> ExitCode {
                     let setup = Setup {
                         args: kafka,
                         windows: &[],
-                        outputs: &[Topic::Tweets],
-                        preload: &[],
                         telemetry,
                         logs,
                     };
-                    let mut output = match start_output("generator", &setup, &[]).await {
+                    let mut output = match start_output("generator", &setup, &[Topic::Tweets]).await
+                    {
                         Err(DriverError::Stopped) => return Ok((SourceReport::default(), None)),
                         started => started?,
                     };

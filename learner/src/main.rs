@@ -7,7 +7,6 @@ use clap::Parser;
 use tweetoscope_core::config::LearnerArgs;
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
 use tweetoscope_core::learner::Learner;
-use tweetoscope_core::schema::Topic;
 
 /// Trains the learned correction of each window and publishes it.
 #[derive(Debug, Parser)]
@@ -28,10 +27,6 @@ fn main() -> ExitCode {
         || Learner::new(cli.learner.learner_config()),
         &cli.kafka,
         &cli.windows.windows.0,
-        &[Topic::Models],
-        // What `models` holds (from before a restart too) bounds what it
-        // publishes: read it whole first.
-        &[Topic::Models],
         &cli,
     )
 }

@@ -97,7 +97,7 @@ impl Stage for Printer {
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // Its own records would come back to it through the topic.
-    cli.kafka.log_to_kafka = false;
+    cli.kafka.telemetry.log_to_kafka = false;
     // Follow: a group of its own that starts at the end of the topic (or
     // at the beginning with --from-beginning), unless --group-id is given.
     if cli.kafka.group_id.is_none() {
@@ -133,13 +133,5 @@ fn main() -> ExitCode {
         json: cli.json,
         colour,
     };
-    app::run_stage(
-        cli.kafka.problems(),
-        || printer,
-        &cli.kafka,
-        &[],
-        &[],
-        &[],
-        &cli,
-    )
+    app::run_stage(cli.kafka.problems(), || printer, &cli.kafka, &[], &cli)
 }

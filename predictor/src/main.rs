@@ -10,7 +10,6 @@ use clap::Parser;
 use tweetoscope_core::config::{LearnerArgs, MarkLawArgs};
 use tweetoscope_core::kafka::{KafkaArgs, WindowArgs, app};
 use tweetoscope_core::predictor::{Predictor, PredictorConfig};
-use tweetoscope_core::schema::Topic;
 
 /// Predicts each cascade's final size and scores it once the size is known.
 #[derive(Debug, Parser)]
@@ -44,8 +43,6 @@ fn main() -> ExitCode {
         },
         &cli.kafka,
         &cli.windows.windows.0,
-        &[Topic::Alerts, Topic::Stats, Topic::Samples],
-        &[Topic::Models],
         &cli,
     )
 }

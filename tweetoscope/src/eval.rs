@@ -8,7 +8,6 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -16,9 +15,8 @@ use clap::Args;
 use tweetoscope_core::config::ReplayArgs;
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::generator::Replay;
-use tweetoscope_core::pipeline::SyncPipeline;
-use tweetoscope_core::schema::{Message, Window};
-use tweetoscope_core::stage::{Ctx, Stage};
+use tweetoscope_core::pipeline::{self, Timed};
+use tweetoscope_core::schema::Message;
 
 use crate::report::Report;
 use crate::score::Scorer;
@@ -91,17 +89,12 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the pipeline over `set`, writing one line per prediction to `out`.
-///
-/// Everything downstream of the collector is independent per window (a
-/// window's series, parameters, sizes, samples and model never meet
-/// another's), so with `workers` > 0 the collector runs here and each
-/// window's estimator, predictor and learner run on worker `i % workers`,
-/// each a [`SyncPipeline`] fed that window's collector outputs in their
-/// order. A window's messages are then handled in the order one pipeline
-/// handles them, and the lines are written sorted by (input message,
-/// window, order of handling): the file is the same for every `workers`,
-/// 0 (one pipeline, one thread) included.
+/// Runs the pipeline over `set`, writing one line per prediction to `out`:
+/// on one thread with `workers` = 0, else the collector here and each
+/// window's estimator, predictor and learner on a worker
+/// ([`pipeline::run_split`]). The lines are written sorted by (input
+/// message, window, order of handling): the file is the same for every
+/// `workers`, 0 included.
 pub fn evaluate(
     set: Arc<Dataset>,
     stages: &StageArgs,
@@ -111,10 +104,19 @@ pub fn evaluate(
 ) -> anyhow::Result<(Report, u64)> {
     let windows = stages.collector.config().windows;
     let scorer = || Scorer::new(set.clone(), &windows);
+    let inputs = Replay::new(set.clone(), replay.config()).map(|e| Timed {
+        at: e.at,
+        msg: Message::Tweet(e.msg),
+    });
     let scorers = if workers == 0 {
-        vec![run_whole(stages, replay, &set, scorer())]
+        let mut s = scorer();
+        pipeline::run_whole(stages.build(), inputs, TICK_EVERY, &mut s);
+        vec![s]
     } else {
-        run_split(stages, replay, &set, &windows, workers, scorer)?
+        let build = || stages.build();
+        let (scorers, _) =
+            pipeline::run_split(&build, inputs, &windows, workers, TICK_EVERY, &scorer);
+        scorers.ok_or_else(|| anyhow::anyhow!("a window worker panicked"))?
     };
     let mut report = Report::default();
     let mut lines = Vec::new();
@@ -131,178 +133,5 @@ pub fn evaluate(
     Ok((report, lines.len() as u64))
 }
 
-/// Work items per channel send to a window worker: one send (and maybe
-/// one wake-up) per batch rather than per item. With one send per item,
-/// the futex calls were 8 % of eval's CPU (perf, 2026-12-05).
-const WORK_BATCH: usize = 256;
-
-/// The collector's thread's side of the window workers' channels.
-struct Fanout {
-    txs: Vec<SyncSender<Vec<Work>>>,
-    /// Per worker, the items not sent yet.
-    queued: Vec<Vec<Work>>,
-}
-
-impl Fanout {
-    /// Queues each worker's share of one collector call (`all`: an item
-    /// for every worker, even one with no messages: a tick, the finish).
-    fn send(
-        &mut self,
-        kind: fn(u64, f64, Vec<Message>) -> Work,
-        unit: u64,
-        now: f64,
-        split: Vec<Vec<Message>>,
-        all: bool,
-    ) {
-        for ((tx, queued), msgs) in self.txs.iter().zip(&mut self.queued).zip(split) {
-            if all || !msgs.is_empty() {
-                queued.push(kind(unit, now, msgs));
-            }
-            if queued.len() >= WORK_BATCH {
-                // A worker stops only when the scope ends.
-                let _ = tx.send(std::mem::take(queued));
-            }
-        }
-    }
-
-    /// Sends what is queued; the workers end once they have handled it.
-    fn close(self) {
-        for (tx, queued) in self.txs.iter().zip(self.queued) {
-            if !queued.is_empty() {
-                let _ = tx.send(queued);
-            }
-        }
-    }
-}
-
 /// Replay time between ticks of every stage (expiry, timers).
 const TICK_EVERY: f64 = 60.0;
-
-/// The reference: one [`SyncPipeline`] on this thread.
-fn run_whole(stages: &StageArgs, replay: &ReplayArgs, set: &Arc<Dataset>, mut s: Scorer) -> Scorer {
-    let mut pipeline = SyncPipeline::new(stages.build());
-    let mut next_tick = 0.0;
-    let mut now = 0.0;
-    for emitted in Replay::new(set.clone(), replay.config()) {
-        now = emitted.at;
-        s.unit += 1;
-        pipeline.push(Message::Tweet(emitted.msg), now, &mut |m| s.see(m));
-        if now >= next_tick {
-            s.unit += 1;
-            pipeline.tick(now, &mut |m| s.see(m));
-            next_tick = now + TICK_EVERY;
-        }
-    }
-    s.unit += 1;
-    pipeline.finish(now, &mut |m| s.see(m));
-    s
-}
-
-/// What the collector's thread sends a window worker; `unit` numbers the
-/// collector's calls, as `Scorer::unit` does in [`run_whole`].
-enum Work {
-    Handle(u64, f64, Vec<Message>),
-    Tick(u64, f64, Vec<Message>),
-    Finish(u64, f64, Vec<Message>),
-}
-
-fn run_split(
-    stages: &StageArgs,
-    replay: &ReplayArgs,
-    set: &Arc<Dataset>,
-    windows: &[Window],
-    workers: usize,
-    scorer: impl Fn() -> Scorer,
-) -> anyhow::Result<Vec<Scorer>> {
-    let workers = workers.min(windows.len()).max(1);
-    let worker_of = |msg: &Message| {
-        let w = msg.window()?;
-        Some(windows.iter().position(|x| *x == w).unwrap_or(0) % workers)
-    };
-    std::thread::scope(|scope| {
-        let mut txs = Vec::new();
-        let mut handles = Vec::new();
-        for _ in 0..workers {
-            // Bounded: the collector runs at most this far ahead.
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Work>>(64);
-            let mut s = scorer();
-            let mut pipeline = SyncPipeline::new(stages.build());
-            txs.push(tx);
-            handles.push(scope.spawn(move || {
-                for work in rx.into_iter().flatten() {
-                    match work {
-                        Work::Handle(unit, now, msgs) => {
-                            s.unit = unit;
-                            pipeline.push_all(msgs, now, &mut |m| s.see(m));
-                        }
-                        Work::Tick(unit, now, msgs) => {
-                            s.unit = unit;
-                            pipeline.tick_after(msgs, now, &mut |m| s.see(m));
-                        }
-                        Work::Finish(unit, now, msgs) => {
-                            s.unit = unit;
-                            pipeline.push_all(msgs, now, &mut |m| s.see(m));
-                            pipeline.finish(now, &mut |m| s.see(m));
-                        }
-                    }
-                }
-                s
-            }));
-        }
-        // The collector's calls, each output to its window's worker; ticks
-        // and the finish go to every worker, whose stages tick too.
-        let mut collector = stages.build().collector;
-        let mut unit = 0u64;
-        let mut offset = 0i64;
-        let mut fanout = Fanout {
-            txs,
-            queued: (0..workers).map(|_| Vec::new()).collect(),
-        };
-        let mut send = |kind: fn(u64, f64, Vec<Message>) -> Work,
-                        unit: u64,
-                        now: f64,
-                        msgs: Vec<Message>,
-                        all: bool| {
-            let mut split: Vec<Vec<Message>> = vec![Vec::new(); workers];
-            for m in msgs {
-                if let Some(i) = worker_of(&m) {
-                    split[i].push(m);
-                }
-            }
-            fanout.send(kind, unit, now, split, all);
-        };
-        let mut out = Vec::new();
-        let mut next_tick = 0.0;
-        let mut now = 0.0;
-        for emitted in Replay::new(set.clone(), replay.config()) {
-            now = emitted.at;
-            unit += 1;
-            offset += 1;
-            let ctx = Ctx::in_process(now, offset);
-            if let Err(error) = collector.handle(Message::Tweet(emitted.msg), ctx, &mut out) {
-                tracing::warn!(offset, %error, "tweet refused");
-            }
-            if !out.is_empty() {
-                send(Work::Handle, unit, now, std::mem::take(&mut out), false);
-            }
-            if now >= next_tick {
-                unit += 1;
-                collector.tick(now, &mut out);
-                send(Work::Tick, unit, now, std::mem::take(&mut out), true);
-                next_tick = now + TICK_EVERY;
-            }
-        }
-        unit += 1;
-        collector.finish(&mut out);
-        collector.flush(&mut out);
-        send(Work::Finish, unit, now, out, true);
-        fanout.close();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a window worker panicked"))
-            })
-            .collect()
-    })
-}

@@ -6,19 +6,19 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use tweetoscope_core::pipeline::Observer;
+use tweetoscope_core::pipeline::Watcher;
 use tweetoscope_core::telemetry::inprocess::InProcess;
 use tweetoscope_core::telemetry::{Health, Metrics, http};
 
 /// A stage thread that made no progress for this long fails `/livez`.
 const LIVEZ_BOUND: Duration = Duration::from_secs(60);
 
-/// Makes each stage thread's observer.
-pub type Observers = Box<dyn Fn(&'static str) -> Option<Box<dyn Observer>>>;
+/// Makes each stage thread's watcher.
+pub type Watchers = Box<dyn Fn(&'static str) -> Option<Box<dyn Watcher>>>;
 
-/// Serves the endpoints on `addr` and returns the stage observers; without
-/// an address, no observer and no server.
-pub fn observers(addr: Option<SocketAddr>) -> anyhow::Result<Observers> {
+/// Serves the endpoints on `addr` and returns the stage watchers; without
+/// an address, no watcher and no server.
+pub fn watchers(addr: Option<SocketAddr>) -> anyhow::Result<Watchers> {
     let Some(addr) = addr else {
         return Ok(Box::new(|_| None));
     };
@@ -30,5 +30,5 @@ pub fn observers(addr: Option<SocketAddr>) -> anyhow::Result<Observers> {
     let bound = http::serve(addr, metrics.clone(), health.clone())
         .with_context(|| format!("--metrics-addr {addr}"))?;
     println!("Metrics on http://{bound}/metrics");
-    Ok(Box::new(InProcess::observers(&metrics, &health)))
+    Ok(Box::new(InProcess::watchers(&metrics, &health)))
 }

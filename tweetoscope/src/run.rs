@@ -1,8 +1,8 @@
 //! `tweetoscope run`: the paced demo of the whole pipeline, one thread per
-//! stage, with live alerts, the live web page (the `dashboard` binary's,
-//! from the same [`Board`]) and the accuracy table at the end.
+//! stage, with live alerts, the live web page (the `dashboard` binary's
+//! stage feeding the same [`Board`]) and the accuracy table at the end
+//! (eval's [`Scorer`]).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
@@ -12,15 +12,16 @@ use anyhow::Context;
 use clap::{Args, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
 use tweetoscope_core::board::{Board, BoardConfig, Outcome, top::TopEntry};
+use tweetoscope_core::clock;
 use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
-use tweetoscope_core::data::Dataset;
+use tweetoscope_core::dashboard::{Dashboard, Display};
 use tweetoscope_core::generator::Replay;
-use tweetoscope_core::hawkes;
-use tweetoscope_core::pipeline::{Envelope, spawn_observed};
-use tweetoscope_core::schema::{AlertMsg, Message, ParametersMsg, PropertiesMsg, Topic, Window};
+use tweetoscope_core::pipeline::{Envelope, Sink, spawn_watched};
+use tweetoscope_core::schema::{AlertMsg, Message, Topic, Window};
+use tweetoscope_core::stage::{Ctx, Stage};
 use tweetoscope_core::web::{self, SharedBoard};
 
-use crate::report::Report;
+use crate::score::Scorer;
 use crate::stages::StageArgs;
 
 #[derive(Debug, Clone, Args)]
@@ -66,28 +67,6 @@ impl RunArgs {
             Err(e) => e.exit(),
         }
     }
-}
-
-/// Records an alert's errors against the true size of its cascade (cid =
-/// row of the data set).
-fn score(report: &mut Report, a: &AlertMsg, p: &ParametersMsg, set: &Dataset) {
-    let Some(truth) = a
-        .cid
-        .parse::<usize>()
-        .ok()
-        .filter(|&i| i < set.len())
-        .map(|i| set.size(i) as f64)
-    else {
-        return;
-    };
-    let n_hawkes = hawkes::final_size(p.n_obs as f64, p.g1, p.n_star, 1.0);
-    let are = |n: f64| (n - truth).abs() / truth.max(1.0);
-    let covered = a
-        .n_tot_low
-        .zip(a.n_tot_high)
-        .map(|(lo, hi)| (lo..=hi).contains(&truth));
-    let warm = a.w.is_some_and(|w| w != 1.0) || a.n_tot_median.is_some();
-    report.record(a.t_obs, are(a.n_tot), are(n_hawkes), warm, covered);
 }
 
 fn alert_line(cid: &str, t_obs: Window, n_obs: Option<u64>, n_tot: f64, w: Option<f64>) -> String {
@@ -138,6 +117,32 @@ fn listen(asked: Option<SocketAddr>) -> anyhow::Result<std::net::TcpListener> {
 
 const DEFAULT_WEB_ADDR: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
 
+/// What `run` shows besides the page: the alerts that enter the top list,
+/// above the progress bar, and how many predictions so far.
+struct Progress {
+    bar: ProgressBar,
+    predicted: u64,
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Progress")
+            .field("predicted", &self.predicted)
+            .finish()
+    }
+}
+
+impl Display for Progress {
+    fn alert(&mut self, a: &AlertMsg, outcome: Outcome) {
+        self.predicted += 1;
+        if outcome == Outcome::Top {
+            self.bar.println(new_alert_line(a));
+        }
+        self.bar
+            .set_message(format!("{} predictions", self.predicted));
+    }
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     args.stages.check(&args.replay)?;
     let set = args
@@ -175,70 +180,47 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         println!("Live page: http://{addr}/");
     }
 
-    let observers = crate::metrics::observers(args.metrics_addr)?;
-    let (pipeline, output) = spawn_observed(args.stages.build(), &observers);
-    let ui_bar = bar.clone();
-    let truth_set = set.clone();
-    let ui_board = board.clone();
+    let watchers = crate::metrics::watchers(args.metrics_addr)?;
+    let (pipeline, output) = spawn_watched(args.stages.build(), &watchers);
+    let windows = args.stages.collector.config().windows;
+    let mut scorer = Scorer::new(set.clone(), &windows);
+    let progress = Progress {
+        bar: bar.clone(),
+        predicted: 0,
+    };
+    let mut dashboard = Dashboard::new(board.clone(), progress, None);
     let ui = std::thread::spawn(move || {
-        let board = ui_board;
-        let mut report = Report::default();
-        let mut fits: HashMap<(String, Window), ParametersMsg> = HashMap::new();
-        let mut scored: std::collections::HashSet<(String, Window)> = Default::default();
-        let mut predicted = 0u64;
+        let mut none = Vec::new();
+        let mut offset = 0;
         loop {
             let msg = match output.recv_timeout(Duration::from_millis(250)) {
                 Ok(msg) => msg,
                 Err(RecvTimeoutError::Timeout) => {
-                    with(&board, |b| b.tick(web::now_secs()));
+                    dashboard.tick(clock::now_secs(), &mut none);
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            let now = web::now_secs();
-            match msg {
-                Message::Properties(PropertiesMsg::Parameters(p)) => {
-                    if let Some(w) = p.t_obs {
-                        fits.insert((p.cid.clone(), w), p);
-                    }
+            let now = clock::now_secs();
+            // The source knows every cascade's full length: score against
+            // it, as eval does, not against the collector's size (cut by
+            // the termination delay).
+            scorer.see(0, &msg);
+            let topic = msg.topic();
+            match topic {
+                Topic::Alerts | Topic::Stats => {
+                    dashboard.heard(topic, "predictor (in process)", now);
+                    offset += 1;
+                    // The board takes every alert and stat the predictor
+                    // makes: a refusal would only be the wrong topic.
+                    let _ = dashboard.handle(msg, Ctx::in_process(now, offset), &mut none);
                 }
-                Message::Alert(a) => {
-                    with(&board, |b| {
-                        b.heard("predictor (in process)", Topic::Alerts, now)
-                    });
-                    let key = (a.cid.clone(), a.t_obs);
-                    if !scored.insert(key.clone()) {
-                        continue; // a redelivered prediction
-                    }
-                    predicted += 1;
-                    if with(&board, |b| b.alert(&a, now)) == Outcome::Top {
-                        ui_bar.println(new_alert_line(&a));
-                    }
-                    ui_bar.set_message(format!("{predicted} predictions"));
-                    // The source knows every cascade's full length: score
-                    // against it, as eval does, not against the collector's
-                    // size (cut by the termination delay).
-                    if let Some(p) = fits.remove(&key) {
-                        score(&mut report, &a, &p, &truth_set);
-                    }
-                }
-                Message::Series(s) => {
-                    with(&board, |b| {
-                        b.heard("collector (in process)", Topic::CascadeSeries, now)
-                    });
-                    report.series(&s.cid, s.t_obs);
-                }
-                Message::Stat(s) => {
-                    with(&board, |b| {
-                        b.heard("predictor (in process)", Topic::Stats, now);
-                        b.stat(&s, now);
-                    });
-                }
+                Topic::CascadeSeries => dashboard.heard(topic, "collector (in process)", now),
                 _ => {}
             }
-            with(&board, |b| b.tick(now));
+            dashboard.tick(now, &mut none);
         }
-        report
+        scorer.report
     });
 
     let started = Instant::now();
@@ -290,7 +272,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         est.fitted,
         est.failed,
         est.near_critical,
-        tweetoscope_core::estimator::NEAR_CRITICAL,
+        tweetoscope_core::hawkes::NEAR_CRITICAL,
         stages.predictor.stats().near_critical,
         started.elapsed().as_secs_f64()
     );

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::hawkes;
+use tweetoscope_core::pipeline::Sink;
 use tweetoscope_core::schema::{AlertMsg, Message, ParametersMsg, PropertiesMsg, Window};
 
 use crate::report::Report;
@@ -56,8 +57,9 @@ pub struct Scorer {
     warm: BTreeSet<Window>,
     predicted: HashSet<(String, Window)>,
     pub lines: Vec<Scored>,
-    /// The collector call whose consequences are being handled.
-    pub unit: u64,
+    /// The collector call whose consequences are being handled (its
+    /// [`Sink`] unit).
+    unit: u64,
     handled: u64,
 }
 
@@ -77,7 +79,7 @@ impl Scorer {
     }
 
     /// Sees every message a pipeline routes.
-    pub fn see(&mut self, msg: &Message) {
+    fn see_msg(&mut self, msg: &Message) {
         match msg {
             Message::Series(s) => self.report.series(&s.cid, s.t_obs),
             Message::Properties(PropertiesMsg::Parameters(p)) => {
@@ -151,5 +153,12 @@ impl Scorer {
             key: (self.unit, window, self.handled),
             json,
         });
+    }
+}
+
+impl Sink for Scorer {
+    fn see(&mut self, unit: u64, msg: &Message) {
+        self.unit = unit;
+        self.see_msg(msg);
     }
 }

@@ -268,7 +268,7 @@ pub struct LearnerArgs {
     /// Until a window has a model, a fit with n* at or above this is
     /// predicted by its first generation, n_obs + G1, and counted (its
     /// w = 1 prediction grows as 1 / (1 - n*)); 1: never.
-    #[arg(long, env = "TWEETOSCOPE_NEAR_CRITICAL", default_value_t = crate::estimator::NEAR_CRITICAL)]
+    #[arg(long, env = "TWEETOSCOPE_NEAR_CRITICAL", default_value_t = crate::hawkes::NEAR_CRITICAL)]
     pub near_critical: f64,
     /// What an alert says before its window's first model: the Hawkes size
     /// with w = 1, or the first generation n_obs + G1 (a lower bound; on

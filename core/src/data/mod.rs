@@ -17,32 +17,16 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rows::{number, two_fields};
 
+pub use error::DataError;
 pub use file::DataFile;
 
+mod error;
 mod file;
 mod rows;
-
-/// Why a data or index file cannot be read or written. The Display names
-/// the file, the 1-based line number in that file when there is one, and
-/// what is wrong.
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{} line {line}: {what}", path.display())]
-    Line {
-        path: PathBuf,
-        line: u64,
-        what: String,
-    },
-}
 
 /// Cascades a replay can read one at a time: held in memory
 /// ([`Dataset`]) or read from the data file as each starts ([`DataFile`]).

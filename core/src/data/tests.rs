@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use std::path::PathBuf;
+
 use super::*;
 
 /// Writes `data` and `index` into a fresh directory, returns their paths.

@@ -120,6 +120,24 @@ pub enum FitError {
     NonFiniteEstimate { p: f64, beta: f64 },
 }
 
+impl FitError {
+    /// A bounded label for why the fit failed (a metric's `reason`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::NonFinite
+            | Self::LengthMismatch { .. }
+            | Self::Unsorted { .. }
+            | Self::AfterWindow { .. } => "bad_input",
+            Self::MarkMean(_) | Self::PBounds { .. } | Self::BetaBounds(..) | Self::Prior(_) => {
+                "bad_config"
+            }
+            Self::NotConverged { .. } | Self::Argmin(_) => "not_converged",
+            Self::NonFiniteEstimate { .. } => "non_finite_estimate",
+        }
+    }
+}
+
 impl From<ArgminFailure> for FitError {
     fn from(f: ArgminFailure) -> Self {
         match f {

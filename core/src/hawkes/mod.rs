@@ -17,6 +17,7 @@ mod newton;
 mod objective;
 pub mod powerlaw;
 pub mod prior;
+mod root;
 pub mod simulate;
 #[cfg(test)]
 mod tests;
@@ -28,6 +29,11 @@ pub use prior::{LogNormalPrior, Prior, PriorError};
 /// Smallest magnitude the model uses: a follower count of 0 is read as 1 so
 /// that log A_i stays finite (an account with no follower is still seen).
 pub const MIN_MARK: f64 = 1.0;
+
+/// n* from which a cascade counts as near-critical: its Hawkes size,
+/// growing as 1 / (1 - n*), means little (the estimator counts such fits,
+/// the predictor predicts them by their first generation).
+pub const NEAR_CRITICAL: f64 = 0.95;
 
 /// Power-law magnitude distribution: density proportional to m^-alpha on
 /// [mu, inf).

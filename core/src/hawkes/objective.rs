@@ -92,7 +92,7 @@ impl Posterior<'_> {
         let (lo, hi) = (self.lo[0], self.hi[0]);
         let a = if c > 0.0 && k > 0.0 { (c / k).ln() } else { ma }.clamp(lo, hi);
         let curvature = |a: f64| a.exp() * k + prec[0][0];
-        super::newton::decreasing_root(slope, curvature, (lo, hi), a, 40, 1e-10)
+        super::root::decreasing_root(slope, curvature, (lo, hi), a, 40, 1e-10)
     }
 
     /// Starting point: over a log-spaced grid of beta inside the box, the

@@ -5,22 +5,15 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use super::args::KafkaArgs;
-use super::driver::{self, DriverError, Setup};
-use crate::schema::{Topic, Window};
+use super::driver;
+use super::error::DriverError;
+use super::setup::{Setup, StageTelemetry};
+use crate::schema::Window;
 use crate::stage::Stage;
 use crate::telemetry::logs::{self, LogReceiver, LogSetup};
 use crate::telemetry::{Health, Metrics, Transport, http, loki};
 
 pub use crate::config::check;
-
-/// The telemetry handles of a stage process; cloning shares them.
-#[derive(Debug, Clone)]
-pub struct StageTelemetry {
-    /// The process's one registry.
-    pub metrics: Metrics,
-    pub transport: Transport,
-    pub health: Health,
-}
 
 /// Longest wait for Loki to take the last records at exit.
 const LOKI_DRAIN: Duration = Duration::from_secs(3);
@@ -35,17 +28,20 @@ pub fn with_runtime<T>(
     f: impl AsyncFnOnce(StageTelemetry, Option<LogReceiver>) -> Result<T, DriverError>,
 ) -> Result<T, DriverError> {
     let metrics = Metrics::new()?;
-    let (loki_layer, loki_task) = match &args.loki_url {
+    let (loki_layer, loki_task) = match &args.telemetry.loki_url {
         Some(url) => {
-            let (layer, controller, task) = loki::layer(url, stage, args.loki_level)?;
+            let (layer, controller, task) = loki::layer(url, stage, args.telemetry.loki_level)?;
             (Some(layer), Some((controller, task)))
         }
         None => (None, None),
     };
     let setup = LogSetup {
         stage,
-        format: args.log_format,
-        kafka_level: args.log_to_kafka.then_some(args.kafka_log_level),
+        format: args.telemetry.log_format,
+        kafka_level: args
+            .telemetry
+            .log_to_kafka
+            .then_some(args.telemetry.kafka_log_level),
     };
     let logs = logs::init(&setup, &metrics, loki_layer);
     tracing::info!(stage, config = ?config, "effective configuration");
@@ -57,9 +53,9 @@ pub fn with_runtime<T>(
     runtime.block_on(async move {
         let loki = loki_task.map(|(controller, task)| (controller, tokio::spawn(task)));
         let transport = Transport::new(&metrics, stage)?;
-        let health = Health::new(Duration::from_secs_f64(args.livez_timeout));
+        let health = Health::new(Duration::from_secs_f64(args.telemetry.livez_timeout));
         health.beat();
-        let addr = http::serve(args.metrics_addr, metrics.clone(), health.clone())?;
+        let addr = http::serve(args.telemetry.metrics_addr, metrics.clone(), health.clone())?;
         tracing::info!(stage, %addr, "serving /metrics, /livez, /readyz and /health");
         let telemetry = StageTelemetry {
             metrics,
@@ -84,12 +80,10 @@ pub fn run_stage<S: Stage>(
     build: impl FnOnce() -> S,
     args: &KafkaArgs,
     windows: &[Window],
-    outputs: &[Topic],
-    preload: &[Topic],
     config: &dyn Debug,
 ) -> std::process::ExitCode {
     let result = check(problems).map_err(Failure::Config).and_then(|()| {
-        serve(build(), args, windows, outputs, preload, config)
+        serve(build(), args, windows, config)
             .map(drop)
             .map_err(Failure::Driver)
     });
@@ -117,13 +111,12 @@ fn causes(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Runs a consuming stage until SIGTERM/SIGINT.
+/// Runs a consuming stage until SIGTERM/SIGINT: its topics, what it
+/// preloads and what it consumes are those the stage declares.
 pub fn serve<S: Stage>(
     stage: S,
     args: &KafkaArgs,
     windows: &[Window],
-    outputs: &[Topic],
-    preload: &[Topic],
     config: &dyn Debug,
 ) -> Result<S, DriverError> {
     let name = stage.name();
@@ -131,8 +124,6 @@ pub fn serve<S: Stage>(
         let setup = Setup {
             args,
             windows,
-            outputs,
-            preload,
             telemetry,
             logs,
         };

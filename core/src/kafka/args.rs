@@ -7,9 +7,15 @@
 use clap::Args;
 use rdkafka::ClientConfig;
 
+pub use super::telemetry_args::TelemetryArgs;
 use crate::config::{Windows, parse_seconds};
 use crate::schema::Topic;
 pub use crate::telemetry::logs::LogFormat;
+
+/// Largest record the stages produce (librdkafka's `message.max.bytes`)
+/// and accept on the topics they create (`max.message.bytes`): a cascade of
+/// 200,000 retweets in a window makes a series of 3.4 MB (measured).
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// `key=value`, as given to `-X`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,28 +179,8 @@ pub struct KafkaArgs {
     /// waiting for the deliveries only once this much time has passed.
     #[arg(long, env = "TWEETOSCOPE_COMMIT_INTERVAL", value_parser = parse_seconds, default_value = "1")]
     pub commit_interval: f64,
-    /// Where /metrics, /livez, /readyz and /health are served (port 0: any
-    /// free port, logged).
-    #[arg(long, env = "TWEETOSCOPE_METRICS_ADDR", default_value = "127.0.0.1:0")]
-    pub metrics_addr: std::net::SocketAddr,
-    /// /livez fails when the run loop made no progress for this long.
-    #[arg(long, env = "TWEETOSCOPE_LIVEZ_TIMEOUT", value_parser = parse_seconds, default_value = "60")]
-    pub livez_timeout: f64,
-    /// Log lines on stderr: human text or one JSON object per line.
-    #[arg(long, env = "TWEETOSCOPE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-    /// Forward log records at --kafka-log-level and above to the logs topic.
-    #[arg(long, env = "TWEETOSCOPE_LOG_TO_KAFKA", default_value_t = true, action = clap::ArgAction::Set)]
-    pub log_to_kafka: bool,
-    /// Lowest level forwarded to the logs topic (error, warn, info, debug, trace).
-    #[arg(long, env = "TWEETOSCOPE_KAFKA_LOG_LEVEL", default_value = "info")]
-    pub kafka_log_level: tracing::Level,
-    /// Also push log records to this Loki (e.g. http://loki:3100).
-    #[arg(long, env = "TWEETOSCOPE_LOKI_URL")]
-    pub loki_url: Option<String>,
-    /// Lowest level pushed to Loki.
-    #[arg(long, env = "TWEETOSCOPE_LOKI_LEVEL", default_value = "info")]
-    pub loki_level: tracing::Level,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 impl KafkaArgs {
@@ -243,14 +229,7 @@ impl KafkaArgs {
         if self.batch == 0 || self.batch_wait <= 0.0 || self.batch_wait > 10.0 {
             p.push("--batch must be >= 1 and --batch-wait within (0, 10 s]".into());
         }
-        if !(self.livez_timeout >= 1.0 && self.livez_timeout <= 3600.0) {
-            p.push("--livez-timeout must be within [1 s, 1 h]".into());
-        }
-        if let Some(url) = &self.loki_url
-            && let Err(e) = crate::telemetry::loki::check_url(url)
-        {
-            p.push(e.to_string());
-        }
+        p.extend(self.telemetry.problems());
         for prop in &self.properties {
             if let Err(e) = ClientConfig::new()
                 .set(&prop.key, &prop.value)
@@ -285,7 +264,7 @@ impl KafkaArgs {
     }
 
     /// The producer's config: records up to
-    /// [`super::output::MAX_RECORD_BYTES`], lz4-compressed (JSON series
+    /// [`MAX_RECORD_BYTES`], lz4-compressed (JSON series
     /// shrink about 3 times, and the broker checks the compressed size).
     /// Idempotent writes are not required for at-least-once (duplicates are
     /// deduplicated downstream) and not every Kafka-protocol broker
@@ -299,10 +278,7 @@ impl KafkaArgs {
         c.set("linger.ms", "5")
             .set("queue.buffering.max.messages", "1000000")
             .set("message.timeout.ms", "60000")
-            .set(
-                "message.max.bytes",
-                super::output::MAX_RECORD_BYTES.to_string(),
-            )
+            .set("message.max.bytes", MAX_RECORD_BYTES.to_string())
             .set("compression.type", "lz4");
         merge(&mut c, &self.client_config());
         c

@@ -11,7 +11,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::args::KafkaArgs;
 use super::context::Context;
-use super::driver::DriverError;
+use super::error::DriverError;
 use crate::run_loop::Bound;
 use crate::schema::Topic;
 use crate::telemetry::Transport;

@@ -18,17 +18,19 @@ use std::time::{Duration, Instant};
 
 use prometheus::IntCounter;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Headers, Message as _};
+use rdkafka::message::{BorrowedMessage, Message as _};
 
-use super::app::StageTelemetry;
 use super::args::KafkaArgs;
 use super::commit::Committed;
 use super::context::Context;
-use super::driver::{DriverError, now_secs};
-use super::output::{INSTANCE, ORIGIN_TS, Output, Refused, now_ms};
+use super::error::DriverError;
+use super::output::{Output, Refused};
+use super::record;
+use super::setup::StageTelemetry;
 use super::shutdown;
-use crate::run_loop::{Bound, Cause, Event, Input, Refusal, RefusalKind, Transport};
-use crate::schema::{DecodeError, Decoder, Message, Topic};
+use crate::clock::{now_ms, now_secs};
+use crate::run_loop::{Bound, Cause, Event, Input, Refusal, Transport};
+use crate::schema::{Decoder, Message, Topic};
 use crate::stage::{Ctx, Origin};
 use crate::telemetry::logs::LogReceiver;
 
@@ -192,7 +194,7 @@ impl<'c> Kafka<'c> {
             },
         };
         let origin = ctx.origin;
-        let read = read_headers(&m);
+        let read = record::read_headers(&m);
         self.origin_ms = read
             .origin_ms
             .or_else(|| m.timestamp().to_millis())
@@ -229,13 +231,7 @@ impl<'c> Kafka<'c> {
                 instance: None,
             }));
         }
-        let msg = decoded.map_err(|e| Refusal {
-            kind: match e {
-                DecodeError::Json { .. } => RefusalKind::Undecodable,
-                DecodeError::Invalid { .. } => RefusalKind::Invalid,
-            },
-            reason: e.to_string(),
-        });
+        let msg = decoded.map_err(record::refusal);
         self.current = Some(m);
         Ok(Some(Event::Input(Input {
             topic: role,
@@ -248,10 +244,10 @@ impl<'c> Kafka<'c> {
     /// `arrived` with the record's producer instance, borrowed from the
     /// record it keeps.
     fn event(&self, arrived: Event<'static>) -> Event<'_> {
-        let instance = self.current.as_ref().and_then(|m| {
-            let value = m.headers()?.try_get(self.instance_at?)?.value?;
-            std::str::from_utf8(value).ok()
-        });
+        let instance = self
+            .current
+            .as_ref()
+            .and_then(|m| record::instance(m, self.instance_at?));
         match arrived {
             Event::Input(input) => Event::Input(Input { instance, ..input }),
             Event::Passed { topic, ctx, .. } => Event::Passed {
@@ -319,7 +315,7 @@ impl<'c> Transport for Kafka<'c> {
             for msg in out.drain(..) {
                 let origin = match cause {
                     Cause::Input => {
-                        transport.observe_latency(args.topics.name(msg.topic()), origin_ms, now);
+                        transport.record_latency(args.topics.name(msg.topic()), origin_ms, now);
                         origin_ms
                     }
                     Cause::Timer => now_ms(),
@@ -397,31 +393,4 @@ impl<'c> Transport for Kafka<'c> {
     fn now(&self) -> f64 {
         now_secs()
     }
-}
-
-/// What the run loop reads of an input's headers, in one pass.
-#[derive(Debug, Default)]
-struct ReadHeaders {
-    /// `origin-ts`, when present and a number.
-    origin_ms: Option<i64>,
-    /// The index of `instance`, when present.
-    instance_at: Option<usize>,
-}
-
-fn read_headers(m: &BorrowedMessage<'_>) -> ReadHeaders {
-    let mut read = ReadHeaders::default();
-    let Some(headers) = m.headers() else {
-        return read;
-    };
-    for (i, h) in headers.iter().enumerate() {
-        if h.key == ORIGIN_TS && read.origin_ms.is_none() {
-            read.origin_ms = h
-                .value
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(|v| v.parse().ok());
-        } else if h.key == INSTANCE && read.instance_at.is_none() {
-            read.instance_at = Some(i);
-        }
-    }
-    read
 }

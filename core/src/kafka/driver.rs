@@ -16,77 +16,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::KafkaError;
 
-use super::app::StageTelemetry;
-use super::args::KafkaArgs;
 use super::consume::Kafka;
 use super::context::Context;
-use super::output::{Output, OutputError, now_ms};
+use super::error::DriverError;
+use super::output::Output;
+use super::setup::Setup;
 use super::{preload, shutdown, topics};
 use crate::run_loop::{self, Cadence};
-use crate::schema::{Topic, Window};
+use crate::schema::Topic;
 use crate::stage::Stage;
-use crate::telemetry::TelemetryError;
 use crate::telemetry::inprocess::InProcess;
-use crate::telemetry::logs::LogReceiver;
 
-#[derive(Debug, thiserror::Error)]
-pub enum DriverError {
-    #[error(transparent)]
-    Topics(#[from] topics::TopicsError),
-    #[error(transparent)]
-    Output(#[from] OutputError),
-    #[error(transparent)]
-    Telemetry(#[from] TelemetryError),
-    #[error("cannot create the consumer: {0}")]
-    Consumer(#[source] KafkaError),
-    #[error("cannot subscribe to {topics}: {source}")]
-    Subscribe {
-        topics: String,
-        #[source]
-        source: KafkaError,
-    },
-    #[error("cannot read {topic} at start: {source}")]
-    Preload {
-        topic: String,
-        #[source]
-        source: KafkaError,
-    },
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(String),
-    #[error("shutdown took longer than the {0:?} grace")]
-    Grace(Duration),
-    /// SIGTERM/SIGINT came while the stage was starting (e.g. waiting for
-    /// the broker): nothing was consumed, so there is nothing to commit.
-    #[error("stopped by a signal before the stage started")]
-    Stopped,
-}
-
-/// What a stage process needs besides its stage.
-#[derive(Debug)]
-pub struct Setup<'a> {
-    pub args: &'a KafkaArgs,
-    pub windows: &'a [Window],
-    /// Topics the stage produces to (created when missing).
-    pub outputs: &'a [Topic],
-    /// Input topics read whole, without the group, before consuming: the
-    /// predictor's models, so it predicts with the latest model at once.
-    pub preload: &'a [Topic],
-    pub telemetry: StageTelemetry,
-    /// Log records to forward to the logs topic (`None`: forwarding off).
-    pub logs: Option<LogReceiver>,
-}
-
-/// Creates the stage's topics and producer, the shared start of
-/// [`run`] and of the generator.
+/// Creates the stage's topics (`roles`: those it reads and writes) and its
+/// producer, the shared start of [`run`] and of the generator.
 pub async fn start_output(
     stage: &'static str,
     setup: &Setup<'_>,
-    inputs: &[Topic],
+    roles: &[Topic],
 ) -> Result<Output, DriverError> {
-    let mut roles: Vec<Topic> = inputs.iter().chain(setup.outputs).copied().collect();
-    if setup.args.log_to_kafka {
+    let mut roles = roles.to_vec();
+    if setup.args.telemetry.log_to_kafka {
         roles.push(Topic::Logs);
     }
     let specs = topics::specs(setup.args, setup.windows, &roles);
@@ -121,14 +71,17 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     let name = stage.name();
     let args = setup.args;
     let inputs = stage.inputs();
-    let output = match start_output(name, &setup, inputs).await {
+    let roles = [inputs, stage.outputs()].concat();
+    let output = match start_output(name, &setup, &roles).await {
         Err(DriverError::Stopped) => {
             tracing::info!(stage = name, "stopped before starting");
             return Ok(stage);
         }
         started => started?,
     };
-    for &topic in setup.preload {
+    // Inputs read whole, without the group, before consuming: the
+    // predictor's models, so it predicts with the latest model at once.
+    for &topic in stage.preload() {
         if shutdown::requested() {
             return Ok(stage);
         }
@@ -159,20 +112,15 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             source,
         })?;
     tracing::info!(stage = name, group, topics = names.join(","), "consuming");
-    let mut observer = InProcess::new(&tel.metrics, &tel.health, name);
+    let mut watcher = InProcess::new(&tel.metrics, &tel.health, name);
     let logs = setup.logs.take();
     let mut kafka = Kafka::new(&consumer, args, &tel, output, logs, stage.decoder(), name);
     run_loop::run(
         &mut stage,
         &mut kafka,
         Cadence::default(),
-        Some(&mut observer),
+        Some(&mut watcher),
     )
     .await?;
     Ok(stage)
-}
-
-/// Wall-clock seconds: the `now` of production stages.
-pub fn now_secs() -> f64 {
-    now_ms() as f64 / 1000.0
 }

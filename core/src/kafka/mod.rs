@@ -4,7 +4,8 @@
 //! - [`app`]: what every stage binary does around its stage (telemetry
 //!   from [`crate::telemetry`], the runtime, exit codes).
 //! - [`args`]: the shared clap options (brokers, group, topic names,
-//!   partitions, client properties, dead letters, grace).
+//!   partitions, client properties, dead letters, grace), with
+//!   [`telemetry_args`] (metrics, probes, logs) flattened in.
 //! - [`partition`]: the explicit window partitioner of SPEC §1.
 //! - [`topics`]: create-if-missing, with partitions and compaction.
 //! - [`context`]: client callbacks as tracing events; revoked partitions.
@@ -12,7 +13,10 @@
 //!   delivery reports, counted.
 //! - [`driver`]: a consuming stage process: start, preload, consume with
 //!   [`crate::run_loop`] over [`consume`] (batches, dead letters, the
-//!   shutdown grace) and [`commit`] (what moved, async or sync).
+//!   shutdown grace; `record`: the headers it reads) and [`commit`] (what
+//!   moved, async or sync).
+//! - [`setup`]: what a stage process needs besides its stage (options,
+//!   windows, telemetry handles); `error`: [`DriverError`], why it stops.
 //! - [`preload`]: a topic read whole before the loop (the predictor's models).
 //! - [`source`]: the generator's loop, paced or as fast as possible.
 //! - [`shutdown`]: SIGTERM and SIGINT.
@@ -24,12 +28,18 @@ mod consume;
 pub mod context;
 mod delivery;
 pub mod driver;
+mod error;
 pub mod output;
 pub mod partition;
 pub mod preload;
+mod record;
+pub mod setup;
 pub mod shutdown;
 pub mod source;
+pub mod telemetry_args;
 pub mod topics;
 
 pub use args::{KafkaArgs, WindowArgs};
-pub use driver::{DriverError, Setup, run};
+pub use driver::run;
+pub use error::DriverError;
+pub use setup::{Setup, StageTelemetry};

@@ -37,10 +37,6 @@ pub const ORIGIN_TS: &str = "origin-ts";
 /// The header naming the process that produced a record (`stage-pid`):
 /// shows which replica handled a window.
 pub const INSTANCE: &str = "instance";
-/// Largest record the stages produce (librdkafka's `message.max.bytes`)
-/// and accept on the topics they create (`max.message.bytes`): a cascade of
-/// 200,000 retweets in a window makes a series of 3.4 MB (measured).
-pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 /// Largest dead-letter payload: longer ones are cut to this, with the
 /// original length in a `truncated-from` header, so any broker takes them.
 pub const DEAD_LETTER_MAX: usize = 64 * 1024;
@@ -353,11 +349,4 @@ impl Output {
                 source,
             })
     }
-}
-
-/// Wall-clock milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -9,7 +9,8 @@ use rdkafka::message::Message as _;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::args::KafkaArgs;
-use super::driver::{DriverError, now_secs};
+use super::error::DriverError;
+use crate::clock::now_secs;
 use crate::schema::{Message, Topic};
 use crate::stage::{Ctx, Origin, Stage};
 

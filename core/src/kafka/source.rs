@@ -14,9 +14,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::driver::DriverError;
-use super::output::{Output, now_ms};
+use super::error::DriverError;
+use super::output::Output;
 use super::shutdown;
+use crate::clock::now_ms;
 use crate::generator::Emitted;
 use crate::schema::{Message, TweetMsg};
 use crate::telemetry::Health;
@@ -129,7 +130,7 @@ mod tests {
     use super::*;
     use crate::collector::{Collector, CollectorConfig};
     use crate::generator::{Replay, ReplayConfig};
-    use crate::stage::{Ctx, Stage};
+    use crate::stage::{Ctx, Flush, Stage};
 
     fn replay() -> Vec<Emitted> {
         let data = crate::synthetic::generate(&crate::synthetic::SyntheticConfig {
@@ -164,7 +165,7 @@ mod tests {
             c.handle(Message::Tweet(e.msg.clone()), ctx, &mut out)
                 .unwrap();
         }
-        c.finish(&mut out);
+        c.flush(Flush::EndOfInput, &mut out);
         let mut v: Vec<String> = out
             .into_iter()
             .map(|m| String::from_utf8(m.without_lineage().encode()).unwrap())

@@ -26,7 +26,7 @@ const PROBE: Duration = Duration::from_secs(2);
 
 /// `max.message.bytes` of the topics the stages create: the largest
 /// record the producer sends plus room for the batch around it.
-const MAX_MESSAGE_BYTES: usize = super::output::MAX_RECORD_BYTES + 1024 * 1024;
+const MAX_MESSAGE_BYTES: usize = super::args::MAX_RECORD_BYTES + 1024 * 1024;
 
 /// A topic as this deployment wants it.
 #[derive(Debug, Clone, PartialEq, Eq)]

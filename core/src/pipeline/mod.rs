@@ -1,15 +1,20 @@
 //! In-process transports: the whole pipeline without a broker.
 //!
 //! Both drive the same [`Stage`]s the Kafka binaries drive, routing each
-//! output to the stage that consumes its topic (SPEC §1):
+//! output to the stage that consumes its topic (SPEC §1), as the stages
+//! declare it ([`Graph`], `graph.rs`):
 //! - [`SyncPipeline`] handles every message to quiescence before the next,
 //!   in one thread: deterministic, so `eval` gives byte-identical files.
+//!   [`run_whole`] and [`run_split`] (`fanout.rs`) run a finite input
+//!   through it, the latter with each window's stages on a worker thread.
 //! - [`spawn_threaded`] runs each stage on its own thread, connected by
 //!   channels, like the distributed deployment: a slow forest retrain does
 //!   not hold up predictions. Each thread runs [`crate::run_loop::run`]
-//!   over a channel transport (`threaded.rs`). [`spawn_observed`] adds
+//!   over a channel transport (`threaded.rs`). [`spawn_watched`] adds
 //!   per-stage metrics (`tweetoscope run --metrics-addr`).
 
+mod fanout;
+mod graph;
 mod threaded;
 
 use std::collections::VecDeque;
@@ -19,10 +24,12 @@ use crate::estimator::Estimator;
 use crate::learner::Learner;
 use crate::predictor::Predictor;
 use crate::run_loop::step;
-pub use crate::run_loop::{Observer, Refused};
-use crate::schema::{Message, Topic};
-use crate::stage::{Ctx, Stage};
-pub use threaded::{Envelope, Threaded, spawn_observed, spawn_threaded};
+pub use crate::run_loop::{Refused, Watcher};
+use crate::schema::Message;
+use crate::stage::{Ctx, Flush, Stage};
+pub use fanout::{Sink, Timed, run_split, run_whole};
+pub use graph::Graph;
+pub use threaded::{Envelope, Threaded, spawn_threaded, spawn_watched};
 
 /// The four state machines of a pipeline. Without a learner, the predictor
 /// keeps w = 1 (or the models it is given).
@@ -34,10 +41,38 @@ pub struct Stages {
     pub learner: Option<Learner>,
 }
 
+impl Stages {
+    /// The stages, upstream first: the numbering of their [`Graph`].
+    /// Adding a stage is its field above and its line here.
+    pub fn each(&mut self) -> impl Iterator<Item = &mut dyn Stage> {
+        [
+            Some(&mut self.collector as &mut dyn Stage),
+            Some(&mut self.estimator),
+            Some(&mut self.predictor),
+            self.learner.as_mut().map(|l| l as &mut dyn Stage),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// Stage `i` of [`Self::each`].
+    pub fn get(&mut self, i: usize) -> Option<&mut dyn Stage> {
+        self.each().nth(i)
+    }
+
+    /// The graph the stages declare.
+    pub fn graph(&mut self) -> Graph {
+        let stages: Vec<&mut dyn Stage> = self.each().collect();
+        let view: Vec<&dyn Stage> = stages.iter().map(|s| &**s).collect();
+        Graph::new(&view)
+    }
+}
+
 /// The deterministic single-threaded driver.
 #[derive(Debug)]
 pub struct SyncPipeline {
     pub stages: Stages,
+    graph: Graph,
     queue: VecDeque<Message>,
     out: Vec<Message>,
     offset: i64,
@@ -45,8 +80,9 @@ pub struct SyncPipeline {
 }
 
 impl SyncPipeline {
-    pub fn new(stages: Stages) -> Self {
+    pub fn new(mut stages: Stages) -> Self {
         Self {
+            graph: stages.graph(),
             stages,
             queue: VecDeque::new(),
             out: Vec::new(),
@@ -80,7 +116,7 @@ impl SyncPipeline {
     pub fn tick_after(&mut self, upstream: Vec<Message>, now: f64, sink: &mut dyn FnMut(&Message)) {
         let mut out = std::mem::take(&mut self.out);
         out.extend(upstream);
-        for stage in self.stages_mut() {
+        for stage in self.stages.each() {
             stage.tick(now, &mut out);
         }
         self.queue.extend(out.drain(..));
@@ -88,18 +124,14 @@ impl SyncPipeline {
         self.drain(now, sink);
     }
 
-    /// Ends the input: every open cascade terminates, then every stage
-    /// flushes, upstream first.
+    /// Ends the input: every stage flushes ([`Flush::EndOfInput`]),
+    /// upstream first, what each produces handled downstream before the
+    /// next flushes.
     pub fn finish(&mut self, now: f64, sink: &mut dyn FnMut(&Message)) {
-        let mut out = std::mem::take(&mut self.out);
-        self.stages.collector.finish(&mut out);
-        self.queue.extend(out.drain(..));
-        self.out = out;
-        self.drain(now, sink);
-        for i in 0..4 {
+        for i in 0..self.graph.len() {
             let mut out = std::mem::take(&mut self.out);
-            if let Some(stage) = self.stages_mut().into_iter().nth(i) {
-                stage.flush(&mut out);
+            if let Some(stage) = self.stages.get(i) {
+                stage.flush(Flush::EndOfInput, &mut out);
             }
             self.queue.extend(out.drain(..));
             self.out = out;
@@ -107,32 +139,26 @@ impl SyncPipeline {
         }
     }
 
-    fn stages_mut(&mut self) -> Vec<&mut dyn Stage> {
-        let s = &mut self.stages;
-        let mut v: Vec<&mut dyn Stage> = vec![&mut s.collector, &mut s.estimator, &mut s.predictor];
-        if let Some(l) = s.learner.as_mut() {
-            v.push(l);
-        }
-        v
-    }
-
     fn drain(&mut self, now: f64, sink: &mut dyn FnMut(&Message)) {
         while let Some(msg) = self.queue.pop_front() {
             sink(&msg);
-            let stage: &mut dyn Stage = match msg.topic() {
-                Topic::Tweets => &mut self.stages.collector,
-                Topic::CascadeSeries => &mut self.stages.estimator,
-                Topic::CascadeProperties | Topic::Models => &mut self.stages.predictor,
-                Topic::Samples => match self.stages.learner.as_mut() {
-                    Some(learner) => learner,
-                    None => continue,
-                },
-                Topic::Alerts | Topic::Stats | Topic::Logs => continue,
-            };
-            self.offset += 1;
-            let (topic, ctx) = (msg.topic(), Ctx::in_process(now, self.offset));
-            if let Err(why) = step(stage, topic, msg, ctx, &mut self.out, None) {
-                self.refused.record(stage.name(), topic, ctx.origin, &why);
+            let topic = msg.topic();
+            let mut msg = Some(msg);
+            let consumers = self.graph.consumers(topic);
+            for (k, &i) in consumers.iter().enumerate() {
+                // Each reader but the last gets a copy.
+                let copy = match k + 1 == consumers.len() {
+                    true => msg.take(),
+                    false => msg.clone(),
+                };
+                let (Some(copy), Some(stage)) = (copy, self.stages.get(i)) else {
+                    continue;
+                };
+                self.offset += 1;
+                let ctx = Ctx::in_process(now, self.offset);
+                if let Err(why) = step(stage, topic, copy, ctx, &mut self.out, None) {
+                    self.refused.record(stage.name(), topic, ctx.origin, &why);
+                }
             }
             self.queue.extend(self.out.drain(..));
         }

@@ -2,17 +2,18 @@
 //! [`run_loop::run`] over its [`Channel`], outputs routed by topic.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{Observer, Stages};
+use super::{Graph, Stages, Watcher};
 use crate::collector::Collector;
 use crate::estimator::Estimator;
 use crate::learner::Learner;
 use crate::predictor::Predictor;
 use crate::run_loop::{self, Bound, Cadence, Cause, Event, Input, Refusal, Transport};
-use crate::schema::{Message, PropertiesMsg, Topic};
+use crate::schema::{Message, PropertiesMsg};
 use crate::stage::{Ctx, Stage};
 
 /// What flows between stage threads.
@@ -26,13 +27,12 @@ pub enum Envelope {
     Done,
 }
 
-/// Where each topic goes in the threaded pipeline.
+/// Where each topic goes in the threaded pipeline: to its readers in the
+/// [`Graph`], one channel per stage; what no stage reads goes to the sink.
 #[derive(Debug, Clone)]
 struct Router {
-    collector: Sender<Envelope>,
-    estimator: Sender<Envelope>,
-    predictor: Sender<Envelope>,
-    learner: Option<Sender<Envelope>>,
+    graph: Arc<Graph>,
+    stages: Vec<Sender<Envelope>>,
     sink: Sender<Message>,
 }
 
@@ -40,31 +40,29 @@ impl Router {
     fn send(&self, msg: Message, now: f64) {
         // A send fails only when the consumer has already stopped (shutdown);
         // the message then has nowhere to go, as with a closed producer.
-        let tx = match msg.topic() {
-            Topic::Tweets => &self.collector,
-            Topic::CascadeSeries => {
-                // The sink counts the cascades sent for estimation.
-                let _ = self.sink.send(msg.clone());
-                &self.estimator
-            }
-            Topic::CascadeProperties => {
-                // The sink sees the fits, to score alerts against true sizes.
-                if matches!(msg, Message::Properties(PropertiesMsg::Parameters(_))) {
-                    let _ = self.sink.send(msg.clone());
-                }
-                &self.predictor
-            }
-            Topic::Models => &self.predictor,
-            Topic::Samples => match &self.learner {
-                Some(l) => l,
-                None => return,
-            },
-            Topic::Alerts | Topic::Stats | Topic::Logs => {
-                let _ = self.sink.send(msg);
-                return;
-            }
-        };
-        let _ = tx.send(Envelope::Msg(msg, now));
+        let readers = self.graph.consumers(msg.topic());
+        // The sink counts the cascades sent for estimation, sees the fits
+        // to score alerts against true sizes, and the models, to tell
+        // alerts made with one.
+        let tapped = matches!(
+            msg,
+            Message::Series(_)
+                | Message::Properties(PropertiesMsg::Parameters(_))
+                | Message::Model(_)
+        );
+        if readers.is_empty() || tapped {
+            let _ = self.sink.send(msg.clone());
+        }
+        for &i in readers {
+            let _ = self.stages[i].send(Envelope::Msg(msg.clone(), now));
+        }
+    }
+
+    /// Stage `i` has finished: its downstream stages hear one end each.
+    fn done(&self, i: usize) {
+        for &j in self.graph.downstream(i) {
+            let _ = self.stages[j].send(Envelope::Done);
+        }
     }
 }
 
@@ -84,72 +82,42 @@ pub struct Threaded {
 /// Starts one thread per stage; the receiver yields series, parameters,
 /// alerts, stats and logs.
 pub fn spawn_threaded(stages: Stages) -> (Threaded, Receiver<Message>) {
-    spawn_observed(stages, &|_| None)
+    spawn_watched(stages, &|_| None)
 }
 
-/// [`spawn_threaded`], each stage thread reporting to its observer.
-pub fn spawn_observed(
+/// [`spawn_threaded`], each stage thread reporting to its watcher.
+pub fn spawn_watched(
     stages: Stages,
-    observers: &dyn Fn(&'static str) -> Option<Box<dyn Observer>>,
+    watchers: &dyn Fn(&'static str) -> Option<Box<dyn Watcher>>,
 ) -> (Threaded, Receiver<Message>) {
-    let (ctx, crx) = channel();
-    let (etx, erx) = channel();
-    let (ptx, prx) = channel();
+    let mut stages = stages;
+    let graph = Arc::new(stages.graph());
     let (sink, output) = channel();
-    let (ltx, lrx) = match stages.learner.is_some() {
-        true => {
-            let (t, r) = channel();
-            (Some(t), Some(r))
-        }
-        false => (None, None),
-    };
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..graph.len())
+        .map(|_| {
+            let (tx, rx) = channel();
+            (tx, Some(rx))
+        })
+        .unzip();
     let router = Router {
-        collector: ctx.clone(),
-        estimator: etx,
-        predictor: ptx,
-        learner: ltx,
+        graph,
+        stages: txs,
         sink,
     };
-    // Done flows along the acyclic part of the graph: collector -> estimator
-    // and predictor, estimator -> predictor, predictor -> learner. The
-    // learner's models loop back to the predictor and are not waited for.
-    let r = router.clone();
-    let obs = observers(stages.collector.name());
-    let collector = std::thread::spawn(move || {
-        run_stage(stages.collector, crx, 1, r.clone(), obs, move |r| {
-            let _ = r.estimator.send(Envelope::Done);
-            let _ = r.predictor.send(Envelope::Done);
-        })
-    });
-    let r = router.clone();
-    let obs = observers(stages.estimator.name());
-    let estimator = std::thread::spawn(move || {
-        run_stage(stages.estimator, erx, 1, r, obs, |r| {
-            let _ = r.predictor.send(Envelope::Done);
-        })
-    });
-    let r = router.clone();
-    let obs = observers(stages.predictor.name());
-    let predictor = std::thread::spawn(move || {
-        run_stage(stages.predictor, prx, 2, r, obs, |r| {
-            if let Some(l) = &r.learner {
-                let _ = l.send(Envelope::Done);
-            }
-        })
-    });
-    let learner = match (stages.learner, lrx) {
-        (Some(l), Some(rx)) => {
-            let r = router.clone();
-            let obs = observers(l.name());
-            Some(std::thread::spawn(move || {
-                run_stage(l, rx, 1, r, obs, |_| {})
-            }))
-        }
-        _ => None,
+    let input = router.stages[0].clone();
+    let mut spawner = Spawner {
+        next: 0,
+        rxs,
+        router,
+        watchers,
     };
+    let collector = spawner.spawn(stages.collector);
+    let estimator = spawner.spawn(stages.estimator);
+    let predictor = spawner.spawn(stages.predictor);
+    let learner = stages.learner.take().map(|l| spawner.spawn(l));
     (
         Threaded {
-            input: ctx,
+            input,
             collector,
             estimator,
             predictor,
@@ -180,19 +148,43 @@ impl Threaded {
 /// How long a stage thread waits for input before it ticks.
 const IDLE: Duration = Duration::from_millis(200);
 
-/// One stage thread: [`run_loop::run`] over its channels, then the hand
-/// over downstream (`done`) once every upstream producer is done.
+/// Starts the stages on their threads, in the order of their [`Graph`].
+struct Spawner<'a> {
+    next: usize,
+    rxs: Vec<Option<Receiver<Envelope>>>,
+    router: Router,
+    watchers: &'a dyn Fn(&'static str) -> Option<Box<dyn Watcher>>,
+}
+
+impl Spawner<'_> {
+    /// Starts the graph's next stage on its own thread.
+    fn spawn<S: Stage + Send + 'static>(&mut self, stage: S) -> JoinHandle<S> {
+        let i = self.next;
+        self.next += 1;
+        let rx = self.rxs.get_mut(i).and_then(Option::take);
+        let router = self.router.clone();
+        let watcher = (self.watchers)(stage.name());
+        std::thread::spawn(move || match rx {
+            Some(rx) => run_stage(stage, i, rx, router, watcher),
+            // Not a stage of the graph: nothing comes to it.
+            None => stage,
+        })
+    }
+}
+
+/// One stage thread, stage `i` of the graph: [`run_loop::run`] over its
+/// channels, then its end of stream handed downstream once every upstream
+/// producer has ended.
 fn run_stage<S: Stage>(
     mut stage: S,
+    i: usize,
     rx: Receiver<Envelope>,
-    upstreams: usize,
     router: Router,
-    mut observer: Option<Box<dyn Observer>>,
-    done: impl FnOnce(&Router),
+    mut watcher: Option<Box<dyn Watcher>>,
 ) -> S {
     let mut channel = Channel {
         rx,
-        upstreams,
+        upstreams: router.graph.upstreams(i),
         finished: 0,
         now: 0.0,
         offset: 0,
@@ -204,9 +196,9 @@ fn run_stage<S: Stage>(
         tick_every: Duration::ZERO,
         ..Cadence::default()
     };
-    let observer = observer.as_deref_mut().map(|o| o as &mut dyn Observer);
-    let Ok(_) = run_loop::block_on(run_loop::run(&mut stage, &mut channel, cadence, observer));
-    done(&channel.router);
+    let watcher = watcher.as_deref_mut().map(|o| o as &mut dyn Watcher);
+    let Ok(_) = run_loop::block_on(run_loop::run(&mut stage, &mut channel, cadence, watcher));
+    channel.router.done(i);
     stage
 }
 

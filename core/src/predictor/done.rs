@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use super::pending::{Key, Run};
+use super::state::{Key, Run};
 use crate::dedupe::Fingerprints;
 use crate::hashing::FastMap;
 

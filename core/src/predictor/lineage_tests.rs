@@ -5,7 +5,8 @@
 
 use super::tests::{alerts, at, failed, p_msg, params, run, size, stat};
 use super::*;
-use crate::schema::Lineage;
+use crate::schema::{Lineage, Message, PropertiesMsg, Topic};
+use crate::stage::Stage;
 
 fn lineage(first: i64, decided: i64) -> Option<Lineage> {
     Some(Lineage {

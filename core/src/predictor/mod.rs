@@ -8,9 +8,10 @@
 //! remembered for a while to drop duplicates, and unmatched halves expire.
 //!
 //! Laid out by concept:
-//! - this file: the configuration, the counters, the [`Predictor`] itself
-//!   and its [`Stage`] impl (dispatch, expiry tick, retained offsets,
-//!   revocation);
+//! - this file: the configuration, the counters, the [`Predictor`] itself;
+//! - `stage`: its [`crate::stage::Stage`] impl (dispatch, expiry tick,
+//!   retained offsets, revocation, the counters it reports);
+//! - `state`: what is held per (cid, T_obs);
 //! - `done`: the completed keys, bounded by time and count;
 //! - `pending`: the per-(cid, T_obs) state waiting for its other half,
 //!   duplicate detection, the hold and release of offsets, failed fits and
@@ -21,6 +22,8 @@
 mod done;
 mod pending;
 mod predict;
+mod stage;
+mod state;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -29,11 +32,10 @@ use crate::hashing::{FastMap, FastSet};
 use crate::features;
 use crate::hawkes::MarkLaw;
 use crate::model::{Correction, DEFAULT_W_MAX};
-use crate::schema::{Decoder, Message, PropertiesMsg, Topic, Window};
-use crate::stage::{Ctx, Origin, Stage, StageError};
+use crate::schema::Window;
 
 use done::DoneKeys;
-use pending::{Key, Pending};
+use state::{Key, Pending};
 
 /// Which number of a calibrated model's predictive distribution an alert
 /// reports as `n_tot` (the other is in `n_tot_median` or implied).
@@ -59,8 +61,8 @@ pub enum ColdStart {
 }
 
 /// How many completed keys the predictor remembers by default (as the
-/// estimator: [`crate::estimator::SEEN_CAPACITY`]).
-pub const DONE_CAPACITY: usize = crate::estimator::SEEN_CAPACITY;
+/// estimator: [`crate::dedupe::SEEN_CAPACITY`]).
+pub const DONE_CAPACITY: usize = crate::dedupe::SEEN_CAPACITY;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictorConfig {
@@ -96,7 +98,7 @@ impl Default for PredictorConfig {
         Self {
             features: features::DEFAULT.iter().map(|s| s.to_string()).collect(),
             state_ttl: 7.0 * 86_400.0,
-            near_critical: crate::estimator::NEAR_CRITICAL,
+            near_critical: crate::hawkes::NEAR_CRITICAL,
             cold_start: ColdStart::default(),
             done_ttl: 7.0 * 86_400.0,
             done_capacity: DONE_CAPACITY,
@@ -149,6 +151,10 @@ pub struct PredictorStats {
     /// Fits the estimator reported failed (`"type":"failed"`).
     pub failed_fits: u64,
 }
+
+/// Help of the predictor's `expired_halves`, one series per outcome.
+const EXPIRED_HALVES: &str =
+    "Halves dropped unmatched: after the state TTL, or sizes whose parameters can no longer come";
 
 /// The predictor stage. See the module documentation.
 #[derive(Debug)]
@@ -220,91 +226,6 @@ impl Predictor {
     }
 }
 
-impl Stage for Predictor {
-    fn name(&self) -> &'static str {
-        "predictor"
-    }
-
-    fn decoder(&self) -> Decoder {
-        Decoder::new(self.cfg.marks)
-    }
-
-    fn inputs(&self) -> &'static [Topic] {
-        &[Topic::CascadeProperties, Topic::Models]
-    }
-
-    fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
-        match msg {
-            Message::Properties(PropertiesMsg::Parameters(p)) => self.on_parameters(p, ctx, out),
-            Message::Properties(PropertiesMsg::Size(s)) => self.on_size(s, ctx, out),
-            Message::Properties(PropertiesMsg::Failed(f)) => self.on_failed(f, ctx),
-            Message::Model(m) => self.on_model(m),
-            other => Err(StageError::UnexpectedTopic {
-                stage: "predictor",
-                topic: other.topic(),
-            }),
-        }
-    }
-
-    fn tick(&mut self, now: f64, _out: &mut Vec<Message>) {
-        let now = self.advance(now);
-        while let Some((born, seq, _)) = self.pending_queue.front() {
-            if now - born <= self.cfg.state_ttl {
-                break;
-            }
-            let seq = *seq;
-            let Some((_, _, key)) = self.pending_queue.pop_front() else {
-                break;
-            };
-            // A completed or revoked key, or one re-created later, is not ours.
-            if self.pending.get(&key).is_some_and(|e| e.seq == seq)
-                && let Some(e) = self.remove(&key)
-            {
-                self.stats.expired_parameters += u64::from(e.predicted.is_some());
-                self.stats.expired_sizes += u64::from(e.size.is_some());
-            }
-        }
-        self.done.expire(now);
-    }
-
-    /// Only `cascade_properties` holds state: models are re-read from the
-    /// start of their compacted topic on every start.
-    fn retained_offset(&self, topic: Topic, partition: i32) -> Option<i64> {
-        if topic != Topic::CascadeProperties {
-            return None;
-        }
-        self.held
-            .get(&partition)
-            .and_then(|offsets| offsets.keys().next().copied())
-    }
-
-    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
-        crate::observe::predictor(self, report);
-    }
-
-    fn revoke(&mut self, topic: Topic, partitions: &[i32]) {
-        if topic != Topic::CascadeProperties {
-            return;
-        }
-        let revoked = |o: &Option<Origin>| o.is_some_and(|o| partitions.contains(&o.partition));
-        let keys: Vec<Key> = self
-            .pending
-            .iter()
-            .filter(|(_, e)| {
-                revoked(&e.predicted.as_ref().map(|(_, o)| *o))
-                    || revoked(&e.size.as_ref().map(|(_, o)| *o))
-                    || revoked(&e.failed)
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in keys {
-            self.remove(&key);
-        }
-        self.done.revoke(partitions);
-        // The next owner replays them: what was seen there orders nothing.
-        self.decided.retain(|_, (_, p)| !partitions.contains(p));
-    }
-}
 #[cfg(test)]
 mod lineage_tests;
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! and model loading.
 
 use super::done::Done;
-use super::pending::{Pending, Predicted};
+use super::state::{Pending, Predicted};
 use super::{ColdStart, Point, Predictor};
 use crate::features;
 use crate::hawkes::final_size;
@@ -11,7 +11,7 @@ use crate::model::{Correction, Sizes};
 use crate::schema::{AlertMsg, Message, ModelMsg, ParametersMsg, SampleMsg, StatMsg, Window};
 use crate::stage::{Ctx, StageError};
 
-use super::pending::Key;
+use super::state::Key;
 
 impl Predictor {
     pub(super) fn on_parameters(

@@ -3,7 +3,10 @@
 
 use super::*;
 use crate::model::{ForestConfig, Target};
-use crate::schema::{AlertMsg, FailedMsg, ParametersMsg, SampleMsg, SizeMsg, StatMsg};
+use crate::schema::{
+    AlertMsg, FailedMsg, Message, ParametersMsg, PropertiesMsg, SampleMsg, SizeMsg, StatMsg, Topic,
+};
+use crate::stage::{Ctx, Origin, Stage, StageError};
 
 pub(super) fn params(cid: &str) -> ParametersMsg {
     ParametersMsg {
@@ -507,4 +510,18 @@ fn parameters_that_overflow_are_refused_and_free_their_size() {
     assert!(run(&mut pr, size("1", 30), at(1.0, 1)).is_empty());
     assert_eq!(pr.pending(), 0);
     assert_eq!(pr.retained_offset(Topic::CascadeProperties, 0), None);
+}
+
+#[test]
+fn a_fresh_predictor_reports_zero_counters_and_no_model_version() {
+    let p = Predictor::new(crate::predictor::PredictorConfig::default());
+    let mut r = crate::stage::Recorder::default();
+    crate::stage::Stage::observe(&p, &mut r);
+    assert_eq!(r.0["unmatched_halves[]"], 0.0);
+    assert_eq!(r.0["expired_halves[(\"outcome\", \"size\")]"], 0.0);
+    assert!(
+        !r.0.keys().any(|k| k.starts_with("model_version_in_use")),
+        "{:?}",
+        r.0
+    );
 }

@@ -45,7 +45,7 @@ use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crate::schema::{Message, Topic, Window};
-use crate::stage::{Ctx, Stage, StageReport};
+use crate::stage::{Ctx, Flush, Stage, StageReport};
 
 pub use step::{Refusal, RefusalKind, Refused, step};
 
@@ -127,8 +127,9 @@ pub struct Bound {
 }
 
 /// Watches one stage's loop: metrics and liveness (the telemetry module
-/// implements it; `None` for a loop nobody watches).
-pub trait Observer: StageReport + Send {
+/// implements it; `None` for a loop nobody watches). It is also where the
+/// stage's [`Stage::observe`] report goes: "observe" is that report only.
+pub trait Watcher: StageReport + Send {
     /// One input handled: its topic and window, what came out, how long.
     fn handled(
         &mut self,
@@ -166,14 +167,14 @@ pub async fn run<S: Stage + ?Sized, T: Transport>(
     stage: &mut S,
     transport: &mut T,
     cadence: Cadence,
-    mut observer: Option<&mut dyn Observer>,
+    mut watcher: Option<&mut dyn Watcher>,
 ) -> Result<Refused, T::Error> {
     let mut out = Vec::new();
     let mut next: HashMap<(Topic, i32), i64> = HashMap::new();
     let mut refused = Refused::default();
     let (mut last_tick, mut last_observe) = (Instant::now(), Instant::now());
     loop {
-        if let Some(o) = reborrow(&mut observer) {
+        if let Some(o) = reborrow(&mut watcher) {
             o.beat();
             if last_observe.elapsed() >= cadence.observe_every {
                 last_observe = Instant::now();
@@ -188,9 +189,9 @@ pub async fn run<S: Stage + ?Sized, T: Transport>(
                 if let Some(instance) = input.instance {
                     stage.heard(topic, instance, ctx.now);
                 }
-                let handled = input.msg.and_then(|msg| {
-                    step(stage, topic, msg, ctx, &mut out, reborrow(&mut observer))
-                });
+                let handled = input
+                    .msg
+                    .and_then(|msg| step(stage, topic, msg, ctx, &mut out, reborrow(&mut watcher)));
                 match handled {
                     Ok(()) => transport.send(&mut out, Cause::Input).await?,
                     Err(why) => {
@@ -228,18 +229,20 @@ pub async fn run<S: Stage + ?Sized, T: Transport>(
             Event::Stop => break,
         }
     }
-    stage.flush(&mut out);
+    // The loop stops on a signal or when its channel closes: the input
+    // itself goes on (a topic), or is cut short (the threaded demo).
+    stage.flush(Flush::Shutdown, &mut out);
     transport.send(&mut out, Cause::Timer).await?;
-    if let Some(o) = observer {
+    if let Some(o) = watcher {
         stage.observe(o);
     }
     transport.commit(&bounds(stage, &next), true).await?;
     Ok(refused)
 }
 
-/// The observer for one call, the loop keeping it.
-fn reborrow<'s>(observer: &'s mut Option<&mut dyn Observer>) -> Option<&'s mut dyn Observer> {
-    match observer {
+/// The watcher for one call, the loop keeping it.
+fn reborrow<'s>(watcher: &'s mut Option<&mut dyn Watcher>) -> Option<&'s mut dyn Watcher> {
+    match watcher {
         Some(o) => Some(&mut **o),
         None => None,
     }

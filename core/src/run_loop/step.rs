@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::Observer;
+use super::Watcher;
 use crate::schema::{Message, Topic};
 use crate::stage::{Ctx, Origin, Stage};
 
@@ -60,17 +60,17 @@ impl Refused {
 }
 
 /// Handles one decoded input, pushing its outputs into `out` and telling
-/// the observer; a refused input leaves nothing in `out`.
+/// the watcher; a refused input leaves nothing in `out`.
 pub fn step<S: Stage + ?Sized>(
     stage: &mut S,
     topic: Topic,
     msg: Message,
     ctx: Ctx,
     out: &mut Vec<Message>,
-    observer: Option<&mut dyn Observer>,
+    watcher: Option<&mut dyn Watcher>,
 ) -> Result<(), Refusal> {
     let window = msg.window();
-    let started = observer.is_some().then(Instant::now);
+    let started = watcher.is_some().then(Instant::now);
     let before = out.len();
     if let Err(error) = stage.handle(msg, ctx, out) {
         out.truncate(before);
@@ -79,7 +79,7 @@ pub fn step<S: Stage + ?Sized>(
             reason: error.to_string(),
         });
     }
-    if let (Some(o), Some(started)) = (observer, started) {
+    if let (Some(o), Some(started)) = (watcher, started) {
         o.handled(topic, window, &out[before..], started.elapsed());
     }
     Ok(())

@@ -171,7 +171,7 @@ impl Stage for Echo {
         out.push(log(format!("tick {now}")));
     }
 
-    fn flush(&mut self, out: &mut Vec<Message>) {
+    fn flush(&mut self, _: Flush, out: &mut Vec<Message>) {
         out.push(log("flush".into()));
     }
 

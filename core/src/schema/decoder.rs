@@ -105,6 +105,20 @@ fn missing() -> String {
     "no T_obs (or t_obs) in the value nor a window in the key".into()
 }
 
+impl Message {
+    /// Reads a payload of `topic` as [`Decoder`] does, completing 2020
+    /// parameters with the course's magnitude law (alpha 2.4, mu 10), the
+    /// constants the 2020 course predictor hard-codes. A stage configured
+    /// with another law reads through its own [`Decoder`].
+    pub fn decode(
+        topic: Topic,
+        key: Option<&[u8]>,
+        payload: &[u8],
+    ) -> Result<Message, DecodeError> {
+        Decoder::new(MarkLaw::COURSE).decode(topic, key, payload)
+    }
+}
+
 #[cfg(test)]
 #[path = "decoder_tests.rs"]
 mod tests;

@@ -4,9 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-#[cfg(test)]
-use super::{Message, PropertiesMsg};
-
 /// Where a series, size, parameters or failed fit comes from on `tweets`.
 ///
 /// A tweets partition is read in order by one collector, and a window's
@@ -30,20 +27,5 @@ impl Lineage {
     /// The run identity: (partition, first).
     pub fn run(&self) -> (i32, i64) {
         (self.partition, self.first)
-    }
-}
-
-#[cfg(test)]
-impl Message {
-    /// The same record without its lineage, for tests comparing outputs
-    /// whose offsets differ (another watermark interval, skipped
-    /// watermarks).
-    pub(crate) fn without_lineage(mut self) -> Self {
-        match &mut self {
-            Message::Series(s) => s.lineage = None,
-            Message::Properties(PropertiesMsg::Size(s)) => s.lineage = None,
-            _ => {}
-        }
-        self
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 use super::{LABELS, Metrics};
-use crate::estimator::NEAR_CRITICAL;
+use crate::hawkes::NEAR_CRITICAL;
 use crate::schema::{Message, PropertiesMsg, Topic, Window};
 use crate::stage::StageReport;
 

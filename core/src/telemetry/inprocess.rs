@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use super::{Health, Metrics, StageMetrics};
-use crate::pipeline::Observer;
+use crate::pipeline::Watcher;
 use crate::schema::{Message, Topic, Window};
 use crate::stage::StageReport;
 
-/// One stage loop's observer: a thread of the in-process pipeline, or a
+/// One stage loop's watcher: a thread of the in-process pipeline, or a
 /// Kafka stage binary.
 #[derive(Debug)]
 pub struct InProcess {
@@ -25,13 +25,13 @@ impl InProcess {
         }
     }
 
-    /// The observer maker for [`crate::pipeline::spawn_observed`].
-    pub fn observers(
+    /// The watcher maker for [`crate::pipeline::spawn_watched`].
+    pub fn watchers(
         metrics: &Metrics,
         health: &Health,
-    ) -> impl Fn(&'static str) -> Option<Box<dyn Observer>> + use<> {
+    ) -> impl Fn(&'static str) -> Option<Box<dyn Watcher>> + use<> {
         let (metrics, health) = (metrics.clone(), health.clone());
-        move |stage| Some(Box::new(InProcess::new(&metrics, &health, stage)) as Box<dyn Observer>)
+        move |stage| Some(Box::new(InProcess::new(&metrics, &health, stage)) as Box<dyn Watcher>)
     }
 }
 
@@ -57,7 +57,7 @@ impl StageReport for InProcess {
     }
 }
 
-impl Observer for InProcess {
+impl Watcher for InProcess {
     fn handled(
         &mut self,
         input: Topic,
@@ -76,7 +76,7 @@ impl Observer for InProcess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::{Envelope, Stages, spawn_observed};
+    use crate::pipeline::{Envelope, Stages, spawn_watched};
 
     #[test]
     fn the_in_process_pipeline_exports_the_stage_metrics_of_the_kafka_binaries() {
@@ -88,8 +88,8 @@ mod tests {
             predictor: crate::predictor::Predictor::new(Default::default()),
             learner: None,
         };
-        let observers = InProcess::observers(&metrics, &health);
-        let (pipeline, output) = spawn_observed(stages, &observers);
+        let watchers = InProcess::watchers(&metrics, &health);
+        let (pipeline, output) = spawn_watched(stages, &watchers);
         let set = crate::synthetic::generate(&crate::synthetic::SyntheticConfig {
             cascades: 60,
             seed: 3,

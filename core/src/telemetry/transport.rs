@@ -114,7 +114,7 @@ impl Transport {
     }
 
     /// Records one output's latency, from its origin timestamp (ms).
-    pub fn observe_latency(&self, topic: &str, origin_ms: i64, now_ms: i64) {
+    pub fn record_latency(&self, topic: &str, origin_ms: i64, now_ms: i64) {
         let seconds = (now_ms - origin_ms).max(0) as f64 / 1000.0;
         self.latency.with_label_values(&[topic]).observe(seconds);
     }

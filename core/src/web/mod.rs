@@ -13,9 +13,10 @@ mod http;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::board::Board;
+use crate::clock::now_secs;
 
 pub use http::{Request, Response, read_request};
 
@@ -51,13 +52,6 @@ pub enum WebError {
     LocalAddr(#[source] std::io::Error),
     #[error("cannot start the web server thread: {0}")]
     Thread(#[source] std::io::Error),
-}
-
-/// Seconds since the Unix epoch: the clock the board is fed with.
-pub fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Binds `addr`; a separate step so that a bad address is reported with the

@@ -228,5 +228,5 @@ fn map_log_p(children: f64, k: f64, shift: f64, s: f64, a_max: f64) -> f64 {
     }
     let curvature = |a: f64| a.exp() * k + prec;
     let start = 0.5 * (lo + a_max);
-    crate::hawkes::newton::decreasing_root(slope, curvature, (lo, a_max), start, 100, 1e-12)
+    crate::hawkes::root::decreasing_root(slope, curvature, (lo, a_max), start, 100, 1e-12)
 }

@@ -9,8 +9,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::schema::{PropertiesMsg, SeriesMsg};
+use crate::schema::{PropertiesMsg, SeriesMsg, Topic, TweetMsg, Window};
 use crate::stage::Origin;
+use crate::stage::{Flush, Stage};
 
 pub(super) fn tweet_of(source: SourceId, cid: u32, t: f64, m: f64, original: bool) -> Message {
     let tweet = Tweet {
@@ -233,12 +234,12 @@ fn end_flushes_every_open_cascade_of_its_source() {
 }
 
 #[test]
-fn finish_ends_every_source() {
+fn the_end_of_the_input_ends_every_source() {
     let mut run = Run::new(cfg());
     run.send_all(three_tweets(1, 7));
     run.send_all(three_tweets(2, 9));
     let mut out = Vec::new();
-    run.c.finish(&mut out);
+    run.c.flush(Flush::EndOfInput, &mut out);
     assert_eq!(sizes(&out).len(), 4);
     assert_eq!(run.c.open_cascades(), 0);
 }
@@ -362,7 +363,7 @@ fn flush_emits_nothing_and_keeps_cascades_open() {
     let mut run = Run::new(cfg());
     run.send_all(three_tweets(1, 7));
     let mut out = Vec::new();
-    run.c.flush(&mut out);
+    run.c.flush(Flush::Shutdown, &mut out);
     assert!(out.is_empty());
     assert_eq!(run.c.open_cascades(), 1);
 }

@@ -32,12 +32,17 @@ use std::collections::binary_heap::PeekMut;
 use std::iter::FusedIterator;
 use std::sync::Arc;
 
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::{Cascades, DataError};
-use crate::schema::{SourceId, Tweet, TweetMsg};
+use crate::schema::{SourceId, TweetMsg};
+
+mod source;
+
+pub use source::Emitted;
+use source::Source;
 
 /// How a dataset is replayed. The defaults are the course's.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,20 +87,6 @@ impl Default for ReplayConfig {
             format: TweetFormat::Ours,
         }
     }
-}
-
-/// One message of the replay and the source clock it is sent at: the
-/// tweet's or watermark's `t`, and for `end` the source's last time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Emitted {
-    pub at: f64,
-    pub msg: TweetMsg,
-    /// For a watermark, when its source's next tweet is due: the gap the
-    /// watermark fills ends there. A transport that replays faster than the
-    /// source clock may skip the watermark when that gap is short in wall
-    /// time (the collector's output does not depend on watermarks, only
-    /// when it comes). `None` for tweets and `end`.
-    pub next_tweet: Option<f64>,
 }
 
 /// The replay of a dataset: an iterator over the merged sources.
@@ -144,15 +135,7 @@ impl Replay {
         for s in 0..n_sources {
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
             rng.set_stream(1 + s as u64);
-            let mut source = Source {
-                id: s as SourceId,
-                next_deal: s,
-                active: BinaryHeap::with_capacity(cfg.max_active.max(1)),
-                seq: 0,
-                last: 0.0,
-                done: false,
-                rng,
-            };
+            let mut source = Source::new(s as SourceId, cfg.max_active.max(1), rng);
             for _ in 0..cfg.max_active.max(1) {
                 if let Err(e) =
                     source.start_next(0.0, &*replay.data, &replay.order, n_sources, spread)
@@ -253,180 +236,5 @@ impl PartialEq for Next {
 }
 impl Eq for Next {}
 
-/// An active cascade: its rows, its next row and when that row's tweet is
-/// due.
-#[derive(Debug, Clone)]
-struct Cursor {
-    t: f64,
-    /// Start order within the source: the tie-break between cascades.
-    seq: u64,
-    cid: usize,
-    times: Vec<f64>,
-    marks: Vec<f64>,
-    row: usize,
-    /// When the cascade's first tweet is sent.
-    start: f64,
-    /// The data time of the first tweet: times are taken relative to it, so
-    /// a cascade never starts before `start` whatever its data origin.
-    origin: f64,
-}
-
-impl Ord for Cursor {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.t.total_cmp(&other.t).then(self.seq.cmp(&other.seq))
-    }
-}
-impl PartialOrd for Cursor {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl PartialEq for Cursor {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Cursor {}
-
-#[derive(Debug)]
-struct Source {
-    id: SourceId,
-    rng: ChaCha8Rng,
-    /// Index into `Replay::order` of this source's next cascade.
-    next_deal: usize,
-    active: BinaryHeap<Reverse<Cursor>>,
-    seq: u64,
-    /// Time of the last message sent (the clock starts at 0).
-    last: f64,
-    done: bool,
-}
-
-impl Source {
-    /// Starts this source's next dealt cascade, if any, at now + U[0, spread].
-    fn start_next(
-        &mut self,
-        now: f64,
-        data: &dyn Cascades,
-        order: &[usize],
-        n: usize,
-        spread: f64,
-    ) -> Result<(), DataError> {
-        let Some(&cid) = order.get(self.next_deal) else {
-            return Ok(());
-        };
-        self.next_deal += n;
-        let start = now + (self.rng.random::<f64>() * spread).round();
-        let (mut times, mut marks) = (Vec::new(), Vec::new());
-        data.read(cid, &mut times, &mut marks)?;
-        self.active.push(Reverse(Cursor {
-            t: start,
-            seq: self.seq,
-            cid,
-            origin: times[0],
-            times,
-            marks,
-            row: 0,
-            start,
-        }));
-        self.seq += 1;
-        Ok(())
-    }
-
-    /// When this source's next message is due; None once `end` is sent.
-    fn next_at(&self, watermark: Option<f64>) -> Option<f64> {
-        if self.done {
-            return None;
-        }
-        Some(match (self.active.peek(), watermark) {
-            (Some(c), Some(w)) if c.0.t - self.last > w => self.last + w,
-            (Some(c), _) => c.0.t,
-            (None, _) => self.last,
-        })
-    }
-
-    fn emit(
-        &mut self,
-        data: &dyn Cascades,
-        order: &[usize],
-        n: usize,
-        spread: f64,
-        watermark: Option<f64>,
-    ) -> Result<Emitted, DataError> {
-        let source = self.id;
-        let Some(mut top) = self.active.peek_mut() else {
-            self.done = true;
-            let msg = TweetMsg::End { source };
-            return Ok(Emitted {
-                at: self.last,
-                msg,
-                next_tweet: None,
-            });
-        };
-        if let Some(w) = watermark.filter(|&w| top.0.t - self.last > w) {
-            self.last += w;
-            let msg = TweetMsg::Watermark {
-                source,
-                t: self.last,
-            };
-            return Ok(Emitted {
-                at: self.last,
-                msg,
-                next_tweet: Some(top.0.t),
-            });
-        }
-        let Cursor { t, cid, row, .. } = top.0;
-        let tweet = Tweet {
-            msg: String::new(),
-            t,
-            m: top.0.marks[row],
-            source,
-            info: cascade_info(cid),
-            tweet_id: None,
-        };
-        let msg = if row == 0 {
-            TweetMsg::Tweet(tweet)
-        } else {
-            TweetMsg::Retweet(tweet)
-        };
-        self.last = t;
-        if row + 1 < top.0.times.len() {
-            top.0.row = row + 1;
-            // Non-decreasing: data times are sorted and rounding is monotone.
-            top.0.t = top.0.start + (top.0.times[row + 1] - top.0.origin);
-        } else {
-            PeekMut::pop(top);
-            self.start_next(t, data, order, n, spread)?;
-        }
-        Ok(Emitted {
-            at: t,
-            msg,
-            next_tweet: None,
-        })
-    }
-}
-
-/// `cascade=<cid>`, the `info` of a replayed tweet, written without the
-/// formatting machinery: a replay makes one per tweet (perf, 2026-12-05:
-/// `format!` was 2 % of `eval`'s CPU).
-fn cascade_info(cid: usize) -> String {
-    const PREFIX: &str = "cascade=";
-    let mut digits = [0u8; 20];
-    let (mut at, mut n) = (digits.len(), cid);
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let mut info = String::with_capacity(PREFIX.len() + digits.len() - at);
-    info.push_str(PREFIX);
-    // Only ASCII digits were written.
-    info.extend(digits[at..].iter().map(|&d| char::from(d)));
-    info
-}
-
 #[cfg(test)]
-#[path = "generator_tests.rs"]
 mod tests;

@@ -14,10 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Collector;
-use super::source::Time;
-use crate::schema::{Message, SourceId};
-use crate::stage::Origin;
+use super::due::Time;
+use crate::schema::SourceId;
 
 /// The clocks of the held sources, per tweets partition, ordered. Set on
 /// every message: ordered maps, because for a few sources and partitions
@@ -66,7 +64,7 @@ impl Clocks {
 
     /// Sources of `partition` other than `except` whose clock is more
     /// than `idle` behind the partition's newest.
-    fn idle(&self, partition: i32, except: SourceId, idle: f64) -> Vec<SourceId> {
+    pub(super) fn idle(&self, partition: i32, except: SourceId, idle: f64) -> Vec<SourceId> {
         let Some(set) = self.by_partition.get(&partition) else {
             return Vec::new();
         };
@@ -78,32 +76,6 @@ impl Clocks {
             .map(|&(_, id)| id)
             .filter(|&id| id != except)
             .collect()
-    }
-}
-
-impl Collector {
-    /// After a message of `source` (at `at`): records its clock, and ends
-    /// the sources of its partition left `source_idle` behind.
-    pub(super) fn end_idle(&mut self, source: SourceId, at: Origin, out: &mut Vec<Message>) {
-        let Some(state) = self.sources.get(&source) else {
-            return;
-        };
-        let partition = state.partition;
-        self.clocks.set(source, partition, state.clock);
-        let idle = self.cfg.idle();
-        for id in self.clocks.idle(partition, source, idle) {
-            let clock = self.sources.get(&id).map_or(f64::NAN, |s| s.clock);
-            tracing::info!(
-                source = id,
-                clock,
-                partition,
-                offset = at.offset,
-                idle,
-                "source idle: ended as if it had sent end"
-            );
-            self.stats.idle_sources_ended += 1;
-            self.end(id, Some(at), out);
-        }
     }
 }
 

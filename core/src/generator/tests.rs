@@ -4,6 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::*;
+use rand::Rng;
+
 use crate::data::Dataset;
 
 /// 300 cascades of 1 to 40 tweets over up to ~3 hours, with long gaps.
@@ -260,7 +262,7 @@ fn news_sized_set_timings() {
 #[test]
 fn cascade_info_writes_the_id_in_decimal() {
     for cid in [0, 7, 10, 99, 12_345, usize::MAX] {
-        assert_eq!(super::cascade_info(cid), format!("cascade={cid}"));
+        assert_eq!(super::source::cascade_info(cid), format!("cascade={cid}"));
     }
 }
 

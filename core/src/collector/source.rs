@@ -3,14 +3,15 @@
 //! terminated cascades (to drop their late tweets), and the input offsets
 //! all of these depend on (see `collector_replay`).
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 
 use crate::hashing::{FastMap, FastSet};
 use std::sync::Arc;
 
+use super::config::{CollectorConfig, CollectorStats};
+use super::due::{Due, Time};
 use super::replay::Span;
-use super::{CollectorConfig, CollectorStats};
 use crate::schema::{Lineage, Message, PropertiesMsg, SeriesMsg, SizeMsg, Window};
 use crate::stage::Origin;
 
@@ -83,50 +84,6 @@ pub(super) struct Cascade {
     pub(super) last_offset: i64,
     /// The ticket of this cascade's one live heap entry; others are stale.
     pub(super) ticket: u64,
-}
-
-/// A heap entry: look at cascade `cid` once the clock reaches `at` (passes
-/// it, when `strict`: termination needs `clock > last + termination`).
-/// Ordered by time, then first time and cid so that cascades due together
-/// are handled in an order that does not depend on the watermarks.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct Due {
-    at: Time,
-    strict: bool,
-    first: Time,
-    cid: Arc<str>,
-    ticket: u64,
-}
-
-impl Due {
-    fn is_due(&self, clock: f64) -> bool {
-        if self.strict {
-            self.at.0 < clock
-        } else {
-            self.at.0 <= clock
-        }
-    }
-}
-
-/// An `f64` with a total order, for heap keys.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Time(pub(super) f64);
-
-impl PartialEq for Time {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Time {}
-impl PartialOrd for Time {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Time {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
-    }
 }
 
 impl Cascade {

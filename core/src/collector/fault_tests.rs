@@ -12,8 +12,9 @@ use super::tests::{
     Run, cfg, end, random_stream, rt, series, sizes, tweet_of, with_watermarks, wm,
 };
 use super::*;
-use crate::schema::PropertiesMsg;
+use crate::schema::{PropertiesMsg, Topic, TweetMsg};
 use crate::stage::Origin;
+use crate::stage::Stage;
 
 /// A message and where it sits on the tweets topic.
 type Record = (Origin, Message);

@@ -47,97 +47,34 @@
 //! insert when out of order). Each source keeps a min-heap of cascade
 //! deadlines; entries go stale when a tweet pushes `last` forward and are
 //! re-queued lazily when popped, so no step scans all cascades.
+//!
+//! Laid out by concept:
+//! - this file: the [`Collector`] and its rules per message (time checks,
+//!   a tweet joining its cascade, `end`, idle sources, replay points);
+//! - `stage`: its [`crate::stage::Stage`] impl (dispatch, flush, retained
+//!   offsets, revocation, the counters it reports);
+//! - `config`: [`CollectorConfig`] and [`CollectorStats`];
+//! - `source`: one source's event-time state and its cascades; `due`: the
+//!   heap keys of their deadlines;
+//! - `idle`: the clocks that find sources left behind; `replay`: the
+//!   offsets a restart replays from.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::schema::{Message, SourceId, Topic, Tweet, TweetMsg, Window};
-use crate::stage::{Ctx, Origin, Stage, StageError};
+use crate::schema::{Message, SourceId, Tweet};
+use crate::stage::{Ctx, Origin, StageError};
 
-#[path = "collector_idle.rs"]
+mod config;
+mod due;
 mod idle;
-#[path = "collector_replay.rs"]
 mod replay;
-#[path = "collector_source.rs"]
 mod source;
+mod stage;
 
+pub use config::{CollectorConfig, CollectorStats, LATE_HORIZON, MAX_CLOCK_SKEW};
 use replay::ReplayPoints;
 use source::{Cascade, SourceState};
-
-/// The collector's parameters; defaults are the course's.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CollectorConfig {
-    /// Observation windows in seconds. Sorted and deduplicated by
-    /// [`Collector::new`]; a zero window is dropped (it can hold no tweet).
-    pub windows: Vec<Window>,
-    /// Seconds without a tweet after which a cascade is over.
-    pub termination: f64,
-    /// Smallest series worth fitting; smaller windows are never sent.
-    /// At least 1: an empty series is invalid on the wire.
-    pub min_cascade_size: usize,
-    /// Seconds (source clock) a terminated cascade id is remembered, so that
-    /// its late tweets are dropped instead of opening a bogus cascade. It
-    /// also bounds how far back a restart replays (see [`replay`]).
-    pub late_horizon: f64,
-    /// Seconds a tweet or watermark may be ahead of its source's clock;
-    /// further is refused (dead-lettered).
-    pub max_clock_skew: f64,
-    /// Seconds (source time) a source's clock may lag the newest of its
-    /// partition before it is ended as if it had sent `end` (see [`idle`]).
-    /// None: termination + late horizon.
-    pub source_idle: Option<f64>,
-}
-
-/// Default of [`CollectorConfig::late_horizon`], one day.
-pub const LATE_HORIZON: f64 = 86_400.0;
-/// Default of [`CollectorConfig::max_clock_skew`], 30 days: far above any
-/// gap between two tweets of a source, far below a millisecond mistake.
-pub const MAX_CLOCK_SKEW: f64 = 30.0 * 86_400.0;
-
-impl CollectorConfig {
-    /// [`CollectorConfig::source_idle`], its default applied.
-    pub fn idle(&self) -> f64 {
-        self.source_idle
-            .unwrap_or(self.termination + self.late_horizon)
-    }
-}
-
-impl Default for CollectorConfig {
-    fn default() -> Self {
-        Self {
-            windows: vec![600, 1200],
-            termination: 1800.0,
-            min_cascade_size: 10,
-            late_horizon: LATE_HORIZON,
-            max_clock_skew: MAX_CLOCK_SKEW,
-            source_idle: None,
-        }
-    }
-}
-
-/// Plain counters; the transport exports them as metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CollectorStats {
-    pub tweets: u64,
-    pub watermarks: u64,
-    pub ends: u64,
-    /// Tweets of an already terminated cascade, dropped.
-    pub late_tweets: u64,
-    /// Tweets older than their source's clock (still added to their cascade).
-    pub out_of_order: u64,
-    /// Tweets whose `tweet_id` was already seen in their cascade, dropped.
-    pub duplicates: u64,
-    /// Tweets and watermarks refused for their time (skew, watermark).
-    pub bad_times: u64,
-    pub cascades_opened: u64,
-    pub cascades_terminated: u64,
-    pub series_sent: u64,
-    /// Windows that elapsed with fewer than `min_cascade_size` tweets.
-    pub series_too_small: u64,
-    pub sizes_sent: u64,
-    /// Sources ended for lagging `source_idle` behind their partition.
-    pub idle_sources_ended: u64,
-}
 
 /// The collector stage. See the module documentation for its rules.
 #[derive(Debug)]
@@ -192,7 +129,7 @@ impl Collector {
 
     /// Ends every source, as if each had sent `end`: for finite in-process
     /// runs, where the input stops without one.
-    pub fn finish(&mut self, out: &mut Vec<Message>) {
+    fn finish(&mut self, out: &mut Vec<Message>) {
         let ids: Vec<SourceId> = self.sources.keys().copied().collect();
         for id in ids {
             self.end(id, None, out);
@@ -302,6 +239,30 @@ impl Collector {
         state.run_due(cfg, stats, out);
     }
 
+    /// After a message of `source` (at `at`): records its clock, and ends
+    /// the sources of its partition left `source_idle` behind.
+    fn end_idle(&mut self, source: SourceId, at: Origin, out: &mut Vec<Message>) {
+        let Some(state) = self.sources.get(&source) else {
+            return;
+        };
+        let partition = state.partition;
+        self.clocks.set(source, partition, state.clock);
+        let idle = self.cfg.idle();
+        for id in self.clocks.idle(partition, source, idle) {
+            let clock = self.sources.get(&id).map_or(f64::NAN, |s| s.clock);
+            tracing::info!(
+                source = id,
+                clock,
+                partition,
+                offset = at.offset,
+                idle,
+                "source idle: ended as if it had sent end"
+            );
+            self.stats.idle_sources_ended += 1;
+            self.end(id, Some(at), out);
+        }
+    }
+
     /// Moves the spans of cascades the sources forgot into `replay`, and
     /// prunes it now and then.
     fn collect_spans(&mut self, source: SourceId) {
@@ -355,98 +316,7 @@ fn source_state(
     state
 }
 
-impl Stage for Collector {
-    fn name(&self) -> &'static str {
-        "collector"
-    }
-
-    fn inputs(&self) -> &'static [Topic] {
-        &[Topic::Tweets]
-    }
-
-    fn handle(&mut self, msg: Message, ctx: Ctx, out: &mut Vec<Message>) -> Result<(), StageError> {
-        let tweet = match msg {
-            Message::Tweet(t) => t,
-            other => {
-                return Err(StageError::UnexpectedTopic {
-                    stage: self.name(),
-                    topic: other.topic(),
-                });
-            }
-        };
-        if let Some(t) = tweet.time()
-            && !t.is_finite()
-        {
-            return Err(StageError::Invalid(format!("non-finite time {t}")));
-        }
-        let original = matches!(tweet, TweetMsg::Tweet(_));
-        match tweet {
-            TweetMsg::Tweet(t) | TweetMsg::Retweet(t) if t.cascade_ref().is_none() => {
-                Err(StageError::Invalid("tweet without a cascade id".into()))
-            }
-            TweetMsg::Tweet(t) | TweetMsg::Retweet(t) => {
-                let source = t.source;
-                self.check_time(source, t.t, true)?;
-                self.on_tweet(t, original, ctx, out);
-                self.end_idle(source, ctx.origin, out);
-                self.collect_spans(source);
-                Ok(())
-            }
-            TweetMsg::Watermark { source, t } => {
-                self.check_time(source, t, false)?;
-                self.stats.watermarks += 1;
-                let state = source_state(&mut self.sources, source, ctx.origin);
-                if t > state.watermark {
-                    state.watermark = t;
-                    state.watermark_at = Some(ctx.origin);
-                }
-                state.advance(t, Some(ctx.origin), &self.cfg, &mut self.stats, out);
-                self.end_idle(source, ctx.origin, out);
-                self.collect_spans(source);
-                Ok(())
-            }
-            TweetMsg::End { source } => {
-                self.stats.ends += 1;
-                self.end(source, Some(ctx.origin), out);
-                self.collect_spans(source);
-                Ok(())
-            }
-        }
-    }
-
-    /// Nothing to emit: an open cascade's remaining windows and size are not
-    /// known yet, and sending them now would send wrong sizes downstream.
-    /// Its tweets are not committed (see `retained_offset`), so the next
-    /// owner of the partition rebuilds it by replay.
-    fn flush(&mut self, _out: &mut Vec<Message>) {}
-
-    /// The replay point of [`replay`]: committing past it would make a
-    /// restarted collector rebuild some cascade from its middle.
-    fn retained_offset(&self, _topic: Topic, partition: i32) -> Option<i64> {
-        self.resume_at(partition)
-    }
-
-    fn observe(&self, report: &mut dyn crate::stage::StageReport) {
-        crate::observe::collector(self, report);
-    }
-
-    fn revoke(&mut self, _topic: Topic, partitions: &[i32]) {
-        self.replay.revoke(partitions);
-        self.sources.retain(|source, s| {
-            let keep = !partitions.contains(&s.partition);
-            if !keep {
-                self.clocks.remove(*source);
-                tracing::info!(source, partition = s.partition, "source state dropped");
-            }
-            keep
-        });
-    }
-}
-
 #[cfg(test)]
-#[path = "collector_tests.rs"]
-mod tests;
-
-#[cfg(test)]
-#[path = "collector_fault_tests.rs"]
 mod fault_tests;
+#[cfg(test)]
+mod tests;
