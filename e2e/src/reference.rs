@@ -149,3 +149,35 @@ pub fn check_series_and_sizes(d: &Deployment, want: &Reference) {
     );
     compare("sizes", &values(&props, "size", "n_tot"), &want.sizes);
 }
+
+/// Reads `stats` until every (cid, T_obs) of the reference has one (at most
+/// 300 s), then checks that none is lost and none invented; prints the
+/// duplicates.
+pub fn check_stats(d: &Deployment, expected: &Reference) {
+    let keys: BTreeSet<&Key> = expected.series.keys().collect();
+    let stats = read_topic(
+        &d.brokers,
+        &d.topic(Topic::Stats),
+        Duration::from_secs(300),
+        |r| {
+            values(r, "stat", "ARE")
+                .keys()
+                .collect::<BTreeSet<_>>()
+                .is_superset(&keys)
+        },
+    );
+    let by_key = values(&stats, "stat", "ARE");
+    let lost: Vec<&&Key> = keys.iter().filter(|k| !by_key.contains_key(**k)).collect();
+    let invented: Vec<&Key> = by_key
+        .keys()
+        .filter(|k| !expected.series.contains_key(*k))
+        .collect();
+    println!(
+        "stats: {} records for {} keys ({} duplicates)",
+        stats.len(),
+        by_key.len(),
+        stats.len() - by_key.len()
+    );
+    assert!(lost.is_empty(), "{} stats lost: {lost:?}", lost.len());
+    assert!(invented.is_empty(), "invented stats: {invented:?}");
+}

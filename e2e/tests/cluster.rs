@@ -29,8 +29,8 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use tweetoscope_core::schema::Topic;
 use tweetoscope_e2e::probe::{get, metrics_addr};
-use tweetoscope_e2e::reference::{check_series_and_sizes, reference, values};
-use tweetoscope_e2e::{Deployment, Key, Proc, read_topic};
+use tweetoscope_e2e::reference::{check_series_and_sizes, check_stats, reference};
+use tweetoscope_e2e::{Deployment, Proc, read_topic};
 
 /// The cluster of scripts/kafka.sh, driven through it.
 struct Cluster {
@@ -265,7 +265,6 @@ fn broker_faults_on_a_three_node_cluster_lose_and_invent_nothing() {
     .to_vec();
     d.create_topics();
     let (expected, mut gen_args) = reference(&d, 300, 53);
-    let keys: BTreeSet<&Key> = expected.series.keys().collect();
     // The set spans about 2.7e6 s of source time: about 400 s at x7,000,
     // so the stream still flows through the last fault.
     gen_args.extend(["--speed".to_owned(), "7000".to_owned()]);
@@ -376,31 +375,7 @@ fn broker_faults_on_a_three_node_cluster_lose_and_invent_nothing() {
             stalls.join(", ")
         );
     }
-    let stats = read_topic(
-        &d.brokers,
-        &d.topic(Topic::Stats),
-        Duration::from_secs(300),
-        |r| {
-            values(r, "stat", "ARE")
-                .keys()
-                .collect::<BTreeSet<_>>()
-                .is_superset(&keys)
-        },
-    );
-    let by_key = values(&stats, "stat", "ARE");
-    let lost: Vec<&&Key> = keys.iter().filter(|k| !by_key.contains_key(**k)).collect();
-    let invented: Vec<&Key> = by_key
-        .keys()
-        .filter(|k| !expected.series.contains_key(*k))
-        .collect();
-    println!(
-        "stats: {} records for {} keys ({} duplicates)",
-        stats.len(),
-        by_key.len(),
-        stats.len() - by_key.len()
-    );
-    assert!(lost.is_empty(), "{} stats lost: {lost:?}", lost.len());
-    assert!(invented.is_empty(), "invented stats: {invented:?}");
+    check_stats(&d, &expected);
     check_series_and_sizes(&d, &expected);
     for p in procs.iter_mut().take(4) {
         let label = p.label.clone();
