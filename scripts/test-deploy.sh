@@ -5,7 +5,11 @@
 # - every kustomization renders (`kubectl kustomize`); built-in resources pass
 #   `kubernetes-validate --strict` for a current Kubernetes, the Strimzi and
 #   KEDA resources their CRD schemas (kubernetes/schemas/); every pod pulls
-#   with the registry secret;
+#   with the registry secret; the image is pinned, no replicas under an
+#   autoscaler, stages spread over nodes, the NetworkPolicies let exactly
+#   what must talk, Grafana wants a Secret, the ServiceMonitor is optional
+#   (scripts/deploy_checks.py);
+# - compose publishes its ports on 127.0.0.1 unless TWEETOSCOPE_PUBLISH_ADDR;
 # - hadolint on the Dockerfiles, which agree on the runtime image;
 # - .gitlab-ci.yml against check-jsonschema's vendor.gitlab-ci schema, and
 #   every file its jobs name exists;
@@ -88,6 +92,11 @@ $C -f docker/docker-compose.kafka.yml -f docker/docker-compose.pipeline.yml -f d
     config --format json >"$OUT/compose.json"
 services=$(python3 -c 'import json,sys;print(" ".join(sorted(json.load(open(sys.argv[1]))["services"])))' "$OUT/compose.json")
 echo "compose: kafka + pipeline (+ dataset) and all three files valid; services: $services"
+# Published ports: the host's loopback unless TWEETOSCOPE_PUBLISH_ADDR says.
+python3 scripts/deploy_checks.py compose-ports "$OUT/compose.json" 127.0.0.1
+TWEETOSCOPE_PUBLISH_ADDR=0.0.0.0 $C -f docker/docker-compose.kafka.yml -f docker/docker-compose.pipeline.yml \
+    -f docker/docker-compose.monitoring.yml config --format json >"$OUT/compose-public.json"
+python3 scripts/deploy_checks.py compose-ports "$OUT/compose-public.json" 0.0.0.0
 for s in kafka topics generator collector estimator predictor learner logger dashboard prometheus loki grafana; do
     [[ " $services " == *" $s "* ]] || die "compose: no service $s in the three files"
 done
@@ -97,17 +106,32 @@ for k in kubernetes kubernetes/overlays/strimzi; do
     name=$(echo "$k" | tr / -)
     kubectl kustomize "$k" >"$OUT/$name.yaml" || die "kubectl kustomize $k failed"
 done
-# KEDA is an optional component: rendered on top of the default deployment.
-mkdir -p "$OUT/keda" && cat >"$OUT/keda/kustomization.yaml" <<KUST
+# with_component NAME: the default deployment with the optional component
+# kubernetes/components/NAME, rendered to $OUT/kubernetes-NAME.yaml.
+with_component() {
+    mkdir -p "$OUT/$1" && cat >"$OUT/$1/kustomization.yaml" <<KUST
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources: [../../../kubernetes]
-components: [../../../kubernetes/components/keda]
+components: [../../../kubernetes/components/$1]
 KUST
-kubectl kustomize "$OUT/keda" >"$OUT/kubernetes-keda.yaml"
+    kubectl kustomize "$OUT/$1" >"$OUT/kubernetes-$1.yaml" || die "kubectl kustomize with components/$1 failed"
+}
+with_component keda
 grep -q 'kind: HorizontalPodAutoscaler' "$OUT/kubernetes-keda.yaml" && die "the keda component left the CPU autoscaler"
+# The ServiceMonitor, checked apart below.
+with_component servicemonitor
 MANIFESTS=("$OUT/kubernetes.yaml" "$OUT/kubernetes-overlays-strimzi.yaml" "$OUT/kubernetes-keda.yaml")
-for m in "${MANIFESTS[@]}"; do
+# Pinned image (the release of Cargo.toml), no replicas under an autoscaler,
+# topology spread, Grafana's password from a required Secret, no anonymous
+# access, no ServiceMonitor by default; the network policies evaluated;
+# the optional ServiceMonitor's selection.
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+[ -n "$VERSION" ] || die "no version in Cargo.toml"
+python3 scripts/deploy_checks.py k8s "$VERSION" "${MANIFESTS[@]}"
+python3 scripts/deploy_checks.py netpol "$OUT/kubernetes.yaml"
+python3 scripts/deploy_checks.py servicemonitor "$OUT/kubernetes-servicemonitor.yaml"
+for m in "${MANIFESTS[@]}" "$OUT/kubernetes-servicemonitor.yaml"; do
     python3 scripts/deploy_checks.py crds kubernetes/schemas "$m" >"$m.builtin"
     kubernetes-validate --strict --quiet "$m.builtin" || die "kubernetes-validate --strict: $m"
     echo "kubernetes-validate --strict: $m ($(grep -c '^kind:' "$m.builtin") built-in resources) ok"

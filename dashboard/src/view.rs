@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 
 use tweetoscope_core::board::{Outcome, Snapshot};
 use tweetoscope_core::dashboard::Display;
-use tweetoscope_core::schema::AlertMsg;
+use tweetoscope_core::schema::{AlertMsg, ColdBasis};
 
 /// Seconds between two redraws of the terminal table.
 pub const REDRAW_EVERY: f64 = 0.25;
@@ -133,6 +133,15 @@ pub fn table(s: &Snapshot) -> String {
             e.w.unwrap_or(1.0),
             (s.now - e.at).max(0.0)
         ));
+        if let Some(basis) = e.cold_start {
+            // Replaces the line's newline: the mark ends the row.
+            t.pop();
+            t.push_str(match basis {
+                ColdBasis::NearCritical => "  near-critical: first generation, no model yet\n",
+                ColdBasis::FirstGeneration => "  cold start: first generation\n",
+                ColdBasis::Hawkes | ColdBasis::Other => "  cold start: w = 1\n",
+            });
+        }
     }
     if s.top.is_empty() {
         t.push_str("  (no prediction yet)\n");
@@ -170,6 +179,7 @@ mod tests {
             n_tot_median: None,
             n_tot_low: None,
             n_tot_high: None,
+            cold_start: None,
         }
     }
 
@@ -206,6 +216,25 @@ mod tests {
             text.starts_with(
                 "Tweetoscope dashboard: 0.1 alerts/s, 0.3 stats/s (2 alerts, 3 stats, 0 duplicates dropped)\n\n"
             ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn cold_start_and_near_critical_rows_say_so() {
+        let mut b = board();
+        let mut a = alert("8", 50.0);
+        a.cold_start = Some(ColdBasis::NearCritical);
+        a.w = Some(0.001);
+        b.alert(&a, 103.0);
+        let text = table(&b.snapshot(110.0));
+        assert!(
+            text.contains("  0.00        7  near-critical: first generation, no model yet\n"),
+            "{text}"
+        );
+        let warm = text.lines().find(|l| l.contains(" 17 ")).unwrap();
+        assert!(
+            !warm.contains("cold") && !warm.contains("critical"),
             "{text}"
         );
     }

@@ -1,6 +1,9 @@
 //! The `dashboard` binary's web page on a real pipeline: its JSON state
 //! fills with live predictions, accuracy per window and the predictor
-//! instance it hears (the `instance` header), and it serves the page.
+//! instance it hears (the `instance` header), and it serves the page with
+//! its legend. Without a learner no window has a model, so every alert
+//! crosses Kafka saying it is a cold start, and none has an interval. (The
+//! page as drawn by a browser: scripts/test-web.sh.)
 //! Needs the broker of scripts/test.sh (TWEETOSCOPE_TEST_BROKERS).
 
 use std::time::{Duration, Instant};
@@ -112,9 +115,33 @@ fn the_dashboard_page_shows_live_predictions_accuracy_and_the_predictor_it_hears
         "{s}"
     );
 
+    // No learner here: every prediction was made without a model, and says
+    // how; none has an interval.
+    for e in top {
+        assert!(
+            e["cold_start"] == "hawkes" || e["cold_start"] == "near_critical",
+            "{e}"
+        );
+        assert!(e["low"].is_null() && e["high"].is_null(), "{e}");
+    }
+
     let (status, page) = get(port, "/").unwrap();
     assert_eq!(status, 200);
     assert!(page.contains("id=\"chart\""), "{page}");
+    for legend in [
+        "id=\"glossary\"",
+        "id=\"term-w\"",
+        "id=\"term-are\"",
+        "id=\"term-interval\"",
+        "<b>w = 1</b>",
+        "80 % interval",
+    ] {
+        assert!(page.contains(legend), "the page lacks {legend}: {page}");
+    }
+    let (_, script) = get(port, "/app.js").unwrap();
+    for drawn in ["x-title", "y-title", "mark-near-critical", "intervalCell"] {
+        assert!(script.contains(drawn), "the script draws no {drawn}");
+    }
     assert_eq!(get(port, "/missing").unwrap().0, 404);
 
     let dead = read_topic(

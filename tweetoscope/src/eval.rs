@@ -119,16 +119,14 @@ pub fn evaluate(
         scorers.ok_or_else(|| anyhow::anyhow!("a window worker panicked"))?
     };
     let mut report = Report::default();
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(scorers.iter().map(|s| s.lines.len()).sum());
     for s in scorers {
         report.windows.extend(s.report.windows);
         lines.extend(s.lines);
     }
     lines.sort_unstable_by_key(|l| l.key);
     for l in &lines {
-        out.write_all(&l.json)
-            .and_then(|()| out.write_all(b"\n"))
-            .context("cannot write the predictions")?;
+        l.write_to(out).context("cannot write the predictions")?;
     }
     Ok((report, lines.len() as u64))
 }

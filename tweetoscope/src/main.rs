@@ -9,6 +9,7 @@
 
 mod eval;
 mod metrics;
+mod progress;
 mod report;
 mod run;
 mod score;
@@ -24,7 +25,9 @@ use clap::{Parser, Subcommand};
 /// mimalloc rather than glibc's malloc: `eval` makes messages on the
 /// collector's thread and frees them on the window workers', where glibc
 /// took its arena locks; with mimalloc `eval` spends 13 % less CPU (perf,
-/// 2026-12-05) for about 70 MB more peak RSS. The Kafka stage binaries keep
+/// 2026-12-05). Built without transparent huge pages (`no_thp`): its 2 MiB
+/// pages cost eval about 30 MB of peak RSS (docs/MEASUREMENTS.md, "eval's
+/// peak memory"). The Kafka stage binaries keep
 /// glibc's: there, an A/B of `bench-kafka` showed no gain in throughput or
 /// CPU (within its noise) and twice the RSS of the small stages.
 #[global_allocator]

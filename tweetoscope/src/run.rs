@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, FromArgMatches};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use tweetoscope_core::board::{Board, BoardConfig, Outcome, top::TopEntry};
 use tweetoscope_core::clock;
 use tweetoscope_core::config::{ReplayArgs, SourceArgs, parse_seconds};
 use tweetoscope_core::dashboard::{Dashboard, Display};
 use tweetoscope_core::generator::Replay;
 use tweetoscope_core::pipeline::{Envelope, Sink, spawn_watched};
-use tweetoscope_core::schema::{AlertMsg, Message, Topic, Window};
+use tweetoscope_core::schema::{AlertMsg, ColdBasis, Message, Topic, Window};
 use tweetoscope_core::stage::{Ctx, Stage};
 use tweetoscope_core::web::{self, SharedBoard};
 
@@ -69,23 +69,35 @@ impl RunArgs {
     }
 }
 
-fn alert_line(cid: &str, t_obs: Window, n_obs: Option<u64>, n_tot: f64, w: Option<f64>) -> String {
+fn alert_line(
+    cid: &str,
+    t_obs: Window,
+    n_obs: Option<u64>,
+    n_tot: f64,
+    w: Option<f64>,
+    cold: Option<ColdBasis>,
+) -> String {
+    let basis = match cold {
+        None => format!("(w = {:.2})", w.unwrap_or(1.0)),
+        Some(ColdBasis::NearCritical) => "(near-critical, no model yet: first generation)".into(),
+        Some(ColdBasis::FirstGeneration) => "(cold start: first generation)".into(),
+        Some(ColdBasis::Hawkes | ColdBasis::Other) => "(cold start: w = 1)".into(),
+    };
     format!(
-        "cascade {:>6}  window {:>5} s  seen {:>5}  predicted {:>8.0}  (w = {:.2})",
+        "cascade {:>6}  window {:>5} s  seen {:>5}  predicted {:>8.0}  {basis}",
         cid,
         t_obs,
         n_obs.unwrap_or(0),
         n_tot,
-        w.unwrap_or(1.0)
     )
 }
 
 fn top_line(e: &TopEntry) -> String {
-    alert_line(&e.cid, e.window, e.n_obs, e.n_tot, e.w)
+    alert_line(&e.cid, e.window, e.n_obs, e.n_tot, e.w, e.cold_start)
 }
 
 fn new_alert_line(a: &AlertMsg) -> String {
-    alert_line(&a.cid, a.t_obs, a.n_obs, a.n_tot, a.w)
+    alert_line(&a.cid, a.t_obs, a.n_obs, a.n_tot, a.w, a.cold_start)
 }
 
 /// The board of the run: its top list is the one printed at the end, so
@@ -167,11 +179,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         span / 86_400.0,
         span / speed
     );
-    let bar = ProgressBar::new(replay.total_tweets() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} tweets, {elapsed} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = crate::progress::bar(span);
 
     anyhow::ensure!(args.top > 0, "--top 0 shows nothing: give at least 1");
     let board = board(args.top);
@@ -233,13 +241,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         {
             std::thread::sleep(wait);
         }
-        if matches!(
-            emitted.msg,
-            tweetoscope_core::schema::TweetMsg::Tweet(_)
-                | tweetoscope_core::schema::TweetMsg::Retweet(_)
-        ) {
-            bar.inc(1);
-        }
+        bar.set_position(crate::progress::position(emitted.at, span));
         input
             .send(Envelope::Msg(Message::Tweet(emitted.msg), emitted.at))
             .context("the collector stopped")?;

@@ -287,3 +287,80 @@ fn run_falls_back_to_a_free_port_when_the_default_one_is_taken() {
     assert!(out.contains("Live page: http://127.0.0.1:"), "{out}");
     assert!(!out.contains("Live page: http://127.0.0.1:8080/"), "{out}");
 }
+
+/// Cascade 0: 5 tweets (too few for a series), 3,000 s of silence, then 15
+/// more; cascade 1: 15 tweets.
+fn resumed_set(dir: &Path) -> (String, String) {
+    let mut rows = String::from("time,magnitude\n");
+    for t in [0, 2, 5, 9, 14] {
+        rows.push_str(&format!("{t},{}\n", 100 + t));
+    }
+    for k in 0..15 {
+        rows.push_str(&format!("{},{}\n", 3000 + 7 * k, 200 + k));
+    }
+    for k in 0..15 {
+        rows.push_str(&format!("{},{}\n", 11 * k, 300 + k));
+    }
+    let (data, index) = (dir.join("resumed-data.csv"), dir.join("resumed-index.csv"));
+    std::fs::write(&data, rows).unwrap();
+    std::fs::write(&index, "start_ind,end_ind\n1,20\n21,35\n").unwrap();
+    (
+        data.to_str().unwrap().to_owned(),
+        index.to_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn a_cascade_resuming_after_its_termination_is_not_a_cascade_in_evals_table() {
+    let dir = scratch("resumed");
+    let (data, index) = resumed_set(&dir);
+    // 1800: remembered until 14 + 1800 + 1800, the resumption is late;
+    // 600: forgotten at 2414, the resumption opens a fragment, which eval
+    // must not take for cascade 0.
+    for late in ["1800", "600"] {
+        let out = dir.join(format!("late-{late}.jsonl"));
+        let run = eval(
+            &data,
+            &index,
+            &out,
+            &[
+                "--windows",
+                "600",
+                "--termination",
+                "1800",
+                "--late-horizon",
+                late,
+                "--no-learner",
+            ],
+        );
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let cids: Vec<String> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["cid"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert!(cids.iter().all(|c| c == "1"), "late {late}: {cids:?}");
+        let table = String::from_utf8_lossy(&run.stdout);
+        let row: Vec<&str> = table
+            .lines()
+            .find(|l| l.trim_start().starts_with("600 "))
+            .unwrap_or_else(|| panic!("no 600 row: {table}"))
+            .split_whitespace()
+            .collect();
+        let (predicted, failed): (usize, usize) =
+            (row[1].parse().unwrap(), row[2].parse().unwrap());
+        assert_eq!(
+            predicted + failed,
+            1,
+            "late {late}: one cascade sent\n{table}"
+        );
+        assert_eq!(predicted, cids.len());
+    }
+}

@@ -14,6 +14,7 @@ fn alert(cid: &str, t_obs: Window, n_tot: f64) -> AlertMsg {
         n_tot_median: None,
         n_tot_low: None,
         n_tot_high: None,
+        cold_start: None,
     }
 }
 

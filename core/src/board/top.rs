@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::schema::{AlertMsg, Window};
+use crate::schema::{AlertMsg, ColdBasis, Window};
 
 /// One cascade of the top list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,6 +18,12 @@ pub struct TopEntry {
     pub n_tot: f64,
     /// The correction used (1: no model yet).
     pub w: Option<f64>,
+    /// The 80 % interval of the predictive distribution (10 % and 90 %
+    /// quantiles), once the window has a calibrated model.
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    /// How the prediction was made without a model, if it was.
+    pub cold_start: Option<ColdBasis>,
     /// When the prediction arrived (board clock, seconds).
     pub at: f64,
 }
@@ -56,6 +62,9 @@ impl Top {
             n_obs: a.n_obs,
             n_tot: a.n_tot,
             w: a.w,
+            low: a.n_tot_low,
+            high: a.n_tot_high,
+            cold_start: a.cold_start,
             at,
         };
         let i = self.entries.partition_point(|e| e.n_tot >= entry.n_tot);
@@ -95,6 +104,7 @@ mod tests {
             n_tot_median: None,
             n_tot_low: None,
             n_tot_high: None,
+            cold_start: None,
         }
     }
 

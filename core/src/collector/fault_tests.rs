@@ -166,7 +166,7 @@ fn the_retained_offset_covers_a_terminated_cascade_until_its_late_horizon() {
     // a new cascade.
     assert_eq!(run.c.retained_offset(Topic::Tweets, 0), Some(0));
     run.send(rt(1, 8, 4000.0)); // offset 3
-    run.send(wm(1, 10_011.0)); // offset 4: 7 forgotten (10 + 10,000)
+    run.send(wm(1, 11_811.0)); // offset 4: 7 forgotten (10 + 1800 + 10,000)
     // 7 is whole before 2; the source's clock was last set at 4.
     assert_eq!(run.c.retained_offset(Topic::Tweets, 0), Some(2));
     run.send(wm(1, 20_000.0)); // 5: 8 ends, and is forgotten

@@ -51,7 +51,8 @@ pub(super) struct SourceState {
 /// A terminated cascade, remembered so that its late tweets are dropped.
 #[derive(Debug)]
 pub(super) struct Ended {
-    /// Source clock after which it is forgotten.
+    /// Source clock after which it is forgotten: its end (last tweet +
+    /// termination) + late horizon.
     pub(super) until: f64,
     pub(super) number: u64,
     pub(super) first: Origin,
@@ -336,8 +337,12 @@ impl SourceState {
             sizes = c.sent.len(),
             "cascade terminated"
         );
+        // Remembered for the late horizon after the cascade ended (its
+        // last tweet + termination), not after its last tweet: with both at
+        // a day, the latter forgets it the moment it terminates and a tweet
+        // after a longer silence reopens it as a fragment.
         let ended = Ended {
-            until: c.last + cfg.late_horizon,
+            until: c.last + cfg.termination + cfg.late_horizon,
             number: c.number,
             first: c.origin,
             last_offset: c.last_offset,

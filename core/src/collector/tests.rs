@@ -269,13 +269,37 @@ fn late_tweet_is_counted_dropped_and_never_reopens_its_cascade() {
 fn terminated_ids_are_forgotten_after_the_late_horizon() {
     let mut run = Run::new(cfg());
     run.send_all(three_tweets(1, 7));
-    run.send(wm(1, 10_020.0));
-    run.send(rt(1, 7, 10_020.0));
-    assert_eq!(run.c.stats().late_tweets, 1, "20 + 10000 is not passed yet");
-    run.send(rt(1, 7, 10_020.5));
+    // Ended at 20 + 1800; remembered for 10,000 s after that.
+    run.send(wm(1, 11_820.0));
+    run.send(rt(1, 7, 11_820.0));
+    assert_eq!(
+        run.c.stats().late_tweets,
+        1,
+        "20 + 1800 + 10000 is not passed yet"
+    );
+    run.send(rt(1, 7, 11_820.5));
     assert_eq!(run.c.stats().late_tweets, 1);
     assert_eq!(run.c.open_cascades(), 1, "a new cascade with the old id");
     assert!(run.c.sources[&1].terminated.is_empty());
+}
+
+#[test]
+fn a_cascade_resuming_after_a_silence_longer_than_termination_is_late_not_reopened() {
+    // Termination and late horizon equal (both a day by default): the
+    // late horizon counts from the end, so the id outlives its end.
+    let mut run = Run::new(CollectorConfig {
+        late_horizon: 1800.0,
+        ..cfg()
+    });
+    run.send_all(three_tweets(1, 7));
+    assert_eq!(sizes(&run.send(wm(1, 1821.0))).len(), 2, "7 ended at 1820");
+    // 2800 s of silence, more than the 1800 s termination delay.
+    let out = run.send_all([rt(1, 7, 2820.0), rt(1, 7, 2830.0), rt(1, 7, 2840.0)]);
+    assert!(out.is_empty());
+    assert_eq!(run.c.stats().late_tweets, 3);
+    assert_eq!(run.c.open_cascades(), 0, "no fragment of 7 opened");
+    let out = run.send(wm(1, 10_000.0));
+    assert!(series(&out).is_empty() && sizes(&out).is_empty());
 }
 
 #[test]

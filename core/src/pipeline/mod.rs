@@ -15,6 +15,8 @@
 
 mod fanout;
 mod graph;
+#[cfg(test)]
+mod tests;
 mod threaded;
 
 use std::collections::VecDeque;

@@ -227,6 +227,8 @@ impl Predictor {
 }
 
 #[cfg(test)]
+mod cold_tests;
+#[cfg(test)]
 mod lineage_tests;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,9 @@ use super::{ColdStart, Point, Predictor};
 use crate::features;
 use crate::hawkes::final_size;
 use crate::model::{Correction, Sizes};
-use crate::schema::{AlertMsg, Message, ModelMsg, ParametersMsg, SampleMsg, StatMsg, Window};
+use crate::schema::{
+    AlertMsg, ColdBasis, Message, ModelMsg, ParametersMsg, SampleMsg, StatMsg, Window,
+};
 use crate::stage::{Ctx, StageError};
 
 use super::state::Key;
@@ -40,11 +42,11 @@ impl Predictor {
         }
         let n_obs = p.n_obs as f64;
         let n_hawkes = final_size(n_obs, p.g1, p.n_star, 1.0);
-        let (w, n_pred, sizes) = match self.predict(&p, t_obs) {
-            Some(predicted) => predicted,
+        let (w, n_pred, sizes, cold_start) = match self.predict(&p, t_obs) {
+            Some((w, n, sizes)) => (w, n, sizes, None),
             None => {
-                let (w, n) = self.without_model(&p, t_obs, n_hawkes);
-                (w, n, None)
+                let (w, n, basis) = self.without_model(&p, t_obs, n_hawkes);
+                (w, n, None, Some(basis))
             }
         };
         if !n_pred.is_finite() {
@@ -68,6 +70,7 @@ impl Predictor {
             n_tot_median: sizes.map(|s| s.median),
             n_tot_low: sizes.map(|s| s.low),
             n_tot_high: sizes.map(|s| s.high),
+            cold_start,
         }));
         self.advance(ctx.now);
         self.hold(ctx.origin);
@@ -90,20 +93,25 @@ impl Predictor {
     /// 1 / (1 - n*) and means nothing; its first generation (the observed
     /// tweets' expected direct retweets still to come) is a lower bound
     /// whatever n* is, and ARE punishes an underestimate by at most 1.
-    /// That is w = 1 - n* in N = n_obs + w G1 / (1 - n*).
-    fn without_model(&mut self, p: &ParametersMsg, t_obs: Window, n_hawkes: f64) -> (f64, f64) {
-        let first_generation = match self.cfg.cold_start {
-            ColdStart::FirstGeneration => true,
-            ColdStart::Hawkes => p.n_star >= self.cfg.near_critical,
+    /// That is w = 1 - n* in N = n_obs + w G1 / (1 - n*). The basis is
+    /// what the alert says of it.
+    fn without_model(
+        &mut self,
+        p: &ParametersMsg,
+        t_obs: Window,
+        n_hawkes: f64,
+    ) -> (f64, f64, ColdBasis) {
+        let near_critical = p.n_star >= self.cfg.near_critical;
+        let basis = match (self.cfg.cold_start, near_critical) {
+            (_, true) => ColdBasis::NearCritical,
+            (ColdStart::FirstGeneration, false) => ColdBasis::FirstGeneration,
+            (ColdStart::Hawkes, false) => return (1.0, n_hawkes, ColdBasis::Hawkes),
         };
-        if !first_generation {
-            return (1.0, n_hawkes);
-        }
         if self.cfg.cold_start == ColdStart::Hawkes {
             self.stats.near_critical += 1;
         }
         tracing::debug!(cid = %p.cid, window = t_obs, n_star = p.n_star, "no model yet: first generation");
-        (1.0 - p.n_star, p.n_obs as f64 + p.g1)
+        (1.0 - p.n_star, p.n_obs as f64 + p.g1, basis)
     }
 
     /// The correction, the reported size and, with a calibrated model, the

@@ -398,7 +398,7 @@ fn a_near_critical_fit_with_a_model_is_predicted_by_the_model() {
 
 /// A model for window 600 whose labels are growth 3 times a log-normal
 /// noise of log-sd 0.5, whatever the features.
-fn noisy_model() -> Message {
+pub(super) fn noisy_model() -> Message {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
     let names: Vec<String> = features::DEFAULT.iter().map(|s| s.to_string()).collect();

@@ -38,6 +38,30 @@ pub struct AlertMsg {
     pub n_tot_low: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_tot_high: Option<f64>,
+    /// Extra, only on a prediction made without a usable model for its
+    /// window (before the learner's first model: the cold start): how it
+    /// was made. Absent on predictions made with a model, so a course
+    /// consumer sees the alerts it always saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<ColdBasis>,
+}
+
+/// How a prediction without a model was made (`cold_start` of an alert).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColdBasis {
+    /// The Hawkes size, w = 1.
+    Hawkes,
+    /// The first generation, n_obs + G1 (w = 1 - n*), chosen for every
+    /// cold prediction (`--cold-start first-generation`).
+    FirstGeneration,
+    /// The first generation because the fit is near-critical (n* at or
+    /// above the predictor's threshold), whose Hawkes size means nothing.
+    NearCritical,
+    /// A value this build does not know (a newer producer's): still a
+    /// cold-start prediction.
+    #[serde(other)]
+    Other,
 }
 
 fn alert_tag() -> String {

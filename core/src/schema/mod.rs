@@ -25,7 +25,7 @@ mod samples;
 mod series;
 mod tweets;
 
-pub use alerts::{AlertMsg, StatMsg};
+pub use alerts::{AlertMsg, ColdBasis, StatMsg};
 pub use decoder::Decoder;
 pub use lineage::Lineage;
 pub use logs::LogMsg;

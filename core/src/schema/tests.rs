@@ -87,6 +87,20 @@ fn sample_alert_stat_golden_json_round_trip() {
 }
 
 #[test]
+fn a_cold_start_alert_says_how_it_was_made_and_an_unknown_basis_still_decodes() {
+    roundtrip(
+        Topic::Alerts,
+        r#"{"type":"alert","cid":"7","msg":"","T_obs":600,"n_tot":31.0,"w":0.01,"cold_start":"near_critical"}"#,
+    );
+    let raw =
+        br#"{"type":"alert","cid":"7","T_obs":600,"n_tot":31.0,"cold_start":"from_the_future"}"#;
+    match Message::decode(Topic::Alerts, None, raw).unwrap() {
+        Message::Alert(a) => assert_eq!(a.cold_start, Some(super::ColdBasis::Other)),
+        other => panic!("not an alert: {other:?}"),
+    }
+}
+
+#[test]
 fn log_records_keep_structured_fields() {
     let msg = roundtrip(
         Topic::Logs,

@@ -57,6 +57,7 @@ fn the_state_endpoint_returns_the_boards_snapshot_as_json() {
         n_tot_median: None,
         n_tot_low: None,
         n_tot_high: None,
+        cold_start: None,
     };
     board.lock().unwrap().alert(&alert, now_secs());
     let (status, body) = get(addr, "GET /api/state HTTP/1.1\r\n\r\n");

@@ -8,9 +8,12 @@
 //! crate), which installs Prometheus and starts the broker of test.sh.
 //!
 //! - [`monitoring`]: the dashboard and rules files, their queries parsed.
+//! - [`grafana`]: what an operator reads on the dashboard: descriptions,
+//!   units, legends, the headline row, the import inputs.
 //! - [`loki`]: a fake Loki decoding tracing-loki's pushes.
 //! - [`live`]: the pipeline scraped by a real Prometheus.
 
+mod grafana;
 mod live;
 mod loki;
 mod monitoring;

@@ -7,22 +7,27 @@ use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr, VectorSelector};
 use serde_json::Value;
 
+/// The datasources, as the dashboard's inputs: an import asks for them,
+/// provisioning fills them from the datasource variables of the same name.
+pub const PROMETHEUS: &str = "${DS_PROMETHEUS}";
+pub const LOKI: &str = "${DS_LOKI}";
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn read(path: &str) -> String {
+pub fn read(path: &str) -> String {
     let p = repo().join(path);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
 }
 
-fn dashboard() -> Value {
+pub fn dashboard() -> Value {
     serde_json::from_str(&read("monitoring/grafana/dashboards/tweetoscope.json"))
         .unwrap_or_else(|e| panic!("the dashboard is not JSON: {e}"))
 }
 
 /// Every panel, rows' nested panels included.
-fn panels(d: &Value) -> Vec<Value> {
+pub fn panels(d: &Value) -> Vec<Value> {
     let mut all = Vec::new();
     for p in d["panels"].as_array().cloned().unwrap_or_default() {
         all.extend(p["panels"].as_array().cloned().unwrap_or_default());
@@ -42,7 +47,7 @@ pub fn promql_expressions() -> Vec<(String, String)> {
             } else {
                 &p["datasource"]
             };
-            if ds["uid"] == "prometheus" {
+            if ds["uid"] == PROMETHEUS {
                 let e = t["expr"].as_str().unwrap_or_default().to_owned();
                 exprs.push((format!("panel {} {}", p["id"], p["title"]), e));
             }
@@ -149,7 +154,7 @@ fn a_misspelt_metric_would_be_caught_by_the_name_check() {
 }
 
 #[test]
-fn every_panel_has_a_datasource_by_uid_and_a_unique_id() {
+fn every_panel_has_a_datasource_input_and_a_unique_id() {
     let sources = read("monitoring/grafana/provisioning/datasources/datasources.yml");
     for uid in ["uid: prometheus", "uid: loki"] {
         assert!(sources.contains(uid), "datasources.yml has no `{uid}`");
@@ -174,8 +179,8 @@ fn every_panel_has_a_datasource_by_uid_and_a_unique_id() {
             .as_str()
             .unwrap_or_else(|| panic!("panel {id} has no datasource uid"));
         assert!(
-            uid == "prometheus" || uid == "loki",
-            "panel {id}: unknown datasource {uid}"
+            uid == PROMETHEUS || uid == LOKI,
+            "panel {id}: datasource {uid} is neither input: a fixed uid breaks an import"
         );
         let targets = p["targets"]
             .as_array()
@@ -186,7 +191,7 @@ fn every_panel_has_a_datasource_by_uid_and_a_unique_id() {
                 t["datasource"]["uid"] == uid,
                 "panel {id}: a target's datasource differs"
             );
-            if uid == "loki" {
+            if uid == LOKI {
                 let q = t["expr"].as_str().unwrap_or_default();
                 assert!(
                     q.starts_with("{stage="),

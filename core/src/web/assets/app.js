@@ -26,13 +26,63 @@ function fill(tbody, rows, columns, empty) {
   for (const r of rows) tbody.appendChild(r);
 }
 
+// How a prediction without a model was made (the alert's `cold_start`):
+// the mark shown next to the cascade and what the w column says instead of
+// a learned correction.
+const COLD = {
+  hawkes: { mark: "cold start", cls: "mark-cold", w: null, title: "made before the window's first model: the Hawkes size, w = 1" },
+  first_generation: { mark: "cold start", cls: "mark-cold", w: "1st gen", title: "made before the window's first model: the first generation, n_obs + G1" },
+  near_critical: { mark: "near-critical", cls: "mark-near-critical", w: "1st gen", title: "n* close to 1: the Hawkes size means nothing, so the first generation n_obs + G1 is shown, a lower bound" },
+  other: { mark: "cold start", cls: "mark-cold", w: null, title: "made before the window's first model" },
+};
+
+function mark(e) {
+  if (!e.cold_start) return null;
+  const c = COLD[e.cold_start] || COLD.other;
+  const span = document.createElement("span");
+  span.className = "mark " + c.cls;
+  span.title = c.title;
+  span.textContent = c.mark;
+  return span;
+}
+
+function wCell(e) {
+  const c = e.cold_start ? COLD[e.cold_start] || COLD.other : null;
+  if (c && c.w) {
+    const td = cell(c.w, "num w-first-gen");
+    td.title = c.title + " (w = " + fmt(e.w, 2) + ")";
+    return td;
+  }
+  const w = e.w === null ? 1 : e.w;
+  if (w !== 0 && Math.abs(w) < 0.01) {
+    // Two decimals would say 0.00, as if there were no prediction.
+    const td = cell(Number(w).toPrecision(2), "num w-small");
+    td.title = "a correction this small cancels almost all the Hawkes term: typical of a near-critical fit (n* close to 1)";
+    return td;
+  }
+  return cell(fmt(w, 2), "num");
+}
+
+function intervalCell(e) {
+  if (e.low === null || e.high === null || e.low === undefined || e.high === undefined) {
+    const td = cell("–", "num interval none");
+    td.title = "no interval: the window has no calibrated model yet";
+    return td;
+  }
+  return cell(big(e.low) + " – " + big(e.high), "num interval");
+}
+
 function topRows(state) {
   const max = state.top.reduce((m, e) => Math.max(m, e.n_tot), 1);
   return state.top.map((e, i) => {
     const tr = document.createElement("tr");
     tr.className = "top-row";
+    if (e.cold_start) tr.dataset.coldStart = e.cold_start;
     tr.appendChild(cell(String(i + 1)));
-    tr.appendChild(cell(e.cid));
+    const cid = cell(e.cid);
+    const m = mark(e);
+    if (m) cid.append(" ", m);
+    tr.appendChild(cid);
     tr.appendChild(cell(String(e.window), "num"));
     tr.appendChild(cell(e.n_obs === null ? "–" : big(e.n_obs), "num"));
     const pred = cell("", "num pred");
@@ -41,7 +91,8 @@ function topRows(state) {
     bar.style.width = Math.max(2, (80 * e.n_tot) / max) + "px";
     pred.append(bar, big(e.n_tot));
     tr.appendChild(pred);
-    tr.appendChild(cell(fmt(e.w === null ? 1 : e.w, 2), "num"));
+    tr.appendChild(intervalCell(e));
+    tr.appendChild(wCell(e));
     tr.appendChild(cell(fmt(state.now - e.at, 0), "num"));
     return tr;
   });
@@ -84,7 +135,7 @@ function drawChart(state) {
   const chart = $("chart");
   chart.replaceChildren();
   // Drawn at the element's own size, so that text is not stretched.
-  const W = Math.max(300, Math.round(chart.clientWidth || 600)), H = 300, L = 44, R = 12, T = 10, B = 24;
+  const W = Math.max(300, Math.round(chart.clientWidth || 600)), H = 300, L = 58, R = 12, T = 10, B = 40;
   chart.setAttribute("viewBox", "0 0 " + W + " " + H);
   const windows = state.windows.map((w) => w.window);
   const points = state.history;
@@ -104,8 +155,10 @@ function drawChart(state) {
     const t = state.now - span + (span * i) / 4;
     const ago = state.now - t;
     const label = ago >= 120 ? "-" + (ago / 60).toFixed(0) + " min" : "-" + ago.toFixed(0) + " s";
-    chart.appendChild(svg("text", { class: "axis-label", x: x(t), y: H - 6, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }, i === 4 ? "now" : label));
+    chart.appendChild(svg("text", { class: "axis-label", x: x(t), y: H - B + 16, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" }, i === 4 ? "now" : label));
   }
+  chart.appendChild(svg("text", { class: "axis-title", id: "x-title", x: L + (W - L - R) / 2, y: H - 4, "text-anchor": "middle" }, "time (before now)"));
+  chart.appendChild(svg("text", { class: "axis-title", id: "y-title", x: -(T + (H - T - B) / 2), y: 14, transform: "rotate(-90)", "text-anchor": "middle" }, "median ARE (fraction)"));
   const legend = $("legend");
   legend.replaceChildren();
   windows.forEach((w, i) => {
@@ -152,7 +205,7 @@ function render(state) {
   $("stats-age").textContent = fmt(state.freshness.stats_age, 1);
   $("duplicates").textContent = big(state.rates.duplicates);
   $("uptime").textContent = "running " + fmt(state.uptime, 0) + " s";
-  fill($("top-rows"), topRows(state), 7, "no prediction yet");
+  fill($("top-rows"), topRows(state), 8, "no prediction yet");
   fill($("window-rows"), windowRows(state), 4, "no stat yet");
   fill($("producer-rows"), producerRows(state), 5, "none heard yet");
   drawChart(state);
