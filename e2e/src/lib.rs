@@ -2,9 +2,18 @@
 //! spawning the stage binaries against a real broker, injecting records,
 //! reading topics whole.
 //!
-//! The broker is the one `scripts/test.sh` starts (Tansu) and exports as
-//! `TWEETOSCOPE_TEST_BROKERS`. Each test uses its own topic names and group
-//! ids, so tests share the broker without seeing each other.
+//! The broker is the one `scripts/test.sh` starts (Tansu), or the Apache
+//! Kafka cluster of `scripts/test-kafka.sh` and `scripts/test-kafka-cluster.sh`
+//! (`scripts/kafka.sh`), exported as `TWEETOSCOPE_TEST_BROKERS`. Each test
+//! uses its own topic names and group ids, so tests share the broker without
+//! seeing each other.
+//!
+//! - [`reference`]: what an uninterrupted run produces, and the checks of a
+//!   faulted run against it.
+//! - [`probe`]: a stage's HTTP endpoints (/metrics, /readyz).
+
+pub mod probe;
+pub mod reference;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -68,6 +77,9 @@ pub struct Deployment {
     pub brokers: String,
     pub windows: String,
     pub logs: PathBuf,
+    /// More options for every binary (and the topic creation), e.g.
+    /// `--replication 3` or `-X acks=all` on a cluster.
+    pub extra: Vec<String>,
 }
 
 impl Deployment {
@@ -80,6 +92,7 @@ impl Deployment {
             brokers: brokers(),
             windows: "600,1200".into(),
             logs,
+            extra: Vec::new(),
         }
     }
 
@@ -111,6 +124,7 @@ impl Deployment {
             a.push(format!("--topic-{}", t.default_name().replace('_', "-")));
             a.push(self.topic(t));
         }
+        a.extend(self.extra.iter().cloned());
         a
     }
 
@@ -243,6 +257,13 @@ impl Proc {
         let _ = c.kill();
         let _ = c.wait();
         false
+    }
+
+    /// Whether the process still runs.
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Waits for the process to exit by itself; its success.

@@ -6,156 +6,13 @@
 //! record counts. Needs the broker of scripts/test.sh
 //! (TWEETOSCOPE_TEST_BROKERS).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use std::sync::Arc;
 use tweetoscope_core::schema::Topic;
-
-use tweetoscope_core::collector::Collector;
-use tweetoscope_core::config::{CollectorArgs, ReplayArgs};
-use tweetoscope_core::data::Dataset;
-use tweetoscope_core::generator::Replay;
-use tweetoscope_core::schema::{Message, PropertiesMsg};
-use tweetoscope_core::stage::{Ctx, Origin, Stage};
-use tweetoscope_e2e::{Deployment, Proc, Record, bin_dir, key_of, read_topic, simulate};
-
-type Key = (String, u64);
-
-/// Every value of `field` seen per (cid, T_obs) on records of `kind`.
-fn values(records: &[Record], kind: &str, field: &str) -> BTreeMap<Key, BTreeSet<String>> {
-    let mut by_key: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
-    for v in records
-        .iter()
-        .map(Record::json)
-        .filter(|v| v["type"] == kind)
-    {
-        if let Some(key) = key_of(&v) {
-            let value = match field {
-                "n_obs" => v["tweets"].as_array().map_or(0, Vec::len).to_string(),
-                f => v[f].to_string(),
-            };
-            by_key.entry(key).or_default().insert(value);
-        }
-    }
-    by_key
-}
-
-/// What an uninterrupted collector sends, per (cid, T_obs): the tweet
-/// counts of its series and the values of its sizes. A key can hold two
-/// cascades (one reopened by a tweet after the late horizon), so these are
-/// sets.
-#[derive(Debug, Default)]
-struct Reference {
-    series: BTreeMap<Key, BTreeSet<String>>,
-    sizes: BTreeMap<Key, BTreeSet<String>>,
-}
-
-/// A fresh synthetic set, what the in-process collector makes of the
-/// generator's replay of it (the same code, options and seed as the
-/// binaries), and the generator arguments that replay it.
-fn reference(d: &Deployment, cascades: usize, seed: u64) -> (Reference, Vec<String>) {
-    #[derive(Debug, clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        replay: ReplayArgs,
-        #[command(flatten)]
-        collector: CollectorArgs,
-    }
-    let dir: PathBuf = bin_dir().join("e2e-data").join(&d.prefix);
-    let (data, index) = simulate(&dir, cascades, seed);
-    let seed = seed.to_string();
-    let replay = ["--sources", "4", "--seed", seed.as_str()];
-    let cli = <Cli as clap::Parser>::parse_from(["e2e"].iter().chain(&replay));
-    let set = Dataset::load(&data, &index).unwrap_or_else(|e| panic!("{e}"));
-    let mut collector = Collector::new(cli.collector.config());
-    let mut out = Vec::new();
-    for (offset, e) in Replay::new(Arc::new(set), cli.replay.config()).enumerate() {
-        let ctx = Ctx {
-            now: 0.0,
-            origin: Origin {
-                partition: 0,
-                offset: offset as i64,
-            },
-        };
-        if let Err(e) = collector.handle(Message::Tweet(e.msg), ctx, &mut out) {
-            panic!("the generator's stream was refused: {e}");
-        }
-    }
-    let mut r = Reference::default();
-    for m in &out {
-        match m {
-            Message::Series(s) => r
-                .series
-                .entry((s.cid.clone(), u64::from(s.t_obs)))
-                .or_default()
-                .insert(s.tweets.len().to_string()),
-            Message::Properties(PropertiesMsg::Size(z)) => r
-                .sizes
-                .entry((z.cid.clone(), z.t_obs.map_or(0, u64::from)))
-                .or_default()
-                .insert(z.n_tot.to_string()),
-            _ => false,
-        };
-    }
-    assert!(r.series.len() >= 50, "only {} series", r.series.len());
-    let mut args = vec![
-        "--data".to_owned(),
-        data.display().to_string(),
-        "--index".to_owned(),
-        index.display().to_string(),
-    ];
-    args.extend(replay.iter().map(|s| s.to_string()));
-    (r, args)
-}
-
-/// Compares what was read, per key, with the reference: keys it lacks are
-/// invented, keys missing are lost, other values are changed.
-fn compare(
-    what: &str,
-    got: &BTreeMap<Key, BTreeSet<String>>,
-    want: &BTreeMap<Key, BTreeSet<String>>,
-) {
-    let invented: Vec<&Key> = got.keys().filter(|k| !want.contains_key(*k)).collect();
-    let lost: Vec<&Key> = want.keys().filter(|k| !got.contains_key(*k)).collect();
-    let changed: Vec<_> = got
-        .iter()
-        .filter(|(k, v)| want.get(*k).is_some_and(|w| w != *v))
-        .map(|(k, v)| (k, v, &want[k]))
-        .collect();
-    assert!(invented.is_empty(), "invented {what}: {invented:?}");
-    assert!(lost.is_empty(), "lost {what}: {lost:?}");
-    assert!(
-        changed.is_empty(),
-        "{what} that differ (got, want): {changed:?}"
-    );
-}
-
-/// Checks every series and size record, duplicates included, against
-/// the uninterrupted collector: the same values per key, no other key.
-fn check_series_and_sizes(d: &Deployment, want: &Reference) {
-    let series_topic = d.topic(Topic::CascadeSeries);
-    let series = read_topic(&d.brokers, &series_topic, Duration::from_secs(120), |r| {
-        values(r, "serie", "n_obs") == want.series
-    });
-    let got = values(&series, "serie", "n_obs");
-    println!(
-        "series: {} records for {} keys ({} duplicates)",
-        series.len(),
-        got.len(),
-        series.len() - got.values().map(BTreeSet::len).sum::<usize>()
-    );
-    compare("series", &got, &want.series);
-    let props = read_topic(
-        &d.brokers,
-        &d.topic(Topic::CascadeProperties),
-        Duration::from_secs(60),
-        |r| values(r, "size", "n_tot") == want.sizes,
-    );
-    compare("sizes", &values(&props, "size", "n_tot"), &want.sizes);
-}
+use tweetoscope_e2e::reference::{check_series_and_sizes, check_stats, reference};
+use tweetoscope_e2e::{Deployment, Proc, Record, read_topic};
 
 /// Reads `models` whole: per window, in publishing order, each model must
 /// have a newer version and at least as many samples as the one before (a
@@ -219,7 +76,6 @@ fn the_pipeline_under_kills_a_pause_and_a_full_restart_loses_and_invents_nothing
     let d = Deployment::new("chaos");
     d.create_topics();
     let (expected, mut gen_args) = reference(&d, 300, 41);
-    let keys: BTreeSet<&Key> = expected.series.keys().collect();
     // The set spans about 2.7e6 s of source time: about 80 s at x35,000,
     // long enough for every fault below to hit a running stream.
     gen_args.extend(["--speed".to_owned(), "35000".to_owned()]);
@@ -274,32 +130,11 @@ fn the_pipeline_under_kills_a_pause_and_a_full_restart_loses_and_invents_nothing
         "generator failed: {}",
         g.log_text()
     );
-    let stats = read_topic(
-        &d.brokers,
-        &d.topic(Topic::Stats),
-        Duration::from_secs(300),
-        |r| {
-            values(r, "stat", "ARE")
-                .keys()
-                .collect::<BTreeSet<_>>()
-                .is_superset(&keys)
-        },
-    );
-    let recovered = restarted.elapsed().as_secs_f64();
-    let by_key = values(&stats, "stat", "ARE");
-    let lost: Vec<&&Key> = keys.iter().filter(|k| !by_key.contains_key(**k)).collect();
-    let invented: Vec<&Key> = by_key
-        .keys()
-        .filter(|k| !expected.series.contains_key(*k))
-        .collect();
+    check_stats(&d, &expected);
     println!(
-        "stats: {} records for {} keys ({} duplicates); last stat {recovered:.0} s after the restart",
-        stats.len(),
-        by_key.len(),
-        stats.len() - by_key.len()
+        "last stat {:.0} s after the restart",
+        restarted.elapsed().as_secs_f64()
     );
-    assert!(lost.is_empty(), "{} stats lost: {lost:?}", lost.len());
-    assert!(invented.is_empty(), "invented stats: {invented:?}");
     check_series_and_sizes(&d, &expected);
     check_models_never_shrink(&d);
     for p in &mut procs {

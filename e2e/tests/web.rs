@@ -6,8 +6,6 @@
 //! page as drawn by a browser: scripts/test-web.sh.)
 //! Needs the broker of scripts/test.sh (TWEETOSCOPE_TEST_BROKERS).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use tweetoscope_core::schema::Topic;
@@ -20,15 +18,9 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free local port: {e}"))
 }
 
-/// The status and body of `GET path`, or None while nothing answers.
+/// The status and body of `GET path` on the local `port`.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, text.split_once("\r\n\r\n")?.1.to_owned()))
+    tweetoscope_e2e::probe::get(&format!("127.0.0.1:{port}"), path)
 }
 
 fn state(port: u16) -> Option<serde_json::Value> {

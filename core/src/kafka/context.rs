@@ -14,7 +14,7 @@ use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
-use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::statistics::Statistics;
 
 use crate::telemetry::{Health, Lag, Transport};
@@ -97,11 +97,13 @@ impl ClientContext for Context {
 
     /// librdkafka's statistics (every `statistics.interval.ms`): per
     /// assigned partition, the lag from the committed offset and its two
-    /// parts, see [`Lag`].
+    /// parts, see [`Lag`]; and whether any broker connection is up (for
+    /// `/readyz`).
     fn stats(&self, statistics: Statistics) {
-        let Some((transport, _)) = &self.telemetry else {
+        let Some((transport, health)) = &self.telemetry else {
             return;
         };
+        health.broker_reachable(any_broker_up(&statistics));
         for (name, topic) in &statistics.topics {
             for (partition, p) in &topic.partitions {
                 // -1 is librdkafka's internal "unassigned" partition.
@@ -132,7 +134,21 @@ impl ClientContext for Context {
         // Transient broker errors (connection refused, all brokers down)
         // are retried by librdkafka itself; they are worth a warning only.
         tracing::warn!(stage = self.stage, %error, reason, "kafka client error");
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown)
+            && let Some((_, health)) = &self.telemetry
+        {
+            health.broker_reachable(false);
+        }
     }
+}
+
+/// Whether the client holds an open connection to a real broker (node id
+/// >= 0: not a bootstrap address or the logical coordinator handle).
+fn any_broker_up(statistics: &Statistics) -> bool {
+    statistics
+        .brokers
+        .values()
+        .any(|b| b.nodeid >= 0 && b.state == "UP")
 }
 
 impl ConsumerContext for Context {

@@ -95,9 +95,7 @@ pub async fn read<S: Stage>(
     let mut tpl = TopicPartitionList::new();
     for t in md.topics() {
         for p in t.partitions() {
-            let (low, high) = consumer
-                .fetch_watermarks(&topic_name, p.id(), Duration::from_secs(10))
-                .map_err(err)?;
+            let (low, high) = watermarks(&consumer, &topic_name, p.id()).map_err(err)?;
             if high > low {
                 ends.push(p.id());
                 let from = match start {
@@ -166,4 +164,28 @@ pub async fn read<S: Stage>(
         tracing::warn!(topic = %topic_name, "preload stopped at its time limit before the end of the topic");
     }
     Ok(read)
+}
+
+/// A partition's watermarks. Apache Kafka can answer NotLeaderForPartition
+/// or LeaderNotAvailable for a moment after a topic's creation or a leader
+/// change, while its metadata already names the leader: those are retried
+/// for up to 30 s (Tansu never answers them).
+fn watermarks(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+) -> Result<(i64, i64), rdkafka::error::KafkaError> {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match consumer.fetch_watermarks(topic, partition, Duration::from_secs(10)) {
+            Err(KafkaError::MetadataFetch(
+                RDKafkaErrorCode::NotLeaderForPartition | RDKafkaErrorCode::LeaderNotAvailable,
+            )) if Instant::now() < deadline => {
+                tracing::info!(topic, partition, "partition leader not ready yet; retrying");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
 }

@@ -148,18 +148,43 @@ pub async fn ensure(
             }
         }
     }
-    // Metadata of new topics can lag their creation for a moment.
+    // Metadata of new topics can lag their creation for a moment, and
+    // Apache Kafka lists a new topic's partitions before their leaders are
+    // elected (a reader starting then gets NotLeaderForPartition; Tansu
+    // answers with a leader at once): wait for both.
     let deadline = std::time::Instant::now() + TIMEOUT;
     loop {
         let counts = partition_counts(&admin, &args.brokers)?;
         let ready = specs
             .iter()
             .all(|s| counts.get(&s.name).is_some_and(|&n| n > 0));
-        if ready || std::time::Instant::now() > deadline {
+        if (ready && leaderless(&admin, specs).is_empty()) || std::time::Instant::now() > deadline {
             return Ok(counts);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The topics of `specs` with a partition that has no leader (yet), or
+/// whose metadata could not be read.
+fn leaderless(admin: &AdminClient<DefaultClientContext>, specs: &[TopicSpec]) -> Vec<String> {
+    specs
+        .iter()
+        .filter(|s| {
+            !admin
+                .inner()
+                .fetch_metadata(Some(&s.name), TIMEOUT)
+                .is_ok_and(|md| {
+                    md.topics().iter().all(|t| {
+                        t.error().is_none()
+                            && t.partitions()
+                                .iter()
+                                .all(|p| p.error().is_none() && p.leader() >= 0)
+                    })
+                })
+        })
+        .map(|s| s.name.clone())
+        .collect()
 }
 
 /// Waits until the cluster answers, retrying with a backoff from 0.5 s to

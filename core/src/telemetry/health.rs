@@ -8,9 +8,11 @@
 //! - ready (`/readyz`): the broker answered (metadata, topics checked or
 //!   created) and, for a consuming stage, the consumer joined its group.
 //!   Having partitions is not required: an idle standby replica is ready.
-//!   It is lost once the process starts shutting down.
-//!   Readiness is not lost on a later broker outage (librdkafka reconnects;
-//!   liveness catches a loop that stops).
+//!   It is lost once the process starts shutting down, and while no broker
+//!   is reachable (every connection down: librdkafka reconnects, and
+//!   readiness comes back with the first broker up), so that an operator
+//!   sees which stages a broker outage cut off. Liveness is not lost on an
+//!   outage: restarting a stage would not bring its broker back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,6 +31,8 @@ struct Inner {
     last_beat_ms: AtomicU64,
     bound: Duration,
     broker: AtomicBool,
+    /// False while every broker connection is down (after the first answer).
+    reachable: AtomicBool,
     needs_group: AtomicBool,
     joined: AtomicBool,
     stopping: AtomicBool,
@@ -50,6 +54,7 @@ impl Health {
                 last_beat_ms: AtomicU64::new(0),
                 bound,
                 broker: AtomicBool::new(false),
+                reachable: AtomicBool::new(true),
                 needs_group: AtomicBool::new(false),
                 joined: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
@@ -67,6 +72,12 @@ impl Health {
     /// The broker answered a metadata request.
     pub fn broker_answered(&self) {
         self.inner.broker.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether any broker connection is up (the client's view: its error
+    /// callback says when all are down, its statistics when one is back).
+    pub fn broker_reachable(&self, up: bool) {
+        self.inner.reachable.store(up, Ordering::Relaxed);
     }
 
     /// This process consumes through a group: ready only once joined.
@@ -109,6 +120,9 @@ impl Health {
         }
         if !self.inner.broker.load(Ordering::Relaxed) {
             return Verdict::failing("the broker has not answered yet".into());
+        }
+        if !self.inner.reachable.load(Ordering::Relaxed) {
+            return Verdict::failing("no broker is reachable (reconnecting)".into());
         }
         if self.inner.needs_group.load(Ordering::Relaxed)
             && !self.inner.joined.load(Ordering::Relaxed)
@@ -171,6 +185,19 @@ mod tests {
         );
         // An idle standby replica gets an empty assignment: still ready.
         h.joined_group();
+        assert!(h.ready().ok);
+    }
+
+    #[test]
+    fn a_ready_process_is_not_ready_while_no_broker_is_reachable_and_ready_again_after() {
+        let h = Health::new(Duration::from_secs(10));
+        h.broker_answered();
+        assert!(h.ready().ok);
+        h.broker_reachable(false);
+        let down = h.ready();
+        assert!(!down.ok && down.reason.contains("no broker"), "{down:?}");
+        assert!(h.live().ok, "an outage does not make the process dead");
+        h.broker_reachable(true);
         assert!(h.ready().ok);
     }
 

@@ -2,53 +2,17 @@
 //! Prometheus scraping it, the probes, the logs topic.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use promql_parser::parser;
 use serde_json::Value;
 use tweetoscope_core::schema::Topic;
-use tweetoscope_e2e::{Deployment, Injector, Proc, bin_dir, read_topic};
+use tweetoscope_e2e::probe::{get, metrics_addr};
+use tweetoscope_e2e::{Deployment, Injector, bin_dir, read_topic};
 
 use crate::monitoring::{promql_expressions, selectors, unexported};
-
-/// GET `path` on `addr`: (status code, body).
-fn get(addr: &str, path: &str) -> Option<(u16, String)> {
-    let mut sock = TcpStream::connect(addr).ok()?;
-    sock.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    // One write, HTTP/1.0: no chunked answer to decode (Prometheus chunks
-    // large answers to HTTP/1.1 clients).
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    sock.write_all(request.as_bytes()).ok()?;
-    let mut text = String::new();
-    sock.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((status, body))
-}
-
-/// The metrics endpoint a stage logged at start.
-fn metrics_addr(p: &Proc) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let log = p.log_text();
-        if let Some(line) = log.lines().find(|l| l.contains("serving /metrics"))
-            && let Some(addr) = line
-                .split("addr=")
-                .nth(1)
-                .and_then(|a| a.split_whitespace().next())
-        {
-            return addr.to_owned();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{} logged no metrics address: {}", p.label, p.log_text());
-}
 
 /// Names of the samples of a /metrics body.
 fn names(body: &str) -> BTreeSet<String> {

@@ -1,6 +1,8 @@
 //! The Kafka deployment's benchmark (`scripts/bench-kafka.sh` builds the
-//! binaries and runs it). Every run starts its own Tansu broker and all
-//! seven binaries (generator, collector, estimator, predictor, learner,
+//! binaries and runs it), on Tansu, on Apache Kafka or on both
+//! (`--broker`). Every run starts its own broker (Tansu in memory, or a
+//! one-node KRaft Apache Kafka from scripts/kafka.sh) and all seven
+//! binaries (generator, collector, estimator, predictor, learner,
 //! dashboard, logger) with their default settings, on a NEWS-like
 //! synthetic set:
 //! 1. throughput (`--runs` times): the generator as fast as possible;
@@ -11,14 +13,20 @@
 //!    process, to compare with the short runs', and the largest RSS sampled
 //!    in each half of the long run (equal once the state reached its
 //!    bounds);
-//! 3. latency (`--latency-runs` times): paced so that no wall second of the
-//!    replay carries more than half the measured maximum (or `--speed`), from a window's close (the `origin-ts` of the
-//!    generator's record that passed it) to its alert, p50/p99/max, and to
-//!    the records of the hops before.
+//! 3. the broker's own pass-through ([`passthrough`]): the generator's
+//!    records produced and read back by a plain consumer, no stages; the
+//!    pipeline's throughput as a share of it;
+//! 4. latency (`--latency-runs` times at each of three paces): paced so
+//!    that no wall second of the replay carries more than 10 %, 50 % and
+//!    90 % of the measured maximum (or `--speed`), from a window's close
+//!    (the `origin-ts` of the generator's record that passed it) to its
+//!    alert, p50/p99/max, and to the records of the hops before.
 //!
-//! Needs the release binaries next to it and a `tansu` binary (`--tansu`).
+//! Needs the release binaries next to it, and a `tansu` binary (`--tansu`)
+//! or scripts/kafka.sh's Java and Maven.
 
 mod broker;
+mod passthrough;
 mod procstat;
 mod run;
 
@@ -31,14 +39,28 @@ use tweetoscope_core::generator::{Replay, ReplayConfig};
 use tweetoscope_core::schema::TweetMsg;
 use tweetoscope_e2e::simulate;
 
+use broker::Kind;
 use run::{Plan, Run, Usage, work_dir};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Which {
+    Tansu,
+    Kafka,
+    Both,
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "bench-kafka")]
 struct Cli {
-    /// The Tansu broker binary.
+    /// The broker(s) to run on, one after the other.
+    #[arg(long, value_enum, default_value_t = Which::Both)]
+    broker: Which,
+    /// The Tansu broker binary (for --broker tansu or both).
     #[arg(long, env = "TANSU")]
-    tansu: PathBuf,
+    tansu: Option<PathBuf>,
+    /// Apache Kafka's client port (its controller port is the next one).
+    #[arg(long, default_value_t = 19230)]
+    kafka_port: u16,
     /// Synthetic cascades (NEWS-like sizes; NEWS has 20,093).
     #[arg(long, default_value_t = 3000)]
     cascades: usize,
@@ -52,7 +74,8 @@ struct Cli {
     #[arg(long, default_value_t = 3)]
     latency_runs: usize,
     /// Time acceleration of the latency runs; default: the fastest at which
-    /// no wall second carries more than half the measured maximum.
+    /// no wall second carries more than 10 %, 50 % and 90 % of the
+    /// measured maximum, each in turn.
     #[arg(long)]
     speed: Option<f64>,
     /// Extra generator options, e.g. "--watermark-quiet 0".
@@ -124,6 +147,27 @@ fn usage_of<'a>(run: &'a Run, label: &str) -> Option<&'a Usage> {
 
 fn main() {
     let cli = Cli::parse();
+    let mut kinds = Vec::new();
+    if cli.broker != Which::Kafka {
+        let tansu = cli.tansu.clone().unwrap_or_else(|| {
+            panic!("--broker tansu needs the tansu binary: --tansu or TANSU (scripts/bench-kafka.sh finds it)")
+        });
+        kinds.push(Kind::Tansu(tansu));
+    }
+    if cli.broker != Which::Tansu {
+        kinds.push(Kind::Kafka {
+            port: cli.kafka_port,
+        });
+    }
+    let dir = work_dir();
+    let (data, index) = simulate(&dir.join("short"), cli.cascades, 3);
+    for kind in &kinds {
+        bench(&cli, kind, &data, &index);
+    }
+}
+
+/// Every measurement on one broker.
+fn bench(cli: &Cli, kind: &Kind, data: &std::path::Path, index: &std::path::Path) {
     let extra: Vec<String> = cli
         .generator_args
         .split_whitespace()
@@ -133,16 +177,16 @@ fn main() {
     let logs = tweetoscope_e2e::bin_dir().join("e2e-logs");
     let _ = std::fs::create_dir_all(&logs);
     let started = std::time::Instant::now();
-    let (data, index) = simulate(&dir.join("short"), cli.cascades, 3);
+    let broker = kind.name();
+    println!("\n## {broker}\n");
     let plan = |name, speed| Plan {
         name,
-        tansu: &cli.tansu,
-        data: &data,
-        index: &index,
+        broker: kind,
+        data,
+        index,
         speed,
         generator_args: &extra,
     };
-
     let mut tput: Vec<Run> = Vec::new();
     for i in 0..cli.runs {
         let r = run::run(&plan("bench-tput", None), &logs);
@@ -180,21 +224,65 @@ fn main() {
     });
 
     let max_rate = median(&tput.iter().map(Run::tweets_per_s).collect::<Vec<_>>());
-    let speed = cli.speed.unwrap_or_else(|| {
-        let times = replay_times(&data, &index);
-        let speed = pace_for(&times, 0.5 * max_rate);
-        let mean = times.len() as f64 / times.last().copied().unwrap_or(1.0).max(1.0);
+    let (through, through_tweets) = passthrough::pass_through(&plan("bench-pass", None), &logs);
+    println!(
+        "broker pass-through: {through_tweets} tweets produced and read back at {through:.0} tweets/s; the pipeline's median {max_rate:.0} tweets/s is {:.0} % of it",
+        100.0 * max_rate / through
+    );
+    let times = replay_times(data, index);
+    let paces: Vec<(String, f64)> = match cli.speed {
+        Some(s) => vec![(format!("x{s}"), s)],
+        None => [0.1, 0.5, 0.9]
+            .iter()
+            .map(|&f| {
+                let speed = pace_for(&times, f * max_rate);
+                let mean = times.len() as f64 / times.last().copied().unwrap_or(1.0).max(1.0);
+                println!(
+                    "latency pace x{speed}: its busiest wall second carries {} tweets, {:.0} % of the median maximum ({:.0} tweets/s); the replay's mean at this pace is {:.0} tweets/s",
+                    busiest(&times, speed),
+                    100.0 * f,
+                    f * max_rate,
+                    mean * speed
+                );
+                (format!("{:.0} %", 100.0 * f), speed)
+            })
+            .collect(),
+    };
+    let mut by_pace: Vec<(String, f64, Vec<Run>)> = Vec::new();
+    for (pace, speed) in paces {
+        let lat = latency_runs(cli, &plan("bench-lat", Some(speed)), &logs);
+        by_pace.push((pace, speed, lat));
+    }
+    usage_table(&tput, long.as_ref());
+    for (pace, speed, lat) in &by_pace {
+        let all: Vec<f64> = lat
+            .iter()
+            .flat_map(|r| r.alert_ms.iter().copied())
+            .collect();
         println!(
-            "latency pace x{speed}: its busiest wall second carries {} tweets, half the median maximum ({:.0} tweets/s); the replay's mean at this pace is {:.0} tweets/s",
-            busiest(&times, speed),
-            0.5 * max_rate,
-            mean * speed
+            "{broker}: latency at {pace} of the maximum (x{speed}): p99 per run {:?} ms, all runs p50 {:.0} / p99 {:.0} / max {:.0} ms",
+            lat.iter()
+                .map(|r| quantile(&r.alert_ms, 0.99).round())
+                .collect::<Vec<_>>(),
+            quantile(&all, 0.5),
+            quantile(&all, 0.99),
+            quantile(&all, 1.0),
         );
-        speed
-    });
+    }
+    println!(
+        "summary {broker}: throughput median {max_rate:.0} tweets/s over {} runs, {:.0} % of the broker's pass-through ({through:.0} tweets/s); {:.0} s in all",
+        tput.len(),
+        100.0 * max_rate / through,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// `--latency-runs` runs of `plan` (paced), each reported.
+fn latency_runs(cli: &Cli, plan: &Plan, logs: &std::path::Path) -> Vec<Run> {
+    let speed = plan.speed.unwrap_or(f64::NAN);
     let mut lat: Vec<Run> = Vec::new();
     for i in 0..cli.latency_runs {
-        let r = run::run(&plan("bench-lat", Some(speed)), &logs);
+        let r = run::run(plan, logs);
         let hops: Vec<String> = r
             .hops_ms
             .iter()
@@ -220,7 +308,11 @@ fn main() {
         );
         lat.push(r);
     }
+    lat
+}
 
+/// CPU s per million tweets and memory of every process and the broker.
+fn usage_table(tput: &[Run], long: Option<&Run>) {
     println!();
     println!(
         "| process | CPU s per million tweets (median of {} runs) | peak RSS MiB, short runs (max) | peak RSS MiB, long run | long run's RSS MiB, largest in its first / second half |",
@@ -242,7 +334,7 @@ fn main() {
             .filter_map(|r| usage_of(r, label))
             .map(|u| u.peak_rss_mib)
             .fold(0.0, f64::max);
-        let long = long.as_ref().and_then(|r| usage_of(r, label));
+        let long = long.and_then(|r| usage_of(r, label));
         let long_rss = long.map_or(f64::NAN, |u| u.peak_rss_mib);
         let (first, second) = long.map_or((f64::NAN, f64::NAN), |u| u.rss_halves_mib);
         total += median(&per_m);
@@ -252,19 +344,4 @@ fn main() {
         );
     }
     println!("| total | {total:.2} | | | |");
-    let all_alerts: Vec<f64> = lat
-        .iter()
-        .flat_map(|r| r.alert_ms.iter().copied())
-        .collect();
-    println!(
-        "\nsummary: throughput median {max_rate:.0} tweets/s over {} runs; latency at x{speed}: p99 per run {:?} ms, all runs p50 {:.0} / p99 {:.0} / max {:.0} ms; {:.0} s in all",
-        tput.len(),
-        lat.iter()
-            .map(|r| quantile(&r.alert_ms, 0.99).round())
-            .collect::<Vec<_>>(),
-        quantile(&all_alerts, 0.5),
-        quantile(&all_alerts, 0.99),
-        quantile(&all_alerts, 1.0),
-        started.elapsed().as_secs_f64()
-    );
 }

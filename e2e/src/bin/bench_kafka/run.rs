@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tweetoscope_core::schema::Topic;
 use tweetoscope_e2e::{Deployment, Proc, Record, read_topic, unique, wait_for_log};
 
-use crate::broker::Broker;
+use crate::broker::{Broker, Kind};
 use crate::procstat::{cpu_seconds, peak_rss_mib, reaped_children_cpu_seconds, rss_mib};
 
 /// The consuming stages, started before the generator: (binary, options).
@@ -24,7 +24,7 @@ const STAGES: &[(&str, &[&str])] = &[
 /// What a run replays and how.
 pub struct Plan<'a> {
     pub name: &'a str,
-    pub tansu: &'a Path,
+    pub broker: &'a Kind,
     pub data: &'a Path,
     pub index: &'a Path,
     /// `None`: as fast as possible.
@@ -141,12 +141,16 @@ fn field(log: &str, name: &str) -> u64 {
 }
 
 pub fn run(plan: &Plan, logs: &Path) -> Run {
-    let broker = Broker::start(plan.tansu, &logs.join(format!("{}.tansu.log", plan.name)));
+    let broker = Broker::start(
+        plan.broker,
+        &logs.join(format!("{}.{}.log", plan.name, plan.broker.name())),
+    );
     let d = Deployment {
         prefix: unique(plan.name),
         brokers: broker.address.clone(),
         windows: "600,1200".into(),
         logs: logs.to_path_buf(),
+        extra: Vec::new(),
     };
     d.create_topics();
     let stages: Vec<Proc> = STAGES
@@ -166,25 +170,8 @@ pub fn run(plan: &Plan, logs: &Path) -> Run {
     let cpu_start = cpu_of(&pids);
 
     let gen_cpu_start = reaped_children_cpu_seconds();
-    let (data, index) = (
-        plan.data.display().to_string(),
-        plan.index.display().to_string(),
-    );
-    let speed = plan.speed.map(|s| s.to_string());
-    let mut args = vec![
-        "--data",
-        &data,
-        "--index",
-        &index,
-        "--sources",
-        "8",
-        "--seed",
-        "3",
-    ];
-    if let Some(s) = &speed {
-        args.extend(["--speed", s.as_str()]);
-    }
-    args.extend(plan.generator_args.iter().map(String::as_str));
+    let args = generator_args(plan);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let started = Instant::now();
     let mut g = d.spawn("generator", "generator", &args);
     let gen_pid = g.pid();
@@ -206,7 +193,7 @@ pub fn run(plan: &Plan, logs: &Path) -> Run {
     }
     let gen_cpu = reaped_children_cpu_seconds() - gen_cpu_start;
     let log = g.log_text();
-    let (tweets, records) = (field(&log, "tweets"), field(&log, "messages"));
+    let (tweets, records) = generator_counts(&log);
     eprintln!(
         "  {}: generator done in {:.1} s ({tweets} tweets, {records} records)",
         plan.name,
@@ -307,6 +294,30 @@ fn origin_ms(r: &Record) -> Option<i64> {
 /// A record's timestamp minus its `origin-ts` header.
 fn latency(r: &Record) -> Option<f64> {
     Some((r.timestamp_ms? - origin_ms(r)?) as f64)
+}
+
+/// The generator's options for a plan: the set, 8 sources, the pace.
+pub fn generator_args(plan: &Plan) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "--data".into(),
+        plan.data.display().to_string(),
+        "--index".into(),
+        plan.index.display().to_string(),
+        "--sources".into(),
+        "8".into(),
+        "--seed".into(),
+        "3".into(),
+    ];
+    if let Some(s) = plan.speed {
+        args.extend(["--speed".into(), s.to_string()]);
+    }
+    args.extend(plan.generator_args.iter().cloned());
+    args
+}
+
+/// The generator's count of tweets and of records in its log.
+pub fn generator_counts(log: &str) -> (u64, u64) {
+    (field(log, "tweets"), field(log, "messages"))
 }
 
 /// Where the runs keep their logs and data.

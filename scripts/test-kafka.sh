@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The integration tests on Apache Kafka: a one-node KRaft cluster
+# (scripts/kafka.sh), then every e2e test (e2e/tests/*.rs), the chaos test
+# (scripts/test-chaos.sh's #[ignore]d one) and the observability tests
+# against it, as scripts/test.sh runs them on Tansu. Reports its time.
+#   scripts/test-kafka.sh [--port P]     (default 19240: client 19240, controller 19241)
+# Run by hand (not yet part of scripts/test.sh: not yet seen all green).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+die() { printf 'test-kafka.sh: %s\n' "$*" >&2; exit 1; }
+# need_apt
+source scripts/lib.sh
+PORT=19240
+[ "${1:-}" = --port ] && PORT=$2
+start=$SECONDS
+mkdir -p target
+
+DIR=target/kafka/test-$PORT
+trap 'bash scripts/kafka.sh stop --dir "$DIR" >/dev/null 2>&1 || true' EXIT
+out=$(bash scripts/kafka.sh start --brokers 1 --port "$PORT" --dir "$DIR") \
+    || die "Apache Kafka did not start (logs: $DIR/node-1/server.log)"
+TWEETOSCOPE_TEST_BROKERS=$(tail -1 <<<"$out" | sed -n 's/^bootstrap=//p')
+[ -n "$TWEETOSCOPE_TEST_BROKERS" ] || die "scripts/kafka.sh printed no bootstrap line: $out"
+export TWEETOSCOPE_TEST_BROKERS
+echo "apache kafka on $TWEETOSCOPE_TEST_BROKERS (log: $DIR/node-1/server.log)"
+
+# The observability tests run a real Prometheus (Debian's package).
+command -v prometheus >/dev/null || need_apt --no-install-recommends prometheus
+# The tests spawn the stage binaries: build them first.
+cargo build --workspace --bins --release
+log=target/test-kafka.log
+cargo test --release --no-fail-fast -p tweetoscope-e2e 2>&1 | tee "$log" || true
+cargo test --release -p tweetoscope-e2e --test chaos -- --ignored 2>&1 | tee -a "$log" || true
+cargo test --release -p tweetoscope-e2e --features observability --test observability 2>&1 | tee -a "$log" || true
+# Every suite runs (no fail-fast) so that one report shows every
+# difference; then any failure, or a build error, fails the script.
+grep -q "^error" "$log" && die "a test did not build or run ($log)"
+grep -q "test result: FAILED" "$log" && die "some e2e tests failed on Apache Kafka ($log)"
+grep -q "test result: ok" "$log" || die "no e2e test ran on Apache Kafka ($log)"
+passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+echo "e2e on apache kafka: $passed passed in $((SECONDS - start)) s"
