@@ -4,7 +4,7 @@
 # min.insync.replicas 2), runs the test with its state folder, stops the
 # cluster, reports the time and the stages' resume times.
 #   scripts/test-kafka-cluster.sh [--port P]     (default 19250: nodes on 19250-19255)
-# Run by hand (not yet part of scripts/test.sh: not yet seen to pass).
+# Called by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { printf 'test-kafka-cluster.sh: %s\n' "$*" >&2; exit 1; }

@@ -4,7 +4,7 @@
 # (scripts/test-chaos.sh's #[ignore]d one) and the observability tests
 # against it, as scripts/test.sh runs them on Tansu. Reports its time.
 #   scripts/test-kafka.sh [--port P]     (default 19240: client 19240, controller 19241)
-# Run by hand (not yet part of scripts/test.sh: not yet seen all green).
+# Called by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { printf 'test-kafka.sh: %s\n' "$*" >&2; exit 1; }

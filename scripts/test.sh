@@ -64,10 +64,12 @@ grep -q "test result: FAILED" target/test.log && die "some tests failed"
 say "chaos: kills, pauses and a full restart under a steady stream"
 bash scripts/test-chaos.sh || die "the chaos test failed"
 
-# The Apache Kafka runs are not (yet) part of this script: they have not
-# been seen to pass whole. Run them by hand: scripts/test-kafka.sh (every
-# e2e test on one KRaft node) and scripts/test-kafka-cluster.sh (broker
-# faults on three); docs/TESTING.md, "On Apache Kafka".
+say "apache kafka: every e2e test on one KRaft node"
+# Each script reports its own time; docs/TESTING.md, "On Apache Kafka".
+bash scripts/test-kafka.sh || die "the e2e tests on Apache Kafka failed (target/test-kafka.log)"
+
+say "apache kafka: broker faults on a three-node cluster"
+bash scripts/test-kafka-cluster.sh || die "the broker-fault test failed (target/test-kafka-cluster.log)"
 
 say "web page in headless Chromium"
 bash scripts/test-web.sh || die "the web page test failed (target/web/)"
