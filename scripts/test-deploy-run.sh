@@ -2,12 +2,11 @@
 # The compose deployment, run: a private Docker engine, a Debian base image
 # made with debootstrap (nothing can be pulled from a registry here), the
 # runtime image from docker/Dockerfile.prebuilt with the binaries that
-# scripts/test-deploy.sh built (target/deploy/bin), Tansu in place of Apache
-# Kafka (docker/docker-compose.test-tansu.yml) or, with
-# TWEETOSCOPE_DEPLOY_BROKER=kafka (opt-in: not yet seen to pass whole), an
-# Apache Kafka image built here (docker/kafka/Dockerfile: the jars of
-# scripts/kafka.sh, Debian's Java 17) run with docker-compose.kafka.yml's own
-# settings; and Debian's Prometheus in place of prom/prometheus
+# scripts/test-deploy.sh built (target/deploy/bin), an Apache Kafka image
+# built here (docker/kafka/Dockerfile: the jars of scripts/kafka.sh, Debian's
+# Java 17) run with docker-compose.kafka.yml's own settings, or, as a
+# fallback with TWEETOSCOPE_DEPLOY_BROKER=tansu, Tansu in its place
+# (docker/docker-compose.test-tansu.yml); and Debian's Prometheus in place of prom/prometheus
 # (docker/docker-compose.test.yml). Then the three compose files up (without
 # Loki and Grafana, whose images cannot be made here) and checks:
 #   every Prometheus target is up and the alert rules are loaded; alerts and
@@ -26,7 +25,7 @@ die() { printf 'test-deploy-run.sh: %s\n' "$*" >&2; exit 1; }
 for b in generator collector estimator predictor learner logger dashboard tweetoscope peek; do
     [ -x "$BIN/$b" ] || die "$BIN/$b missing: run scripts/test-deploy.sh"
 done
-BROKER=${TWEETOSCOPE_DEPLOY_BROKER:-tansu}
+BROKER=${TWEETOSCOPE_DEPLOY_BROKER:-kafka}
 case $BROKER in
     kafka) KAFKA_LIBS=$(bash scripts/kafka.sh jars) || die "cannot fetch the Apache Kafka jars (scripts/kafka.sh jars)" ;;
     tansu)

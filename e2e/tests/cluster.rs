@@ -133,8 +133,9 @@ impl Cluster {
 
     /// Waits until every partition of `topics` has its three replicas in
     /// sync again (a restarted node caught up), so that the next fault
-    /// starts from a whole cluster.
-    fn wait_in_sync(&self, topics: &[String]) {
+    /// starts from a whole cluster. `after` names the fault for the
+    /// failure message.
+    fn wait_in_sync(&self, topics: &[String], after: &str) {
         let c = self.admin();
         let deadline = Instant::now() + Duration::from_secs(180);
         while Instant::now() < deadline {
@@ -152,7 +153,11 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(500));
         }
-        panic!("the replicas of {topics:?} were not back in sync after 180 s");
+        panic!(
+            "after fault {after}: the replicas of {topics:?} were not back in sync within 180 s \
+             (node logs: {}/node-*/server.log)",
+            self.dir
+        );
     }
 }
 
@@ -265,9 +270,10 @@ fn broker_faults_on_a_three_node_cluster_lose_and_invent_nothing() {
     .to_vec();
     d.create_topics();
     let (expected, mut gen_args) = reference(&d, 300, 53);
-    // The set spans about 2.7e6 s of source time: about 400 s at x7,000,
-    // so the stream still flows through the last fault.
-    gen_args.extend(["--speed".to_owned(), "7000".to_owned()]);
+    // The replay took 58 s at x7,000 (2026-12-07): about 400 s at x1,000,
+    // so that the stream still flows when the last fault starts (the five
+    // took 218 s on a loaded 2-core machine); checked at each fault.
+    gen_args.extend(["--speed".to_owned(), "1000".to_owned()]);
     let mut procs: Vec<Proc> = ["collector", "estimator", "predictor", "learner"]
         .iter()
         .map(|s| d.spawn(s, s, &[]))
@@ -292,10 +298,20 @@ fn broker_faults_on_a_three_node_cluster_lose_and_invent_nothing() {
     let started = Instant::now();
 
     let mut faults: Vec<(String, Instant, Instant)> = Vec::new();
+    let generator = procs.last_mut().unwrap_or_else(|| unreachable!());
     let mut fault = |name: String, f: &mut dyn FnMut()| {
+        println!(
+            "fault {name}: starts at {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+        assert!(
+            generator.alive(),
+            "the generator's stream ended before fault {name}: slow its --speed \
+             so that the stream flows through every fault"
+        );
         let at = Instant::now();
         f();
-        cluster.wait_in_sync(&all_topics);
+        cluster.wait_in_sync(&all_topics, &name);
         // Past the resume: the stages had time to show progress again.
         std::thread::sleep(Duration::from_secs(5));
         faults.push((name, at, Instant::now()));
@@ -329,7 +345,7 @@ fn broker_faults_on_a_three_node_cluster_lose_and_invent_nothing() {
         for node in 1..=3 {
             cluster.node("stop", node);
             cluster.node("start", node);
-            cluster.wait_in_sync(&all_topics);
+            cluster.wait_in_sync(&all_topics, &format!("(d), node {node} restarted"));
         }
     });
     let mut outage = (0.0, 0.0);
@@ -352,16 +368,6 @@ fn broker_faults_on_a_three_node_cluster_lose_and_invent_nothing() {
         outage.0,
         outage.1
     );
-    for (label, p) in endpoints.iter().zip(procs.iter_mut()) {
-        assert!(p.alive(), "{} died: {}", label.0, p.log_text());
-    }
-    let generator = procs.last_mut().unwrap_or_else(|| unreachable!());
-    assert!(
-        generator.wait(Duration::from_secs(600)),
-        "the generator failed: {}",
-        generator.log_text()
-    );
-
     println!("resume time: the longest time without progress from the fault to its end (s)");
     for (name, from, to) in &faults {
         let stalls: Vec<String> = progress
@@ -375,6 +381,15 @@ fn broker_faults_on_a_three_node_cluster_lose_and_invent_nothing() {
             stalls.join(", ")
         );
     }
+    for (label, p) in endpoints.iter().zip(procs.iter_mut()).take(4) {
+        assert!(p.alive(), "{} died: {}", label.0, p.log_text());
+    }
+    let generator = procs.last_mut().unwrap_or_else(|| unreachable!());
+    assert!(
+        generator.wait(Duration::from_secs(600)),
+        "the generator failed: {}",
+        generator.log_text()
+    );
     check_stats(&d, &expected);
     check_series_and_sizes(&d, &expected);
     for p in procs.iter_mut().take(4) {
