@@ -75,7 +75,7 @@ cp target/release/tweetoscope "$OUT/bin/tweetoscope"
 "$OUT/bin/tweetoscope" topics create --help >/dev/null || die "tweetoscope was built without its kafka feature"
 
 say "hadolint"
-hadolint --config docker/hadolint.yaml docker/Dockerfile docker/Dockerfile.prebuilt
+hadolint --config docker/hadolint.yaml docker/Dockerfile docker/Dockerfile.prebuilt docker/kafka/Dockerfile
 # Dockerfile.prebuilt must make the same runtime as Dockerfile's last two
 # stages (rootfs, runtime): the same lines but for where the binaries come from.
 runtime_part() { sed -n '/ AS rootfs$/,$p' "$1" | grep -v -E '^COPY (--from=builder /out/|bin/) /usr/local/bin/$'; }

@@ -24,6 +24,13 @@ TWEETOSCOPE_TEST_BROKERS=$(tail -1 <<<"$out" | sed -n 's/^bootstrap=//p')
 export TWEETOSCOPE_TEST_BROKERS
 echo "apache kafka on $TWEETOSCOPE_TEST_BROKERS (log: $DIR/node-1/server.log)"
 
+# e2e/tests/course_consumers.rs reads with the course's kafka-python
+# (scripts/test.sh exports it; installed here when run alone).
+if [ -z "${TWEETOSCOPE_COURSE_PYTHON:-}" ]; then
+    python3 -c "import ensurepip" 2>/dev/null || need_apt python3-venv
+    TWEETOSCOPE_COURSE_PYTHON=$(bash scripts/course-venv.sh) || die "cannot install the course's kafka-python (scripts/course-venv.sh)"
+    export TWEETOSCOPE_COURSE_PYTHON
+fi
 # The observability tests run a real Prometheus (Debian's package).
 command -v prometheus >/dev/null || need_apt --no-install-recommends prometheus
 # The tests spawn the stage binaries: build them first.
