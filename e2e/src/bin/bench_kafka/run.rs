@@ -132,12 +132,16 @@ fn cpu_of(pids: &[u32]) -> Vec<f64> {
         .collect()
 }
 
-fn field(log: &str, name: &str) -> u64 {
-    log.split(&format!("{name}="))
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+/// The value of ` NAME=` on the generator's `replay done` line (its
+/// effective-configuration line also holds `topic-tweets=...`).
+fn field(log: &str, name: &str) -> Option<u64> {
+    let line = log.lines().rev().find(|l| l.contains("replay done"))?;
+    line.split(&format!(" {name}="))
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 pub fn run(plan: &Plan, logs: &Path) -> Run {
@@ -317,10 +321,31 @@ pub fn generator_args(plan: &Plan) -> Vec<String> {
 
 /// The generator's count of tweets and of records in its log.
 pub fn generator_counts(log: &str) -> (u64, u64) {
-    (field(log, "tweets"), field(log, "messages"))
+    match (field(log, "tweets"), field(log, "messages")) {
+        (Some(tweets), Some(messages)) if tweets > 0 => (tweets, messages),
+        _ => panic!("no tweets counted on the generator's `replay done` line: {log}"),
+    }
 }
 
 /// Where the runs keep their logs and data.
 pub fn work_dir() -> PathBuf {
     tweetoscope_e2e::bin_dir().join("bench-data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generator_counts;
+
+    #[test]
+    fn counts_come_from_the_replay_done_line_not_the_configuration() {
+        let log = "INFO effective configuration config=topic-tweets=b.tweets cascades=3\n\
+                   INFO generator: replay done cascades=3 tweets=311889 messages=311897 seconds=4.1";
+        assert_eq!(generator_counts(log), (311_889, 311_897));
+    }
+
+    #[test]
+    #[should_panic(expected = "replay done")]
+    fn a_log_without_the_replay_done_line_is_refused() {
+        generator_counts("INFO effective configuration config=topic-tweets=b.tweets");
+    }
 }
