@@ -66,8 +66,9 @@ enum Command {
     #[cfg(feature = "kafka")]
     #[command(subcommand)]
     Topics(topics::TopicsCommand),
-    /// Shows each stage group's members and lag (unread and held), the
-    /// newest model per window and recent dead letters.
+    /// Shows each stage group's members and lag (split into unread and
+    /// held where the broker returns commit metadata: Apache Kafka, not
+    /// Tansu), the newest model per window and recent dead letters.
     #[cfg(feature = "kafka")]
     Status(status::StatusArgs),
     /// Moves a stopped group's offsets (replay from a time, or skip).
