@@ -43,11 +43,21 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Said under `--help` when the Kafka commands were left out of the build
+/// (the workspace's default), so that an operator knows how to get them.
+const KAFKA_COMMANDS: &str = if cfg!(feature = "kafka") {
+    ""
+} else {
+    "The Kafka operator commands (status, reset, topics) are not in this build: \
+     cargo build --release -p tweetoscope --features kafka (the image has them)."
+};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tweetoscope",
     version = tweetoscope_core::version!(),
-    about = "Predicts, in real time, how popular a tweet will become"
+    about = "Predicts, in real time, how popular a tweet will become",
+    after_help = KAFKA_COMMANDS
 )]
 struct Cli {
     #[command(subcommand)]
@@ -66,8 +76,9 @@ enum Command {
     #[cfg(feature = "kafka")]
     #[command(subcommand)]
     Topics(topics::TopicsCommand),
-    /// Shows each stage group's members and lag (unread and held), the
-    /// newest model per window and recent dead letters.
+    /// Shows each stage group's members and lag (split into unread and
+    /// held where the broker returns commit metadata: Apache Kafka, not
+    /// Tansu), the newest model per window and recent dead letters.
     #[cfg(feature = "kafka")]
     Status(status::StatusArgs),
     /// Moves a stopped group's offsets (replay from a time, or skip).

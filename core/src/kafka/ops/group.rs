@@ -3,6 +3,11 @@
 //! position the stage wrote in the commit's metadata (see
 //! [`crate::kafka::commit`]), the watermarks and the lag split into unread
 //! and held ([`crate::telemetry::Lag`]).
+//!
+//! The split needs the broker to give that metadata back. Apache Kafka
+//! does; Tansu 0.6 stores it but answers every OffsetFetch with an empty
+//! string (its storage's `offset_fetch` returns offsets only), so there a
+//! partition shows how far it is `behind` the commit, unsplit.
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -65,9 +70,14 @@ pub struct PartitionOffsets {
     pub high: i64,
     /// The group's committed offset, if it committed one.
     pub committed: Option<i64>,
-    /// The consumed position written with that commit, if any.
+    /// The consumed position written with that commit, if the broker gave
+    /// the commit's metadata back.
     pub consumed: Option<i64>,
-    /// `None` when the group never committed here.
+    /// Records past the committed offset; `None` when the group never
+    /// committed here.
+    pub behind: Option<i64>,
+    /// `behind` split into unread and held; `None` without a consumed
+    /// position to split it at.
     pub lag: Option<Lag>,
 }
 
@@ -93,6 +103,7 @@ pub fn offsets(
                 high,
                 committed: None,
                 consumed: None,
+                behind: None,
                 lag: None,
             });
         }
@@ -114,7 +125,8 @@ pub fn offsets(
             // ListOffsets with less than that once records come in
             // batches of several.
             row.high = row.high.max(at).max(row.consumed.unwrap_or(0));
-            row.lag = Lag::of(row.high, row.consumed.unwrap_or(-1), at);
+            row.behind = Some(row.high - at);
+            row.lag = row.consumed.and_then(|c| Lag::of(row.high, c, at));
         }
     }
     Ok(rows)

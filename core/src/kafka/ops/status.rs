@@ -2,7 +2,9 @@
 //!
 //! Per stage group: its state and members, and per input partition the
 //! committed offset and the lag split into unread (a backlog) and held (by
-//! design: what the stage keeps in memory until it can commit past it).
+//! design: what the stage keeps in memory until it can commit past it),
+//! or only how far it is behind when the broker keeps no commit metadata
+//! (Tansu: see [`super::group`]), which the output then says.
 //! The newest model of each window and its age (the models topic read
 //! whole), and how many records reached the dead-letter topic in the last
 //! hour (ListOffsets by time). Shown as a table, or as JSON for scripts.
@@ -34,9 +36,14 @@ pub struct GroupStatus {
     #[serde(flatten)]
     pub members: Members,
     pub partitions: Vec<PartitionOffsets>,
-    /// Sums over the partitions the group committed on.
+    /// Records past the commits, over the partitions the group committed on.
+    pub behind: i64,
+    /// `behind` split, over the partitions whose commit carried the
+    /// consumed position.
     pub unread: i64,
     pub held: i64,
+    /// The part of `behind` on partitions whose commit carried none.
+    pub unsplit: i64,
 }
 
 /// The newest model of a window.
@@ -67,9 +74,18 @@ pub struct Status {
     pub models: Vec<ModelStatus>,
     /// `None` when there is no dead-letter topic.
     pub dead_letters: Option<DeadLetters>,
+    /// Whether the broker gave commit metadata back: `None` when no group
+    /// committed anything yet, `Some(false)` when none of the commits came
+    /// back with it (Tansu), so that no lag could be split.
+    pub commit_metadata: Option<bool>,
     /// What could not be read (a missing topic...), one line each.
     pub problems: Vec<String>,
 }
+
+/// What the output says when the broker keeps no commit metadata.
+pub const NO_METADATA: &str = "the broker gave back no commit metadata (Tansu 0.6 never returns it): \
+the lag is shown whole (behind), not split into unread and held; each stage's /metrics \
+serves the split (tweetoscope_<stage>_consumer_unread_records and _held_records)";
 
 /// Reads the state of the deployment `args` points at; each stage's group
 /// is `pattern` with `{stage}` replaced (e.g. `tweetoscope-{stage}`).
@@ -92,15 +108,19 @@ pub fn collect(args: &KafkaArgs, pattern: &str) -> Result<Status, OpsError> {
         }
         let lags = partitions.iter().filter_map(|p| p.lag);
         let (unread, held) = lags.fold((0, 0), |(u, h), l| (u + l.unread, h + l.held));
+        let behind = partitions.iter().filter_map(|p| p.behind).sum();
         groups.push(GroupStatus {
             stage: (*stage).to_owned(),
             group,
             members,
             partitions,
+            behind,
             unread,
             held,
+            unsplit: behind - unread - held,
         });
     }
+    let commit_metadata = metadata_kept(&groups);
     problems.sort_unstable();
     problems.dedup();
     let models = match newest_models(&admin, args.topics.name(Topic::Models)) {
@@ -121,8 +141,18 @@ pub fn collect(args: &KafkaArgs, pattern: &str) -> Result<Status, OpsError> {
         groups,
         models,
         dead_letters,
+        commit_metadata,
         problems,
     })
+}
+
+/// Whether any commit came back with the consumed position (`None`
+/// without any commit).
+fn metadata_kept(groups: &[GroupStatus]) -> Option<bool> {
+    let committed = groups.iter().flat_map(|g| &g.partitions);
+    let mut committed = committed.filter(|p| p.committed.is_some()).peekable();
+    committed.peek()?;
+    Some(committed.any(|p| p.consumed.is_some()))
 }
 
 fn now_secs() -> f64 {
@@ -220,28 +250,34 @@ fn dead_letters(admin: &BaseConsumer, topic: &str) -> Result<DeadLetters, OpsErr
 pub fn render(status: &Status) -> String {
     let mut s = String::new();
     for g in &status.groups {
+        let split = if g.unsplit == 0 {
+            format!("unread {}  held {}", g.unread, g.held)
+        } else {
+            format!("({} not split)", g.unsplit)
+        };
         let _ = writeln!(
             s,
-            "{:<10} group {}  {}  {} member(s)  unread {}  held {}",
+            "{:<10} group {}  {}  {} member(s)  behind {}  {split}",
             g.stage,
             g.group,
             g.members.state,
             g.members.members.len(),
-            g.unread,
-            g.held
+            g.behind,
         );
         for m in &g.members.members {
             let _ = writeln!(s, "    member {} {} {}", m.client_id, m.host, m.id);
         }
         for p in &g.partitions {
             let committed = p.committed.map_or("-".to_owned(), |c| c.to_string());
-            let (unread, held) = match p.lag {
-                Some(l) => (l.unread.to_string(), l.held.to_string()),
-                None => ("-".into(), "-".into()),
+            let behind = p.behind.map_or("-".to_owned(), |b| b.to_string());
+            let (unread, held) = match (p.lag, p.behind) {
+                (Some(l), _) => (l.unread.to_string(), l.held.to_string()),
+                (None, Some(_)) => ("?".into(), "?".into()),
+                (None, None) => ("-".into(), "-".into()),
             };
             let _ = writeln!(
                 s,
-                "    {:<28} committed {committed:>10}  end {:>10}  unread {unread:>8}  held {held:>8}",
+                "    {:<28} committed {committed:>10}  end {:>10}  behind {behind:>8}  unread {unread:>8}  held {held:>8}",
                 format!("{}/{}", p.topic, p.partition),
                 p.high
             );
@@ -268,8 +304,85 @@ pub fn render(status: &Status) -> String {
             d.topic, d.kept
         );
     }
+    if status.commit_metadata == Some(false) {
+        let _ = writeln!(s, "note: {NO_METADATA}");
+    }
     for p in &status.problems {
         let _ = writeln!(s, "warning: {p}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::Lag;
+
+    fn row(committed: i64, consumed: Option<i64>, high: i64) -> PartitionOffsets {
+        PartitionOffsets {
+            topic: "tweets".into(),
+            partition: 0,
+            low: 0,
+            high,
+            committed: Some(committed),
+            consumed,
+            behind: Some(high - committed),
+            lag: consumed.and_then(|c| Lag::of(high, c, committed)),
+        }
+    }
+
+    fn status(rows: Vec<PartitionOffsets>) -> Status {
+        let behind = rows.iter().filter_map(|p| p.behind).sum();
+        let (unread, held) = rows
+            .iter()
+            .filter_map(|p| p.lag)
+            .fold((0, 0), |(u, h), l| (u + l.unread, h + l.held));
+        let groups = vec![GroupStatus {
+            stage: "collector".into(),
+            group: "tweetoscope-collector".into(),
+            members: Members {
+                state: "Stable".into(),
+                members: Vec::new(),
+            },
+            partitions: rows,
+            behind,
+            unread,
+            held,
+            unsplit: behind - unread - held,
+        }];
+        Status {
+            at: 0.0,
+            commit_metadata: metadata_kept(&groups),
+            groups,
+            models: Vec::new(),
+            dead_letters: None,
+            problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_commit_with_its_consumed_position_splits_the_lag() {
+        let s = status(vec![row(10, Some(15), 40)]);
+        assert_eq!(s.commit_metadata, Some(true));
+        let table = render(&s);
+        assert!(table.contains("behind 30  unread 25  held 5"), "{table}");
+        assert!(!table.contains("note:"), "{table}");
+    }
+
+    #[test]
+    fn commits_without_metadata_show_the_lag_whole_and_say_why() {
+        let s = status(vec![row(10, None, 40)]);
+        assert_eq!(s.commit_metadata, Some(false));
+        let table = render(&s);
+        assert!(table.contains("behind 30  (30 not split)"), "{table}");
+        assert!(table.contains(NO_METADATA), "{table}");
+    }
+
+    #[test]
+    fn without_any_commit_nothing_is_said_of_metadata() {
+        let mut s = status(Vec::new());
+        s.groups[0].partitions.clear();
+        assert_eq!(s.commit_metadata, None);
+        assert!(!render(&s).contains("note:"));
+    }
 }
