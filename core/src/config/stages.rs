@@ -281,8 +281,11 @@ pub struct LearnerArgs {
     /// Models of an earlier run, one JSON model message a line (the
     /// `models` topic's records, or `tweetoscope eval --models-out`): each
     /// window predicts with its model until its first model of this run,
-    /// alerts saying `"cold_start":"carried_over"`. For a new deployment or
-    /// a new month of the same feed; see docs/MEASUREMENTS.md.
+    /// alerts saying `"cold_start":"carried_over"`. Use it only with models
+    /// of the same feed (a new deployment or a new month of it): the cold
+    /// phase then predicts like a warm model, while a model of another
+    /// population is worse than none (docs/MEASUREMENTS.md, "Cold start of
+    /// a month-long feed").
     #[arg(long, env = "TWEETOSCOPE_INITIAL_MODEL")]
     pub initial_model: Option<std::path::PathBuf>,
     /// What an alert's n_tot is once the window has a calibrated model; the

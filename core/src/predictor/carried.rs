@@ -3,11 +3,12 @@
 //! a file at start, predict a window until its first model of this run
 //! arrives. Their alerts say `"cold_start":"carried_over"`.
 //!
-//! Why: before a window's first model (100 samples, a cascade's
-//! termination delay after its end: two to three days of a month-long
-//! feed) the Hawkes size alone is about twice as wrong as a learned model,
-//! and a model learned on another month of the same feed predicts almost
-//! like this month's (docs/MEASUREMENTS.md, "Cold start").
+//! Why: before a window's first model (100 samples, each a termination
+//! delay after its cascade's end: two to three days of a month-long feed)
+//! the Hawkes size alone is about twice as wrong as a learned model, and a
+//! model learned on another month of the same feed predicts as well as
+//! this month's; one of another population is worse than none
+//! (docs/MEASUREMENTS.md, "Cold start of a month-long feed").
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
