@@ -142,6 +142,13 @@ pub struct SyntheticConfig {
     pub whole_numbers: bool,
     /// The delay law. Default exponential.
     pub kernel: SyntheticKernel,
+    /// Seconds over which the cascades' starts are spread: 0, every
+    /// cascade starts at 0 (the replay spreads them); else each starts at
+    /// a uniform time in [0, span) (a Poisson feed of `cascades / span`
+    /// cascades a second), its tweets shifted by it, the cascades in start
+    /// order, for a replay that keeps start times. The cascades are the
+    /// same whatever the span. Default 0.
+    pub span: f64,
 }
 
 impl Default for SyntheticConfig {
@@ -164,6 +171,7 @@ impl Default for SyntheticConfig {
             t_max: 30.0 * 86_400.0,
             whole_numbers: true,
             kernel: SyntheticKernel::Exponential,
+            span: 0.0,
         }
     }
 }
@@ -266,6 +274,9 @@ pub fn generate(cfg: &SyntheticConfig) -> Dataset {
         }
         data.cascades.push(start..data.times.len());
     }
+    if cfg.span > 0.0 {
+        spread_starts(&mut data, cfg);
+    }
     if data.len() < cfg.cascades {
         tracing::warn!(
             wanted = cfg.cascades,
@@ -275,6 +286,25 @@ pub fn generate(cfg: &SyntheticConfig) -> Dataset {
         );
     }
     data
+}
+
+/// Shifts cascade i by the i-th of `data.len()` uniform starts in
+/// [0, span) sorted: the cascades are i.i.d., so this is a random
+/// assignment, and the set comes in start order. The starts have their own
+/// random stream, so the cascades do not depend on the span.
+fn spread_starts(data: &mut Dataset, cfg: &SyntheticConfig) {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    rng.set_stream(1);
+    let mut starts: Vec<f64> = (0..data.len())
+        .map(|_| rng.random::<f64>() * cfg.span)
+        .map(|t| if cfg.whole_numbers { t.floor() } else { t })
+        .collect();
+    starts.sort_by(f64::total_cmp);
+    for (rows, start) in data.cascades.iter().zip(starts) {
+        for t in &mut data.times[rows.clone()] {
+            *t += start;
+        }
+    }
 }
 
 /// The `q`-quantile of sorted `sizes`, interpolated as the NEWS table was.
@@ -381,6 +411,43 @@ mod tests {
             assert!(times.windows(2).all(|w| w[0] <= w[1]));
             assert!(times.iter().all(|t| t.fract() == 0.0 && *t <= cfg.t_max));
             assert!(marks.iter().all(|m| m.fract() == 0.0 && *m >= 1.0));
+        }
+    }
+
+    #[test]
+    fn a_span_spreads_the_same_cascades_in_start_order_over_it() {
+        let cfg = SyntheticConfig {
+            cascades: 300,
+            seed: 6,
+            ..SyntheticConfig::default()
+        };
+        let span = 30.0 * 86_400.0;
+        let at_zero = generate(&cfg);
+        let spread = generate(&SyntheticConfig { span, ..cfg });
+        assert_eq!(spread.len(), 300);
+        let starts: Vec<f64> = (0..spread.len()).map(|i| spread.cascade(i).0[0]).collect();
+        assert!(
+            starts.windows(2).all(|w| w[0] <= w[1]),
+            "not in start order"
+        );
+        assert!(
+            starts
+                .iter()
+                .all(|&t| (0.0..span).contains(&t) && t.fract() == 0.0)
+        );
+        // Uniform: each third of the span holds about a third of the starts.
+        for third in 0..3 {
+            let lo = span * third as f64 / 3.0;
+            let n = starts
+                .iter()
+                .filter(|&&t| (lo..lo + span / 3.0).contains(&t))
+                .count();
+            assert!((70..=130).contains(&n), "third {third}: {n}");
+        }
+        for i in 0..spread.len() {
+            let ((t0, m0), (t1, m1)) = (at_zero.cascade(i), spread.cascade(i));
+            assert_eq!(m0, m1);
+            assert!(t0.iter().zip(t1).all(|(a, b)| b - a == t1[0]));
         }
     }
 

@@ -139,6 +139,7 @@ pub fn table(s: &Snapshot) -> String {
             t.push_str(match basis {
                 ColdBasis::NearCritical => "  near-critical: first generation, no model yet\n",
                 ColdBasis::FirstGeneration => "  cold start: first generation\n",
+                ColdBasis::CarriedOver => "  cold start: carried-over model\n",
                 ColdBasis::Hawkes | ColdBasis::Other => "  cold start: w = 1\n",
             });
         }

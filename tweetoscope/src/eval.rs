@@ -16,7 +16,7 @@ use tweetoscope_core::config::ReplayArgs;
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::generator::Replay;
 use tweetoscope_core::pipeline::{self, Timed};
-use tweetoscope_core::schema::Message;
+use tweetoscope_core::schema::{Message, ModelMsg};
 
 use crate::report::Report;
 use crate::score::Scorer;
@@ -42,6 +42,11 @@ pub struct EvalArgs {
     /// is the same for every value.
     #[arg(long, default_value_t = default_workers())]
     pub workers: usize,
+    /// Where to write each window's last model, one JSON model message a
+    /// line: the next run's --initial-model (a cold start that predicts
+    /// with this run's models until its own).
+    #[arg(long)]
+    pub models_out: Option<PathBuf>,
 }
 
 /// One worker per core, the collector's thread beside them: the workers'
@@ -71,7 +76,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let file =
         File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = BufWriter::new(file);
-    let (report, written) = evaluate(
+    let (report, written, models) = evaluate(
         Arc::new(set),
         &args.stages,
         &args.replay,
@@ -80,6 +85,9 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     )?;
     out.flush()
         .with_context(|| format!("cannot write {}", args.out.display()))?;
+    if let Some(path) = &args.models_out {
+        write_models(path, &models)?;
+    }
     println!("{}", report.table());
     println!(
         "{written} predictions written to {} in {:.1} s",
@@ -89,19 +97,30 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes `models`, one JSON line each.
+fn write_models(path: &std::path::Path, models: &[ModelMsg]) -> anyhow::Result<()> {
+    let cannot = || format!("cannot write the models to {}", path.display());
+    let mut out = BufWriter::new(File::create(path).with_context(cannot)?);
+    for m in models {
+        serde_json::to_writer(&mut out, m).with_context(cannot)?;
+        out.write_all(b"\n").with_context(cannot)?;
+    }
+    out.flush().with_context(cannot)
+}
+
 /// Runs the pipeline over `set`, writing one line per prediction to `out`:
 /// on one thread with `workers` = 0, else the collector here and each
 /// window's estimator, predictor and learner on a worker
 /// ([`pipeline::run_split`]). The lines are written sorted by (input
 /// message, window, order of handling): the file is the same for every
-/// `workers`, 0 included.
+/// `workers`, 0 included. Also returns each window's last model.
 pub fn evaluate(
     set: Arc<Dataset>,
     stages: &StageArgs,
     replay: &ReplayArgs,
     workers: usize,
     out: &mut dyn Write,
-) -> anyhow::Result<(Report, u64)> {
+) -> anyhow::Result<(Report, u64, Vec<ModelMsg>)> {
     let windows = stages.collector.config().windows;
     let scorer = || Scorer::new(set.clone(), &windows);
     let inputs = Replay::new(set.clone(), replay.config()).map(|e| Timed {
@@ -120,15 +139,17 @@ pub fn evaluate(
     };
     let mut report = Report::default();
     let mut lines = Vec::with_capacity(scorers.iter().map(|s| s.lines.len()).sum());
+    let mut models = std::collections::BTreeMap::new();
     for s in scorers {
         report.windows.extend(s.report.windows);
         lines.extend(s.lines);
+        models.extend(s.models);
     }
     lines.sort_unstable_by_key(|l| l.key);
     for l in &lines {
         l.write_to(out).context("cannot write the predictions")?;
     }
-    Ok((report, lines.len() as u64))
+    Ok((report, lines.len() as u64, models.into_values().collect()))
 }
 
 /// Replay time between ticks of every stage (expiry, timers).

@@ -17,6 +17,9 @@ pub struct WindowErrors {
     /// The same, restricted to predictions made once a model existed.
     pub warm_corrected: Vec<f64>,
     pub warm_hawkes: Vec<f64>,
+    /// The learned errors of predictions made before the window's first
+    /// model (the cold start).
+    pub cold_corrected: Vec<f64>,
     /// Predictions with an interval, and those whose interval held the
     /// true size.
     pub with_interval: u64,
@@ -81,12 +84,14 @@ impl Report {
         if warm {
             w.warm_corrected.push(corrected);
             w.warm_hawkes.push(hawkes);
+        } else {
+            w.cold_corrected.push(corrected);
         }
     }
 
     /// The table: per window, predictions, failures, ARE with the learned
     /// correction and with w = 1, interval coverage, and the medians after
-    /// warm-up. The w = 1 mean is left out: a few near-critical fits make it
+    /// warm-up and before it (cold). The w = 1 mean is left out: a few near-critical fits make it
     /// explode (1 / (1 - n*)); the share of predictions over
     /// [`EXPLODING`] times the true size says the same readably.
     pub fn table(&self) -> String {
@@ -105,7 +110,7 @@ impl Report {
         };
         let _ = writeln!(
             t,
-            "{:>7} {:>9} {:>6} | {:^25} | {:^25} | {:^14} | {:>6} {:>9} {:>9}",
+            "{:>7} {:>9} {:>6} | {:^25} | {:^25} | {:^14} | {:>6} {:>9} {:>9} | {:>9}",
             "window",
             "predicted",
             "failed",
@@ -114,14 +119,15 @@ impl Report {
             format!("cover ({:.0}%)", 100.0 * NOMINAL_COVERAGE),
             "warm",
             "med learn",
-            "med w=1"
+            "med w=1",
+            "med cold"
         );
         for (window, w) in &self.windows {
             let n = w.corrected.len() as u64;
             let warm_med = |v: &[f64]| summary(v).map_or("-".to_owned(), |s| format!("{:.3}", s.0));
             let _ = writeln!(
                 t,
-                "{:>7} {:>9} {:>6} | {} | {} | {:>14} | {:>6} {:>9} {:>9}",
+                "{:>7} {:>9} {:>6} | {} | {} | {:>14} | {:>6} {:>9} {:>9} | {:>9}",
                 window,
                 n,
                 (w.series.len() as u64).saturating_sub(n),
@@ -134,6 +140,7 @@ impl Report {
                 w.warm_corrected.len(),
                 warm_med(&w.warm_corrected),
                 warm_med(&w.warm_hawkes),
+                warm_med(&w.cold_corrected),
             );
         }
         t
@@ -175,6 +182,18 @@ mod tests {
         let table = r.table();
         assert!(table.contains("5.0%"), "{table}");
         assert!(!table.contains("500000"), "{table}");
+    }
+
+    #[test]
+    fn the_cold_median_is_that_of_the_predictions_made_before_a_model() {
+        let mut r = Report::default();
+        for (are, warm) in [(0.9, false), (0.7, false), (0.8, false), (0.1, true)] {
+            r.record(600, are, are, warm, None);
+        }
+        let table = r.table();
+        let row = table.lines().nth(1).unwrap();
+        assert!(row.ends_with("|     0.800"), "{table}");
+        assert!(row.contains("0.100     0.100"), "{table}");
     }
 
     #[test]

@@ -81,6 +81,10 @@ fn alert_line(
         None => format!("(w = {:.2})", w.unwrap_or(1.0)),
         Some(ColdBasis::NearCritical) => "(near-critical, no model yet: first generation)".into(),
         Some(ColdBasis::FirstGeneration) => "(cold start: first generation)".into(),
+        Some(ColdBasis::CarriedOver) => format!(
+            "(cold start: carried-over model, w = {:.2})",
+            w.unwrap_or(1.0)
+        ),
         Some(ColdBasis::Hawkes | ColdBasis::Other) => "(cold start: w = 1)".into(),
     };
     format!(

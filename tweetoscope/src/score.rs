@@ -1,14 +1,14 @@
 //! How `eval` scores a pipeline's alerts against the true sizes, and the
 //! lines it writes.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
 use tweetoscope_core::data::Dataset;
 use tweetoscope_core::hawkes;
 use tweetoscope_core::pipeline::Sink;
-use tweetoscope_core::schema::{AlertMsg, Message, ParametersMsg, PropertiesMsg, Window};
+use tweetoscope_core::schema::{AlertMsg, Message, ModelMsg, ParametersMsg, PropertiesMsg, Window};
 
 use crate::report::Report;
 
@@ -65,6 +65,8 @@ pub struct Scorer {
     pub report: Report,
     params: HashMap<(String, Window), ParametersMsg>,
     warm: BTreeSet<Window>,
+    /// The newest model of each window, for `--models-out`.
+    pub models: BTreeMap<Window, ModelMsg>,
     predicted: HashSet<(String, Window)>,
     /// Series that are fragments of a forgotten cascade (`is_fragment`)
     /// whose alert is still to come.
@@ -84,6 +86,7 @@ impl Scorer {
             report: Report::default(),
             params: HashMap::new(),
             warm: BTreeSet::new(),
+            models: BTreeMap::new(),
             predicted: HashSet::new(),
             fragments: HashSet::new(),
             lines: Vec::new(),
@@ -109,6 +112,7 @@ impl Scorer {
             }
             Message::Model(m) => {
                 self.warm.insert(m.t_obs);
+                self.models.insert(m.t_obs, m.clone());
             }
             Message::Alert(a) => self.alert(a),
             _ => {}

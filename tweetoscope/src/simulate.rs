@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use clap::ValueEnum;
+use tweetoscope_core::config::parse_seconds;
 use tweetoscope_core::synthetic::{self, SyntheticConfig, SyntheticKernel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -28,6 +29,12 @@ pub struct SimulateArgs {
     /// The delay law between a tweet and its retweets.
     #[arg(long, env = "TWEETOSCOPE_SIMULATE_KERNEL", value_enum, default_value_t = KernelArg::Exponential)]
     pub kernel: KernelArg,
+    /// Spread the cascades' starts uniformly over this period (e.g. 30d:
+    /// a month-long feed, `--cascades` / 30 a day), written in start order;
+    /// replay such a set with `--keep-start-times`. 0: every cascade
+    /// starts at 0 and the replay spreads them.
+    #[arg(long, env = "TWEETOSCOPE_SIMULATE_SPAN", value_parser = parse_seconds, default_value = "0")]
+    pub span: f64,
 }
 
 pub fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
@@ -38,6 +45,7 @@ pub fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
             KernelArg::Exponential => SyntheticKernel::Exponential,
             KernelArg::PowerLaw => SyntheticKernel::POWER_LAW,
         },
+        span: args.span,
         ..SyntheticConfig::default()
     });
     let path = |suffix: &str| {

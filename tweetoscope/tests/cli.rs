@@ -425,3 +425,55 @@ fn a_cascade_resuming_after_its_termination_is_not_a_cascade_in_evals_table() {
         assert_eq!(predicted, cids.len());
     }
 }
+
+/// The lines of a predictions file with and without an interval.
+fn with_and_without_interval(path: &Path) -> (usize, usize) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let with = text.lines().filter(|l| l.contains("n_pred_low")).count();
+    (with, text.lines().count() - with)
+}
+
+#[test]
+fn an_evals_models_carried_over_predict_the_next_evals_cold_start() {
+    let dir = scratch("carried");
+    let (data, index) = simulate(&dir, 400);
+    let (first, second) = (dir.join("first.jsonl"), dir.join("second.jsonl"));
+    let models = dir.join("models.jsonl");
+    let windows = ["--windows", "600,1200"];
+    let models_out = ["--models-out", models.to_str().unwrap()];
+    let run = eval(&data, &index, &first, &[&windows[..], &models_out].concat());
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let saved: Vec<serde_json::Value> = std::fs::read_to_string(&models)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let saved_windows: Vec<u64> = saved.iter().map(|m| m["T_obs"].as_u64().unwrap()).collect();
+    assert_eq!(saved_windows, [600, 1200]);
+    // Cold predictions have no interval; with the carried-over models
+    // every prediction has one.
+    let (_, cold) = with_and_without_interval(&first);
+    assert!(cold > 0, "the first run has a cold start");
+    let initial = ["--initial-model", models.to_str().unwrap()];
+    let run = eval(&data, &index, &second, &[&windows[..], &initial].concat());
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (with, without) = with_and_without_interval(&second);
+    assert_eq!((with > 0, without), (true, 0));
+
+    // A file that is not models stops eval with what to fix.
+    let run = eval(&data, &index, &second, &["--initial-model", &data]);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("--initial-model") && err.contains("line 1"),
+        "{err}"
+    );
+}

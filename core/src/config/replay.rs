@@ -26,6 +26,12 @@ pub struct ReplayArgs {
     /// Seed of the shuffle, the start offsets and the synthetic set.
     #[arg(long, env = "TWEETOSCOPE_SEED", default_value_t = 1)]
     pub seed: u64,
+    /// Start each cascade at its first tweet's time in the data, in the
+    /// file's order, instead of shuffling and spreading them (for sets made
+    /// by `simulate --span`; give a large --max-active so that slots do not
+    /// delay them).
+    #[arg(long, env = "TWEETOSCOPE_KEEP_START_TIMES")]
+    pub keep_start_times: bool,
 }
 
 impl ReplayArgs {
@@ -48,6 +54,7 @@ impl ReplayArgs {
             watermark_interval: self.watermark_interval,
             seed: self.seed,
             format: crate::generator::TweetFormat::Ours,
+            keep_start_times: self.keep_start_times,
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::collector::CollectorConfig;
 use crate::hawkes::{FitConfig, Kernel, MarkLaw, MarkMean, Prior, Solver};
 use crate::learner::LearnerConfig;
 use crate::model::{ForestConfig, Target};
-use crate::predictor::PredictorConfig;
+use crate::predictor::{PredictorConfig, read_models};
 
 /// The collector's rules (SPEC §4).
 #[derive(Debug, Clone, Args)]
@@ -278,6 +278,16 @@ pub struct LearnerArgs {
     /// real cascades a lower ARE, see docs/MEASUREMENTS.md).
     #[arg(long, env = "TWEETOSCOPE_COLD_START", value_enum, default_value_t = ColdStartArg::Hawkes)]
     pub cold_start: ColdStartArg,
+    /// Models of an earlier run, one JSON model message a line (the
+    /// `models` topic's records, or `tweetoscope eval --models-out`): each
+    /// window predicts with its model until its first model of this run,
+    /// alerts saying `"cold_start":"carried_over"`. Use it only with models
+    /// of the same feed (a new deployment or a new month of it): the cold
+    /// phase then predicts like a warm model, while a model of another
+    /// population is worse than none (docs/MEASUREMENTS.md, "Cold start of
+    /// a month-long feed").
+    #[arg(long, env = "TWEETOSCOPE_INITIAL_MODEL")]
+    pub initial_model: Option<std::path::PathBuf>,
     /// What an alert's n_tot is once the window has a calibrated model; the
     /// alert also carries the median (`n_tot_median`) and the 80 % interval
     /// (`n_tot_low`, `n_tot_high`).
@@ -299,6 +309,9 @@ impl LearnerArgs {
                 "--near-critical {} must be in (0, 1]",
                 self.near_critical
             ));
+        }
+        if let Some(Err(e)) = self.initial_model.as_deref().map(read_models) {
+            p.push(format!("--initial-model: {e}"));
         }
         if !(self.retrain_growth > 0.0 && self.retrain_growth.is_finite()) {
             p.push("--retrain-growth must be > 0".into());
@@ -350,6 +363,13 @@ impl LearnerArgs {
                 PointArg::AreOptimal => crate::predictor::Point::AreOptimal,
                 PointArg::Median => crate::predictor::Point::Median,
             },
+            // A file that cannot be read was reported by `problems`, which
+            // every binary checks before building its stages.
+            carried: self
+                .initial_model
+                .as_deref()
+                .and_then(|path| read_models(path).ok())
+                .unwrap_or_default(),
             ..PredictorConfig::default()
         }
     }

@@ -63,6 +63,13 @@ pub struct ReplayConfig {
     pub seed: u64,
     /// What the records look like. Default: ours.
     pub format: TweetFormat,
+    /// Keep the data's start times: cascades are dealt in the file's order
+    /// (not shuffled) and each starts at its first tweet's data time, or
+    /// when its slot frees if that is later (`start_spread` unused). For a
+    /// set whose cascades carry their own start times in start order, such
+    /// as `tweetoscope simulate --span`'s; a large `max_active` keeps the
+    /// slots from delaying them. Default false.
+    pub keep_start_times: bool,
 }
 
 /// The shape of the records a replay sends.
@@ -85,6 +92,7 @@ impl Default for ReplayConfig {
             watermark_interval: 60.0,
             seed: 0,
             format: TweetFormat::Ours,
+            keep_start_times: false,
         }
     }
 }
@@ -120,7 +128,9 @@ impl Replay {
             && cfg.format == TweetFormat::Ours)
             .then_some(cfg.watermark_interval);
         let mut order: Vec<usize> = (0..data.len()).filter(|&i| data.size(i) > 0).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(cfg.seed));
+        if !cfg.keep_start_times {
+            order.shuffle(&mut ChaCha8Rng::seed_from_u64(cfg.seed));
+        }
         let mut replay = Replay {
             total: order.iter().map(|&i| data.size(i)).sum(),
             order,
@@ -135,7 +145,8 @@ impl Replay {
         for s in 0..n_sources {
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
             rng.set_stream(1 + s as u64);
-            let mut source = Source::new(s as SourceId, cfg.max_active.max(1), rng);
+            let mut source = Source::new(s as SourceId, cfg.max_active.max(1), rng)
+                .keeping_start_times(cfg.keep_start_times);
             for _ in 0..cfg.max_active.max(1) {
                 if let Err(e) =
                     source.start_next(0.0, &*replay.data, &replay.order, n_sources, spread)

@@ -71,6 +71,9 @@ pub(super) struct Source {
     /// Time of the last message sent (the clock starts at 0).
     last: f64,
     done: bool,
+    /// Start each cascade at its data time rather than U[0, spread] after
+    /// its slot frees (see [`super::ReplayConfig::keep_start_times`]).
+    keep_start_times: bool,
 }
 
 impl Source {
@@ -85,10 +88,18 @@ impl Source {
             last: 0.0,
             done: false,
             rng,
+            keep_start_times: false,
         }
     }
 
-    /// Starts this source's next dealt cascade, if any, at now + U[0, spread].
+    pub(super) fn keeping_start_times(mut self, keep: bool) -> Self {
+        self.keep_start_times = keep;
+        self
+    }
+
+    /// Starts this source's next dealt cascade, if any, at now + U[0, spread]
+    /// or, keeping start times, at its first tweet's data time (now if
+    /// that has passed).
     pub(super) fn start_next(
         &mut self,
         now: f64,
@@ -101,9 +112,13 @@ impl Source {
             return Ok(());
         };
         self.next_deal += n;
-        let start = now + (self.rng.random::<f64>() * spread).round();
         let (mut times, mut marks) = (Vec::new(), Vec::new());
         data.read(cid, &mut times, &mut marks)?;
+        let start = if self.keep_start_times {
+            times[0].max(now)
+        } else {
+            now + (self.rng.random::<f64>() * spread).round()
+        };
         self.active.push(Reverse(Cursor {
             t: start,
             seq: self.seq,

@@ -292,3 +292,52 @@ fn a_replay_read_from_the_files_is_the_replay_of_the_loaded_set() {
         .to_string();
     assert!(e.contains("changed since the file was checked"), "{e}");
 }
+
+#[test]
+fn keeping_start_times_starts_each_cascade_at_its_data_time_unless_its_slot_is_busy() {
+    // Cascade i: two tweets at 1000 i and 1000 i + 50, except cascade 3,
+    // which lasts long enough to keep the only slot of a source busy.
+    let cascades = (0..8).map(|i| {
+        let start = 1000.0 * f64::from(i);
+        let last = if i == 3 { start + 2500.0 } else { start + 50.0 };
+        vec![(start, 1.0), (last, 1.0)]
+    });
+    let set = Arc::new(Dataset::from_cascades(cascades));
+    let first_tweets = |cfg: ReplayConfig| -> Vec<(usize, f64)> {
+        Replay::new(set.clone(), cfg)
+            .filter_map(|e| match &e.msg {
+                TweetMsg::Tweet(t) => Some((t.cascade_id()?.parse().ok()?, e.at)),
+                _ => None,
+            })
+            .collect()
+    };
+    let kept = first_tweets(ReplayConfig {
+        sources: 1,
+        max_active: 1,
+        keep_start_times: true,
+        ..config()
+    });
+    // In the file's order; 4 and 5 wait for cascade 3's slot (free at 5500).
+    let want = [0.0, 1000.0, 2000.0, 3000.0, 5500.0, 5550.0, 6000.0, 7000.0];
+    assert_eq!(kept, want.iter().copied().enumerate().collect::<Vec<_>>());
+    // With slots to spare, every cascade starts at its data time.
+    let roomy = first_tweets(ReplayConfig {
+        sources: 2,
+        max_active: 8,
+        keep_start_times: true,
+        ..config()
+    });
+    let mut roomy: Vec<f64> = roomy.into_iter().map(|(_, at)| at).collect();
+    roomy.sort_by(f64::total_cmp);
+    assert_eq!(
+        roomy,
+        (0..8).map(|i| 1000.0 * f64::from(i)).collect::<Vec<_>>()
+    );
+    // Without the option the data times are ignored: all start early.
+    let spread = first_tweets(ReplayConfig {
+        sources: 2,
+        max_active: 8,
+        ..config()
+    });
+    assert!(spread.iter().all(|&(_, at)| at <= 600.0), "{spread:?}");
+}

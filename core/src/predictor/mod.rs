@@ -18,9 +18,12 @@
 //!   fits and the size half;
 //! - `orphans`: sizes whose parameters can no longer come, and the
 //!   evidence (two fits in order, never one record) that says so;
+//! - `carried`: models of an earlier run, read from a file, that predict a
+//!   window until its first model (the cold start);
 //! - `predict`: the parameters half (alert), the model's prediction, the
 //!   stat and training sample of a completed pair, and model loading.
 
+mod carried;
 mod done;
 mod orphans;
 mod pending;
@@ -37,6 +40,7 @@ use crate::hawkes::MarkLaw;
 use crate::model::{Correction, DEFAULT_W_MAX};
 use crate::schema::Window;
 
+pub use carried::read_models;
 use done::DoneKeys;
 use state::{Evidence, Key, Pending, Run, Stream};
 
@@ -87,6 +91,10 @@ pub struct PredictorConfig {
     pub near_critical: f64,
     /// What an alert says before the window's first model.
     pub cold_start: ColdStart,
+    /// Models of an earlier run (see [`read_models`]): a window's
+    /// predictions use its carried-over model until its first model of
+    /// this run arrives, and say so (`cold_start`). Empty: none.
+    pub carried: Vec<crate::schema::ModelMsg>,
     /// Magnitude law that completes 2020-edition parameters (n*, G1).
     pub marks: MarkLaw,
     /// What `n_tot` is when the window's model is calibrated.
@@ -103,6 +111,7 @@ impl Default for PredictorConfig {
             state_ttl: 7.0 * 86_400.0,
             near_critical: crate::hawkes::NEAR_CRITICAL,
             cold_start: ColdStart::default(),
+            carried: Vec::new(),
             done_ttl: 7.0 * 86_400.0,
             done_capacity: DONE_CAPACITY,
             w_max: DEFAULT_W_MAX,
@@ -169,6 +178,8 @@ pub struct Predictor {
     cfg: PredictorConfig,
     stats: PredictorStats,
     models: FastMap<Window, Correction>,
+    /// Carried-over models (see `carried`), used while `models` has none.
+    carried: FastMap<Window, Correction>,
     pending: FastMap<Key, Pending>,
     /// The runs pending per (cid, T_obs), to pair a half without lineage
     /// with one that has it (see `pending`).
@@ -201,10 +212,11 @@ pub struct Predictor {
 impl Predictor {
     pub fn new(cfg: PredictorConfig) -> Self {
         let done = DoneKeys::new(cfg.done_ttl, cfg.done_capacity);
-        Self {
+        let mut predictor = Self {
             cfg,
             stats: PredictorStats::default(),
             models: FastMap::default(),
+            carried: FastMap::default(),
             pending: FastMap::default(),
             runs: FastMap::default(),
             pending_queue: VecDeque::new(),
@@ -215,7 +227,9 @@ impl Predictor {
             clock: f64::NEG_INFINITY,
             seq: 0,
             warned: FastSet::default(),
-        }
+        };
+        predictor.carry_over();
+        predictor
     }
 
     pub fn stats(&self) -> &PredictorStats {
@@ -238,6 +252,8 @@ impl Predictor {
     }
 }
 
+#[cfg(test)]
+mod carried_tests;
 #[cfg(test)]
 mod cold_tests;
 #[cfg(test)]

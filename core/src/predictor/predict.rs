@@ -42,7 +42,10 @@ impl Predictor {
         let n_obs = p.n_obs as f64;
         let n_hawkes = final_size(n_obs, p.g1, p.n_star, 1.0);
         let (w, n_pred, sizes, cold_start) = match self.predict(&p, t_obs) {
-            Some((w, n, sizes)) => (w, n, sizes, None),
+            Some((w, n, sizes)) => {
+                let carried = self.is_carried(t_obs).then_some(ColdBasis::CarriedOver);
+                (w, n, sizes, carried)
+            }
             None => {
                 let (w, n, basis) = self.without_model(&p, t_obs, n_hawkes);
                 (w, n, None, Some(basis))
@@ -121,7 +124,10 @@ impl Predictor {
         t_obs: Window,
     ) -> Option<(f64, f64, Option<Sizes>)> {
         let n_obs = p.n_obs as f64;
-        let model = self.models.get(&t_obs)?;
+        let model = self
+            .models
+            .get(&t_obs)
+            .or_else(|| self.carried.get(&t_obs))?;
         let Some(x) = features::vector(p, &model.features) else {
             self.stats.features_missing += 1;
             let missing = first_missing(p, &model.features);

@@ -87,7 +87,7 @@ fn sample(out: &[Message]) -> Option<&SampleMsg> {
 }
 
 /// A model for window 600 whose forest always predicts growth `growth`.
-fn model(version: u64, growth: f64) -> Message {
+pub(super) fn model(version: u64, growth: f64) -> Message {
     let names: Vec<String> = features::DEFAULT.iter().map(|s| s.to_string()).collect();
     let xs = vec![vec![0.0; names.len()]; 20];
     let ys = vec![growth.ln(); 20];

@@ -58,6 +58,9 @@ pub enum ColdBasis {
     /// The first generation because the fit is near-critical (n* at or
     /// above the predictor's threshold), whose Hawkes size means nothing.
     NearCritical,
+    /// A model carried over from an earlier run (the predictor's
+    /// `--initial-model`), until the window's first model of this run.
+    CarriedOver,
     /// A value this build does not know (a newer producer's): still a
     /// cold-start prediction.
     #[serde(other)]

@@ -33,6 +33,7 @@ const COLD = {
   hawkes: { mark: "cold start", cls: "mark-cold", w: null, title: "made before the window's first model: the Hawkes size, w = 1" },
   first_generation: { mark: "cold start", cls: "mark-cold", w: "1st gen", title: "made before the window's first model: the first generation, n_obs + G1" },
   near_critical: { mark: "near-critical", cls: "mark-near-critical", w: "1st gen", title: "n* close to 1: the Hawkes size means nothing, so the first generation n_obs + G1 is shown, a lower bound" },
+  carried_over: { mark: "carried over", cls: "mark-cold", w: null, title: "made before the window's first model, by a model carried over from an earlier run (--initial-model)" },
   other: { mark: "cold start", cls: "mark-cold", w: null, title: "made before the window's first model" },
 };
 
