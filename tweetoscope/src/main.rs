@@ -12,6 +12,8 @@
 //! - `completions`: the shell completion script.
 
 mod check;
+#[cfg(feature = "kafka")]
+mod client_args;
 mod completions;
 mod eval;
 mod metrics;

@@ -8,6 +8,7 @@ use tweetoscope_core::kafka::ops::{self, reset};
 use tweetoscope_core::kafka::{KafkaArgs, app};
 
 #[derive(Debug, Clone, Args)]
+#[command(mut_args(crate::client_args::hide_stage_only))]
 pub struct ResetArgs {
     /// The group whose offsets move (e.g. tweetoscope-collector).
     #[arg(long)]

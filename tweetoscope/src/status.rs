@@ -8,6 +8,7 @@ use tweetoscope_core::kafka::ops::status;
 use tweetoscope_core::kafka::{KafkaArgs, app};
 
 #[derive(Debug, Clone, Args)]
+#[command(mut_args(crate::client_args::hide_stage_only))]
 pub struct StatusArgs {
     /// Print JSON (one object) for scripts instead of the table.
     #[arg(long)]
