@@ -10,7 +10,7 @@
 # of the measured maximum; CPU s per million tweets of every process and the
 # broker. About 25 minutes per broker on a 2-core machine.
 #   scripts/bench-kafka.sh [--broker tansu|kafka|both] [--cascades N] [--runs N]
-#                          [--long-factor N] [--latency-runs N] [--speed S]
+#                          [--long-factor N] [--latency-runs N] [--latency-seconds N] [--speed S]
 #                          [--kafka-port P] [--generator-args "..."]
 # Client properties for every stage: TWEETOSCOPE_KAFKA_PROPERTIES="linger.ms=5;..."
 set -euo pipefail

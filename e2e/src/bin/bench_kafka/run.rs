@@ -30,6 +30,9 @@ pub struct Plan<'a> {
     /// `None`: as fast as possible.
     pub speed: Option<f64>,
     pub generator_args: &'a [String],
+    /// Stop the generator (SIGTERM) after this long; `None`: the whole
+    /// replay. A paced replay's tail is long and sparse.
+    pub limit: Option<Duration>,
 }
 
 /// What one process used during the run.
@@ -190,6 +193,11 @@ pub fn run(plan: &Plan, logs: &Path) -> Run {
             assert!(ok, "generator failed: {}", g.log_text());
             break;
         }
+        if plan.limit.is_some_and(|l| started.elapsed() > l) {
+            let ok = g.terminate(Duration::from_secs(60));
+            assert!(ok, "generator failed to stop: {}", g.log_text());
+            break;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(1800),
             "generator still running after 30 min"
@@ -204,13 +212,14 @@ pub fn run(plan: &Plan, logs: &Path) -> Run {
         started.elapsed().as_secs_f64()
     );
 
-    // Stats stop coming when every cascade has ended: wait for 5 s of
-    // quiet, noting the CPU of every process when the last one came.
+    // Stats stop coming when every cascade has ended (a stopped replay:
+    // when those that ended are out): wait for 5 s of quiet, noting the
+    // CPU of every process when the last one came.
     let last = std::cell::RefCell::new((0usize, Instant::now(), cpu_of(&pids)));
     let stats = read_topic(
         &d.brokers,
         &d.topic(Topic::Stats),
-        Duration::from_secs(900),
+        Duration::from_secs(if plan.limit.is_some() { 120 } else { 900 }),
         |r| {
             let mut last = last.borrow_mut();
             if r.len() != last.0 {
