@@ -392,8 +392,15 @@ fn committed_and_ends(
 /// The sum of a counter's series on a stage's /metrics whose line
 /// contains `label` (0 while it cannot be read).
 fn counter_sum(port: u16, name: &str, label: &str) -> f64 {
-    let Some((200, body)) = http_get(port, "/metrics") else {
-        return 0.0;
+    // A loaded machine can time a scrape out: retry rather than read a
+    // failed scrape as a zero.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        match http_get(port, "/metrics") {
+            Some((200, body)) => break body,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(500)),
+            other => panic!("/metrics on port {port} never answered 200: {other:?}"),
+        }
     };
     body.lines()
         .filter(|l| l.starts_with(name) && l.contains(label))
