@@ -23,6 +23,10 @@
 //! - [`preload`]: a topic read whole before the loop (the predictor's models).
 //! - [`source`]: the generator's loop, paced or as fast as possible.
 //! - [`shutdown`]: SIGTERM and SIGINT.
+//! - `transaction`: exactly-once delivery (`--delivery exactly-once`,
+//!   [`transaction_args`]): each batch's outputs and input offsets in one
+//!   Kafka transaction; `transaction_replay`: a replay's outputs
+//!   suppressed.
 
 pub mod app;
 pub mod args;
@@ -44,6 +48,9 @@ pub mod shutdown;
 pub mod source;
 pub mod telemetry_args;
 pub mod topics;
+mod transaction;
+pub mod transaction_args;
+mod transaction_replay;
 
 pub use args::{KafkaArgs, WindowArgs};
 pub use driver::run;
