@@ -38,7 +38,6 @@ use crate::telemetry::logs::LogReceiver;
 mod reroute;
 #[path = "consume_transaction.rs"]
 mod transaction;
-
 pub(super) use transaction::Exactly;
 
 /// A pause in the input this long closes the batch.
@@ -68,8 +67,6 @@ pub(super) struct Kafka<'c> {
     committed: Committed,
     /// Exactly-once mode: the transaction and the replay suppression.
     exactly: Option<Exactly>,
-    /// The current input replays one whose outputs were committed.
-    replaying: bool,
     /// When the last commit settled the deliveries.
     last_settled: Instant,
     /// Set by a stop: the end of the shutdown grace.
@@ -113,7 +110,6 @@ impl<'c> Kafka<'c> {
             consumed: Default::default(),
             committed: Committed::default(),
             exactly: None,
-            replaying: false,
             last_settled: Instant::now(),
             deadline: None,
         }
@@ -133,9 +129,7 @@ impl<'c> Kafka<'c> {
         }
         for (topic, parts) in &by_topic {
             self.committed.revoke(*topic, parts);
-            if let Some(e) = self.exactly.as_mut() {
-                e.replay.forget(self.args.topics.name(*topic), parts);
-            }
+            self.forget_replay(*topic, parts);
         }
         by_topic
     }
@@ -210,7 +204,7 @@ impl<'c> Kafka<'c> {
             },
         };
         let origin = ctx.origin;
-        self.replaying = self.replayed(topic_name, origin)?;
+        self.replayed(topic_name, origin)?;
         let read = record::read_headers(&m);
         self.origin_ms = read
             .origin_ms
@@ -224,7 +218,7 @@ impl<'c> Kafka<'c> {
             && let Some(reroute) = self.output.reroute(role, msg, origin.partition)
         {
             // Not ours to handle: the owner of the window's partition will.
-            if !self.replaying {
+            if !self.replaying() {
                 self.pass_on(msg, reroute, topic_name, origin).await?;
             }
             self.current = Some(m);
@@ -335,7 +329,7 @@ impl<'c> Transport for Kafka<'c> {
     }
 
     async fn dead_letter(&mut self, why: &Refusal) -> Result<(), DriverError> {
-        let Some(m) = self.current.as_ref().filter(|_| !self.replaying) else {
+        let Some(m) = self.current.as_ref().filter(|_| !self.replaying()) else {
             return Ok(());
         };
         self.tel

@@ -12,7 +12,7 @@ use crate::kafka::DriverError;
 use crate::kafka::transaction::Transaction;
 use crate::kafka::transaction_replay::Replay;
 use crate::run_loop::{Bound, Cause};
-use crate::schema::Message;
+use crate::schema::{Message, Topic};
 use crate::stage::Origin;
 
 /// The transaction of an exactly-once stage and its replay suppression.
@@ -20,6 +20,8 @@ use crate::stage::Origin;
 pub(in crate::kafka) struct Exactly {
     pub(in crate::kafka) transaction: Arc<Transaction>,
     pub(in crate::kafka) replay: Replay,
+    /// The current input replays one whose outputs were committed.
+    pub(in crate::kafka) replaying: bool,
 }
 
 impl<'c> Kafka<'c> {
@@ -28,15 +30,30 @@ impl<'c> Kafka<'c> {
         self.exactly = Some(exactly);
     }
 
-    /// Records the input at `origin` of `topic` as read; whether it
+    /// Records the input at `origin` of `topic` as read, and whether it
     /// replays one whose outputs were committed.
-    pub(super) fn replayed(&mut self, topic: &str, origin: Origin) -> Result<bool, DriverError> {
+    pub(super) fn replayed(&mut self, topic: &str, origin: Origin) -> Result<(), DriverError> {
         let Some(e) = self.exactly.as_mut() else {
-            return Ok(false);
+            return Ok(());
         };
         e.transaction.read(topic, origin.partition, origin.offset);
-        Ok(e.replay
-            .replaying(self.consumer, topic, origin.partition, origin.offset)?)
+        let (partition, offset) = (origin.partition, origin.offset);
+        e.replaying = e
+            .replay
+            .replaying(self.consumer, topic, partition, offset)?;
+        Ok(())
+    }
+
+    /// Whether the current input replays one whose outputs were committed.
+    pub(super) fn replaying(&self) -> bool {
+        self.exactly.as_ref().is_some_and(|e| e.replaying)
+    }
+
+    /// Revoked partitions: their next assignment looks their commit up.
+    pub(super) fn forget_replay(&mut self, topic: Topic, partitions: &[i32]) {
+        if let Some(e) = self.exactly.as_mut() {
+            e.replay.forget(self.args.topics.name(topic), partitions);
+        }
     }
 
     /// Drops the outputs of a replayed input (true), counted.
@@ -44,7 +61,7 @@ impl<'c> Kafka<'c> {
         let Some(e) = self.exactly.as_ref() else {
             return false;
         };
-        if !self.replaying || cause != Cause::Input {
+        if !e.replaying || cause != Cause::Input {
             return false;
         }
         e.replay.suppressed(out.len());

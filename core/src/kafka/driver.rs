@@ -130,6 +130,7 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
             Some(Exactly {
                 transaction,
                 replay,
+                replaying: false,
             })
         }
         None => None,

@@ -41,6 +41,7 @@ mod error;
 pub mod ops;
 pub mod output;
 pub mod partition;
+mod position;
 pub mod preload;
 mod record;
 pub mod setup;
@@ -50,6 +51,7 @@ pub mod telemetry_args;
 pub mod topics;
 mod transaction;
 pub mod transaction_args;
+mod transaction_metrics;
 mod transaction_replay;
 
 pub use args::{KafkaArgs, WindowArgs};

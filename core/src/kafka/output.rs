@@ -113,8 +113,7 @@ impl std::fmt::Debug for Output {
 
 impl Output {
     /// `partitions`: actual partition counts by topic name (from
-    /// [`super::topics::ensure`]); `transactional_id`: exactly-once mode
-    /// (the transactions start with [`Self::transactional`]).
+    /// [`super::topics::ensure`]); `transactional_id`: exactly-once mode.
     pub fn new(
         args: &KafkaArgs,
         windows: &[Window],
@@ -126,16 +125,12 @@ impl Output {
         let mut config = args.producer_config();
         if let Some(id) = transactional_id {
             config.set("transactional.id", id);
-            // A transaction left open by a crashed process blocks every
-            // read_committed consumer of its partitions until its
-            // successor (same id) starts, or until this timeout.
-            // librdkafka wants message.timeout.ms <= this: a record not
-            // delivered within it fails its transaction anyway.
+            // A crash's open transaction blocks readers up to this.
             let user = args.client_config();
             let timeout = user.get("transaction.timeout.ms").unwrap_or("10000");
             config.set("transaction.timeout.ms", timeout);
             if user.get("message.timeout.ms").is_none() {
-                config.set("message.timeout.ms", timeout);
+                config.set("message.timeout.ms", timeout); // must be <= it
             }
         }
         let producer = config
@@ -156,8 +151,7 @@ impl Output {
         })
     }
 
-    /// Starts the transactions of a producer made with a transactional id
-    /// (a blocking call, once at start).
+    /// Starts the transactions of a transactional producer (blocking).
     pub(super) fn transactional(
         &mut self,
         id: String,
@@ -253,16 +247,15 @@ impl Output {
         if let Some(k) = key.as_deref() {
             record = record.key(k.as_bytes());
         }
-        if let Some(Err(error)) = self.transaction.as_ref().map(|t| t.begin()) {
-            tracing::warn!(target: crate::telemetry::logs::LOCAL, %error, "log record not forwarded");
-            return;
-        }
-        if let Err((error, _)) = self.producer.send(record) {
+        let began = self.transaction.as_ref().map_or(Ok(()), |t| t.begin());
+        if let Err(error) = began {
+            self.log_failed(&topic, &error);
+        } else if let Err((error, _)) = self.producer.send(record) {
             self.log_failed(&topic, &error);
         }
     }
 
-    fn log_failed(&self, topic: &str, error: &KafkaError) {
+    fn log_failed(&self, topic: &str, error: &dyn std::fmt::Display) {
         self.metrics
             .log_records
             .with_label_values(&["failed"])

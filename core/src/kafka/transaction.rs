@@ -34,16 +34,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts};
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::commit::metadata;
 use super::context::RevokeHook;
 use super::delivery::Deliveries;
-use crate::telemetry::{Metrics, TelemetryError};
+use super::position::metadata;
+use super::transaction_metrics::TxnMetrics;
+use crate::telemetry::Metrics;
 
 /// Longest wait for one transactional call (init, offsets, commit, abort).
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -84,38 +84,6 @@ struct State {
     moved: bool,
     /// A failure inside a rebalance callback, for the loop to stop with.
     failed: Option<TransactionError>,
-}
-
-/// The transaction metrics of a stage.
-#[derive(Debug, Clone)]
-struct TxnMetrics {
-    outcomes: IntCounterVec,
-    duration: Histogram,
-}
-
-impl TxnMetrics {
-    fn new(metrics: &Metrics, stage: &str) -> Result<Self, TelemetryError> {
-        let r = metrics.registry();
-        let outcomes = IntCounterVec::new(
-            Opts::new(
-                format!("tweetoscope_{stage}_transactions_total"),
-                "Transactions ended, by outcome (committed, aborted)",
-            ),
-            &["outcome"],
-        )?;
-        r.register(Box::new(outcomes.clone()))?;
-        let duration = Histogram::with_opts(
-            HistogramOpts::new(
-                format!("tweetoscope_{stage}_transaction_duration_seconds"),
-                "From a transaction's first record to its commit",
-            )
-            .buckets(vec![
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ]),
-        )?;
-        r.register(Box::new(duration.clone()))?;
-        Ok(Self { outcomes, duration })
-    }
 }
 
 /// A stage's transactional producer and the positions it commits.

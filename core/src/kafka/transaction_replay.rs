@@ -20,8 +20,8 @@ use prometheus::{IntCounter, Opts};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::commit::consumed_of;
 use super::context::Context;
+use super::position::consumed_of;
 use super::transaction::TransactionError;
 use crate::telemetry::{Metrics, TelemetryError};
 
