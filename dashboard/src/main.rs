@@ -57,6 +57,7 @@ fn main() -> ExitCode {
     let board = Arc::new(Mutex::new(Board::new(BoardConfig {
         top_k: cli.top,
         top_ttl: Some(cli.top_ttl),
+        delivery: cli.kafka.delivery.delivery.label(),
         ..BoardConfig::default()
     })));
     // Bound before the stage starts, so that a taken address is reported

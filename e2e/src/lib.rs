@@ -11,7 +11,9 @@
 //! - [`reference`]: what an uninterrupted run produces, and the checks of a
 //!   faulted run against it.
 //! - [`probe`]: a stage's HTTP endpoints (/metrics, /readyz).
+//! - [`once`]: the exactly-once counts of every output topic.
 
+pub mod once;
 pub mod probe;
 pub mod reference;
 
@@ -322,6 +324,9 @@ pub fn read_topic(
         .set("bootstrap.servers", brokers)
         .set("group.id", unique("reader"))
         .set("enable.auto.commit", "false")
+        // Committed records only, as the stages read (records of an open
+        // or aborted transaction of an exactly-once stage are not outputs).
+        .set("isolation.level", "read_committed")
         .create()
     {
         Ok(c) => c,

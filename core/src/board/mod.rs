@@ -49,6 +49,8 @@ pub struct BoardConfig {
     /// Producers remembered, and the silence (seconds) that makes one stale.
     pub producers: usize,
     pub stale_after: f64,
+    /// The pipeline's delivery guarantee (`--delivery`), shown on the page.
+    pub delivery: &'static str,
 }
 
 impl Default for BoardConfig {
@@ -64,6 +66,7 @@ impl Default for BoardConfig {
             rate_span: 10,
             producers: 32,
             stale_after: 30.0,
+            delivery: "at-least-once",
         }
     }
 }
@@ -222,6 +225,7 @@ impl Board {
         let age = |t: Option<f64>| t.map(|t| (now - t).max(0.0));
         Snapshot {
             now,
+            delivery: self.config.delivery,
             uptime: age(self.started).unwrap_or(0.0),
             top: self.top().to_vec(),
             windows: self
@@ -266,6 +270,8 @@ pub struct Snapshot {
     pub rates: Rates,
     pub freshness: Freshness,
     pub producers: Vec<ProducerHealth>,
+    /// See [`BoardConfig::delivery`].
+    pub delivery: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

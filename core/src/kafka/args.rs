@@ -9,6 +9,7 @@ use rdkafka::ClientConfig;
 
 pub use super::compression::Compression;
 pub use super::telemetry_args::TelemetryArgs;
+pub use super::transaction_args::{Delivery, DeliveryArgs};
 use crate::config::{Windows, parse_seconds, redact};
 use crate::schema::Topic;
 pub use crate::telemetry::logs::LogFormat;
@@ -200,6 +201,8 @@ pub struct KafkaArgs {
     pub commit_interval: f64,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
     /// Check the configuration and exit without connecting: print every
     /// problem at once (exit 1), or the effective configuration with
     /// secrets redacted (exit 0). No environment variable: a deployment
@@ -259,6 +262,7 @@ impl KafkaArgs {
             p.push("--batch must be >= 1 and --batch-wait within (0, 10 s]".into());
         }
         p.extend(self.telemetry.problems());
+        p.extend(self.delivery.problems());
         for prop in &self.properties {
             if let Err(e) = ClientConfig::new()
                 .set(&prop.key, &prop.value)
@@ -336,6 +340,10 @@ impl KafkaArgs {
                 (session_ms / 3).max(100).to_string(),
             )
             .set("enable.partition.eof", "false")
+            // Records of aborted or open transactions are never handed to
+            // a stage, in either delivery mode: a producer without
+            // transactions (the course's, the generator) is read as before.
+            .set("isolation.level", "read_committed")
             // A fetch returns within this when there is nothing new (the
             // default 500 ms adds up on every hop of a quiet stream): see
             // `fetch_wait_ms` for each stage's.

@@ -30,18 +30,7 @@ type Moved = Vec<((Topic, i32), Mark)>;
 /// while its offset does not move.
 pub const HELD_REFRESH: Duration = Duration::from_secs(5);
 
-/// The metadata string of a commit: the stage's consumed position.
-pub fn metadata(consumed: i64) -> String {
-    format!("consumed={consumed}")
-}
-
-/// The consumed position in a commit's metadata, if it carries one.
-pub fn consumed_of(metadata: &str) -> Option<i64> {
-    metadata
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix("consumed="))
-        .and_then(|v| v.parse().ok())
-}
+pub use super::position::{consumed_of, metadata};
 
 /// What was last committed on a partition, and when.
 #[derive(Debug, Clone, Copy)]

@@ -36,6 +36,9 @@ use crate::telemetry::logs::LogReceiver;
 
 #[path = "consume_reroute.rs"]
 mod reroute;
+#[path = "consume_transaction.rs"]
+mod transaction;
+pub(super) use transaction::Exactly;
 
 /// A pause in the input this long closes the batch.
 const IDLE: Duration = Duration::from_millis(2);
@@ -62,6 +65,8 @@ pub(super) struct Kafka<'c> {
     /// record was a few % of the collector's CPU).
     consumed: [Option<IntCounter>; Topic::ALL.len()],
     committed: Committed,
+    /// Exactly-once mode: the transaction and the replay suppression.
+    exactly: Option<Exactly>,
     /// When the last commit settled the deliveries.
     last_settled: Instant,
     /// Set by a stop: the end of the shutdown grace.
@@ -104,6 +109,7 @@ impl<'c> Kafka<'c> {
             instance_at: None,
             consumed: Default::default(),
             committed: Committed::default(),
+            exactly: None,
             last_settled: Instant::now(),
             deadline: None,
         }
@@ -123,6 +129,7 @@ impl<'c> Kafka<'c> {
         }
         for (topic, parts) in &by_topic {
             self.committed.revoke(*topic, parts);
+            self.forget_replay(*topic, parts);
         }
         by_topic
     }
@@ -197,6 +204,7 @@ impl<'c> Kafka<'c> {
             },
         };
         let origin = ctx.origin;
+        self.replayed(topic_name, origin)?;
         let read = record::read_headers(&m);
         self.origin_ms = read
             .origin_ms
@@ -210,7 +218,9 @@ impl<'c> Kafka<'c> {
             && let Some(reroute) = self.output.reroute(role, msg, origin.partition)
         {
             // Not ours to handle: the owner of the window's partition will.
-            self.pass_on(msg, reroute, topic_name, origin).await?;
+            if !self.replaying() {
+                self.pass_on(msg, reroute, topic_name, origin).await?;
+            }
             self.current = Some(m);
             return Ok(Some(Event::Passed {
                 topic: role,
@@ -252,6 +262,7 @@ impl<'c> Transport for Kafka<'c> {
 
     async fn next(&mut self) -> Result<Event<'_>, DriverError> {
         loop {
+            self.transaction_failed()?;
             // A rebalance runs inside recv: the loop drops the state of
             // what it took before handling the next record (which belongs
             // to the new assignment, possibly the same partition again,
@@ -294,6 +305,9 @@ impl<'c> Transport for Kafka<'c> {
     }
 
     async fn send(&mut self, out: &mut Vec<Message>, cause: Cause) -> Result<(), DriverError> {
+        if self.suppress(out, cause) {
+            return Ok(());
+        }
         let (deadline, grace) = (self.deadline, self.args.shutdown_grace);
         let (output, transport, args) = (&mut self.output, &self.tel.transport, self.args);
         let origin_ms = self.origin_ms;
@@ -315,7 +329,7 @@ impl<'c> Transport for Kafka<'c> {
     }
 
     async fn dead_letter(&mut self, why: &Refusal) -> Result<(), DriverError> {
-        let Some(m) = self.current.as_ref() else {
+        let Some(m) = self.current.as_ref().filter(|_| !self.replaying()) else {
             return Ok(());
         };
         self.tel
@@ -341,6 +355,9 @@ impl<'c> Transport for Kafka<'c> {
                 .transport
                 .batch_duration
                 .observe(started.elapsed().as_secs_f64());
+        }
+        if self.exactly.is_some() {
+            return self.commit_transaction(bounds, last).await;
         }
         // A commit needs every output sent so far delivered (at least
         // once). When some are still in flight, waiting for them here would

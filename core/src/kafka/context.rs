@@ -7,22 +7,34 @@
 //! by the loop), so revoked partitions are queued and the loop applies them
 //! between two messages.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{
+    BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMetadata, Rebalance,
+};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::statistics::Statistics;
 
 use crate::telemetry::{Health, Lag, Transport};
 
+/// What a group consumer must do before partitions are taken away, inside
+/// the rebalance callback: the exactly-once transaction commits there,
+/// while the group generation it was built in is valid
+/// (`super::transaction`). `lost`: the member was expelled, that
+/// generation is gone.
+pub trait RevokeHook: Send + Sync + std::fmt::Debug {
+    fn revoking(&self, group: Option<ConsumerGroupMetadata>, revoked: &[(String, i32)], lost: bool);
+}
+
 /// Logs client events with the stage's name; collects revoked partitions.
 #[derive(Debug)]
 pub struct Context {
     stage: &'static str,
+    revoke_hook: Option<Arc<dyn RevokeHook>>,
     revoked: Mutex<Vec<(String, i32)>>,
     /// An asynchronous commit failed since the last check.
     commit_failed: AtomicBool,
@@ -33,6 +45,7 @@ impl Context {
     pub fn new(stage: &'static str) -> Self {
         Self {
             stage,
+            revoke_hook: None,
             revoked: Mutex::new(Vec::new()),
             commit_failed: AtomicBool::new(false),
             telemetry: None,
@@ -46,6 +59,14 @@ impl Context {
         Self {
             telemetry: Some((transport, health)),
             ..Self::new(stage)
+        }
+    }
+
+    /// Calls `hook` before every revocation.
+    pub fn with_revoke_hook(self, hook: Arc<dyn RevokeHook>) -> Self {
+        Self {
+            revoke_hook: Some(hook),
+            ..self
         }
     }
 
@@ -152,7 +173,7 @@ fn any_broker_up(statistics: &Statistics) -> bool {
 }
 
 impl ConsumerContext for Context {
-    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(tpl) => {
                 tracing::info!(stage = self.stage, partitions = %list(tpl), "partitions revoked");
@@ -175,6 +196,13 @@ impl ConsumerContext for Context {
                     .iter()
                     .map(|e| (e.topic().to_owned(), e.partition()))
                     .collect::<Vec<_>>();
+                if let Some(hook) = &self.revoke_hook {
+                    hook.revoking(
+                        consumer.group_metadata(),
+                        &parts,
+                        consumer.assignment_lost(),
+                    );
+                }
                 match self.revoked.lock() {
                     Ok(mut v) => v.extend(parts),
                     Err(poisoned) => poisoned.into_inner().extend(parts),

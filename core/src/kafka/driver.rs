@@ -8,6 +8,10 @@
 //! rebuilds its in-memory state by replay. Replays make duplicates;
 //! consumers dedupe by `(cid, T_obs)` (SPEC §6).
 //!
+//! With `--delivery exactly-once`, a stage that produces commits each
+//! batch's outputs and input offsets in one transaction and replays
+//! without producing again ([`super::transaction`]).
+//!
 //! Undecodable or refused input is counted, logged with its origin, sent
 //! to the dead-letter topic with the reason in a header, and skipped: it
 //! never stops a partition.
@@ -17,11 +21,12 @@ use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
 
-use super::consume::Kafka;
+use super::consume::{Exactly, Kafka};
 use super::context::Context;
 use super::error::DriverError;
 use super::output::Output;
 use super::setup::Setup;
+use super::transaction_replay::Replay;
 use super::{assign, preload, shutdown, topics};
 use crate::run_loop::{self, Cadence};
 use crate::schema::Topic;
@@ -34,6 +39,16 @@ pub async fn start_output(
     stage: &'static str,
     setup: &Setup<'_>,
     roles: &[Topic],
+) -> Result<Output, DriverError> {
+    start_producer(stage, setup, roles, None).await
+}
+
+/// [`start_output`], with a transactional producer when given its id.
+async fn start_producer(
+    stage: &'static str,
+    setup: &Setup<'_>,
+    roles: &[Topic],
+    transactional_id: Option<&str>,
 ) -> Result<Output, DriverError> {
     let mut roles = roles.to_vec();
     if setup.args.telemetry.log_to_kafka {
@@ -61,6 +76,7 @@ pub async fn start_output(
         counts,
         stage,
         setup.telemetry.transport.clone(),
+        transactional_id,
     )?)
 }
 
@@ -72,7 +88,13 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     let args = setup.args;
     let inputs = stage.inputs();
     let roles = [inputs, stage.outputs()].concat();
-    let output = match start_output(name, &setup, &roles).await {
+    // Exactly once concerns what a stage produces: the dashboard and the
+    // logger (no outputs, or no group) read as in at-least-once.
+    let transactional_id =
+        (args.delivery.exactly_once() && !stage.outputs().is_empty() && args.assign.is_none())
+            .then(|| args.delivery.transactional_id(&args.group(name)));
+    tracing::info!(stage = name, delivery = %args.delivery.delivery, "delivery");
+    let mut output = match start_producer(name, &setup, &roles, transactional_id.as_deref()).await {
         Err(DriverError::Stopped) => {
             tracing::info!(stage = name, "stopped before starting");
             return Ok(stage);
@@ -99,13 +121,27 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     }
     let group = args.group(name);
     let tel = setup.telemetry.clone();
+    let exactly = match transactional_id {
+        Some(id) => {
+            let interval = Duration::from_secs_f64(args.delivery.transaction_interval);
+            let transaction =
+                tokio::task::block_in_place(|| output.transactional(id, interval, &tel.metrics))?;
+            let replay = Replay::new(&tel.metrics, name)?;
+            Some(Exactly {
+                transaction,
+                replay,
+                replaying: false,
+            })
+        }
+        None => None,
+    };
+    let mut context = Context::for_consumer(name, tel.transport.clone(), tel.health.clone());
+    if let Some(e) = &exactly {
+        context = context.with_revoke_hook(e.transaction.clone());
+    }
     let consumer: Arc<StreamConsumer<Context>> = Arc::new(
         args.consumer_config(&group, super::args::fetch_wait_ms(name))
-            .create_with_context(Context::for_consumer(
-                name,
-                tel.transport.clone(),
-                tel.health.clone(),
-            ))
+            .create_with_context(context)
             .map_err(DriverError::Consumer)?,
     );
     let names: Vec<&str> = inputs.iter().map(|t| args.topics.name(*t)).collect();
@@ -134,12 +170,21 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     let mut watcher = InProcess::new(&tel.metrics, &tel.health, name);
     let logs = setup.logs.take();
     let mut kafka = Kafka::new(&consumer, args, &tel, output, logs, stage.decoder(), name);
-    run_loop::run(
+    if let Some(e) = exactly {
+        kafka.exactly_once(e);
+    }
+    let ran = run_loop::run(
         &mut stage,
         &mut kafka,
         Cadence::default(),
         Some(&mut watcher),
     )
-    .await?;
-    Ok(stage)
+    .await;
+    match ran {
+        Err(error) if error.is_fenced() => {
+            tracing::error!(stage = name, %error, "fenced: stopping without committing");
+            Ok(stage)
+        }
+        ran => ran.map(|_| stage),
+    }
 }

@@ -8,6 +8,7 @@ use rdkafka::error::KafkaError;
 
 use super::output::OutputError;
 use super::topics::TopicsError;
+use super::transaction::TransactionError;
 use crate::telemetry::TelemetryError;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,8 @@ pub enum DriverError {
     Output(#[from] OutputError),
     #[error(transparent)]
     Telemetry(#[from] TelemetryError),
+    #[error(transparent)]
+    Transaction(#[from] TransactionError),
     #[error("cannot create the consumer: {0}")]
     Consumer(#[source] KafkaError),
     #[error("cannot subscribe to {topics}: {source}")]
@@ -40,4 +43,18 @@ pub enum DriverError {
     /// the broker): nothing was consumed, so there is nothing to commit.
     #[error("stopped by a signal before the stage started")]
     Stopped,
+}
+
+impl DriverError {
+    /// A newer instance took this one's transactional id: not a failure of
+    /// this process, which stops cleanly (exit code 0).
+    pub fn is_fenced(&self) -> bool {
+        matches!(
+            self,
+            DriverError::Transaction(TransactionError::Fenced { .. })
+                | DriverError::Output(super::output::OutputError::Transaction(
+                    TransactionError::Fenced { .. }
+                ))
+        )
+    }
 }

@@ -23,6 +23,10 @@
 //! - [`preload`]: a topic read whole before the loop (the predictor's models).
 //! - [`source`]: the generator's loop, paced or as fast as possible.
 //! - [`shutdown`]: SIGTERM and SIGINT.
+//! - `transaction`: exactly-once delivery (`--delivery exactly-once`,
+//!   [`transaction_args`]): each batch's outputs and input offsets in one
+//!   Kafka transaction; `transaction_replay`: a replay's outputs
+//!   suppressed.
 
 pub mod app;
 pub mod args;
@@ -37,6 +41,7 @@ mod error;
 pub mod ops;
 pub mod output;
 pub mod partition;
+mod position;
 pub mod preload;
 mod record;
 pub mod setup;
@@ -44,6 +49,10 @@ pub mod shutdown;
 pub mod source;
 pub mod telemetry_args;
 pub mod topics;
+mod transaction;
+pub mod transaction_args;
+mod transaction_metrics;
+mod transaction_replay;
 
 pub use args::{KafkaArgs, WindowArgs};
 pub use driver::run;

