@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The chaos test (e2e/tests/chaos.rs, the #[ignore]d one: about 100 s):
 # kills, a pause and a full restart of a replicated pipeline under a steady
-# stream (its exactly-once twin needs Apache Kafka: scripts/test-exactly-once.sh).
+# stream (its exactly-once twin needs Apache Kafka: scripts/test-kafka.sh).
 # The other test of chaos.rs runs with every test. Called by
 # scripts/test.sh with TWEETOSCOPE_TEST_BROKERS set; fails loudly without.
 set -euo pipefail
