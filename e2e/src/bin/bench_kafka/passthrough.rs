@@ -9,26 +9,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tweetoscope_core::schema::Topic;
-use tweetoscope_e2e::{Deployment, read_topic, unique};
+use tweetoscope_e2e::read_topic;
 
-use crate::broker::Broker;
-use crate::run::{Plan, generator_args, generator_counts};
+use crate::run::{Plan, deploy, generator_args, generator_counts};
 
 /// Tweets per second from the generator's start to the last of its
 /// records read back; and the tweets.
 pub fn pass_through(plan: &Plan, logs: &std::path::Path) -> (f64, u64) {
-    let broker = Broker::start(
-        plan.broker,
-        &logs.join(format!("{}.{}.log", plan.name, plan.broker.name())),
-    );
-    let d = Deployment {
-        prefix: unique(plan.name),
-        brokers: broker.address.clone(),
-        windows: "600,1200".into(),
-        logs: logs.to_path_buf(),
-        extra: Vec::new(),
-    };
-    d.create_topics();
+    let (broker, d) = deploy(plan, logs);
     // 0 until the generator has said how many records it wrote.
     let want = Arc::new(AtomicU64::new(0));
     let reader = {

@@ -147,7 +147,8 @@ fn field(log: &str, name: &str) -> Option<u64> {
         .ok()
 }
 
-pub fn run(plan: &Plan, logs: &Path) -> Run {
+/// A broker of the plan's kind and a deployment's topics on it.
+pub fn deploy(plan: &Plan, logs: &Path) -> (Broker, Deployment) {
     let broker = Broker::start(
         plan.broker,
         &logs.join(format!("{}.{}.log", plan.name, plan.broker.name())),
@@ -160,6 +161,11 @@ pub fn run(plan: &Plan, logs: &Path) -> Run {
         extra: Vec::new(),
     };
     d.create_topics();
+    (broker, d)
+}
+
+pub fn run(plan: &Plan, logs: &Path) -> Run {
+    let (broker, d) = deploy(plan, logs);
     let stages: Vec<Proc> = STAGES
         .iter()
         .map(|(bin, args)| d.spawn(bin, bin, args))
