@@ -32,7 +32,9 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// its last commit: records before it are replayed silently.
 #[derive(Debug)]
 pub(super) struct Replay {
-    until: HashMap<(String, i32), i64>,
+    /// By topic name, then partition (looked up per record without
+    /// allocating).
+    until: HashMap<String, HashMap<i32, i64>>,
     suppressed: IntCounter,
 }
 
@@ -59,8 +61,8 @@ impl Replay {
         partition: i32,
         offset: i64,
     ) -> Result<bool, TransactionError> {
-        let key = (topic.to_owned(), partition);
-        let until = match self.until.get(&key) {
+        let known = self.until.get(topic).and_then(|m| m.get(&partition));
+        let until = match known {
             Some(&until) => until,
             None => {
                 let until = tokio::task::block_in_place(|| lookup(consumer, topic, partition))?;
@@ -73,7 +75,10 @@ impl Replay {
                         "replaying with outputs suppressed"
                     );
                 }
-                self.until.insert(key, until);
+                self.until
+                    .entry(topic.to_owned())
+                    .or_default()
+                    .insert(partition, until);
                 until
             }
         };
@@ -87,8 +92,9 @@ impl Replay {
 
     /// Forgets revoked partitions: their next assignment looks again.
     pub(super) fn forget(&mut self, topic: &str, partitions: &[i32]) {
-        self.until
-            .retain(|(t, p), _| t != topic || !partitions.contains(p));
+        if let Some(m) = self.until.get_mut(topic) {
+            m.retain(|p, _| !partitions.contains(p));
+        }
     }
 }
 
