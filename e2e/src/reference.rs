@@ -4,7 +4,7 @@
 //! test (tests/cluster.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,6 +94,12 @@ pub fn reference(d: &Deployment, cascades: usize, seed: u64) -> (Reference, Vec<
         };
     }
     assert!(r.series.len() >= 50, "only {} series", r.series.len());
+    (r, generator_args(&data, &index, &replay))
+}
+
+/// The generator's arguments that replay the set at `data`/`index` with
+/// the replay options `replay`.
+pub fn generator_args(data: &Path, index: &Path, replay: &[&str]) -> Vec<String> {
     let mut args = vec![
         "--data".to_owned(),
         data.display().to_string(),
@@ -101,7 +107,7 @@ pub fn reference(d: &Deployment, cascades: usize, seed: u64) -> (Reference, Vec<
         index.display().to_string(),
     ];
     args.extend(replay.iter().map(|s| s.to_string()));
-    (r, args)
+    args
 }
 
 /// Compares what was read, per key, with the reference: keys it lacks are

@@ -18,7 +18,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tweetoscope_core::schema::{Message, Topic};
 use tweetoscope_e2e::{
     Deployment, Injector, Key, Record, bin_dir, eval, http_get, key_of, keys, metrics_port,
-    read_topic, simulate, wait_for_log,
+    read_topic, reference::generator_args, simulate, wait_for_log,
 };
 
 /// How many records of `kind` each (cid, T_obs) has.
@@ -55,14 +55,7 @@ fn reference(d: &Deployment, cascades: usize, seed: u64) -> (BTreeSet<Key>, Vec<
         "too few predictions in eval: {}",
         want.len()
     );
-    let mut args = vec![
-        "--data".to_owned(),
-        data.display().to_string(),
-        "--index".to_owned(),
-        index.display().to_string(),
-    ];
-    args.extend(replay.iter().map(|s| s.to_string()));
-    (want, args)
+    (want, generator_args(&data, &index, &replay))
 }
 
 /// Reads `stats` until every key of `want` has at least `times` stats (or
