@@ -16,3 +16,17 @@ need_apt() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${opts[@]}" "${missing[@]}" >/dev/null \
         || die "cannot install ${missing[*]}"
 }
+
+# kafka_up NODES PORT DIR: starts an Apache Kafka cluster in DIR
+# (scripts/kafka.sh), stops it when the calling script exits, and exports
+# TWEETOSCOPE_TEST_BROKERS. Run from the repository's root.
+kafka_up() {
+    local nodes=$1 port=$2 dir=$3 out
+    # shellcheck disable=SC2064  # the folder is fixed now, on purpose
+    trap "bash scripts/kafka.sh stop --dir '$dir' >/dev/null 2>&1 || true" EXIT
+    out=$(bash scripts/kafka.sh start --brokers "$nodes" --port "$port" --dir "$dir") \
+        || die "Apache Kafka ($nodes node(s)) did not start (logs: $dir/node-*/server.log)"
+    TWEETOSCOPE_TEST_BROKERS=$(tail -1 <<<"$out" | sed -n 's/^bootstrap=//p')
+    [ -n "$TWEETOSCOPE_TEST_BROKERS" ] || die "scripts/kafka.sh printed no bootstrap line: $out"
+    export TWEETOSCOPE_TEST_BROKERS
+}

@@ -8,18 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { printf 'test-kafka-cluster.sh: %s\n' "$*" >&2; exit 1; }
+# kafka_up
+source scripts/lib.sh
 PORT=19250
 [ "${1:-}" = --port ] && PORT=$2
 start=$SECONDS
 mkdir -p target
 
 export TWEETOSCOPE_TEST_KAFKA_DIR=$PWD/target/kafka/cluster-test-$PORT
-trap 'bash scripts/kafka.sh stop --dir "$TWEETOSCOPE_TEST_KAFKA_DIR" >/dev/null 2>&1 || true' EXIT
-out=$(bash scripts/kafka.sh start --brokers 3 --port "$PORT" --dir "$TWEETOSCOPE_TEST_KAFKA_DIR") \
-    || die "the 3-node cluster did not start (logs: $TWEETOSCOPE_TEST_KAFKA_DIR/node-*/server.log)"
-TWEETOSCOPE_TEST_BROKERS=$(tail -1 <<<"$out" | sed -n 's/^bootstrap=//p')
-[ -n "$TWEETOSCOPE_TEST_BROKERS" ] || die "scripts/kafka.sh printed no bootstrap line: $out"
-export TWEETOSCOPE_TEST_BROKERS
+kafka_up 3 "$PORT" "$TWEETOSCOPE_TEST_KAFKA_DIR"
 echo "3-node apache kafka on $TWEETOSCOPE_TEST_BROKERS"
 
 cargo build --workspace --bins --release

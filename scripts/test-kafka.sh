@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { printf 'test-kafka.sh: %s\n' "$*" >&2; exit 1; }
-# need_apt
+# need_apt, kafka_up
 source scripts/lib.sh
 PORT=19240
 [ "${1:-}" = --port ] && PORT=$2
@@ -17,12 +17,7 @@ start=$SECONDS
 mkdir -p target
 
 DIR=target/kafka/test-$PORT
-trap 'bash scripts/kafka.sh stop --dir "$DIR" >/dev/null 2>&1 || true' EXIT
-out=$(bash scripts/kafka.sh start --brokers 1 --port "$PORT" --dir "$DIR") \
-    || die "Apache Kafka did not start (logs: $DIR/node-1/server.log)"
-TWEETOSCOPE_TEST_BROKERS=$(tail -1 <<<"$out" | sed -n 's/^bootstrap=//p')
-[ -n "$TWEETOSCOPE_TEST_BROKERS" ] || die "scripts/kafka.sh printed no bootstrap line: $out"
-export TWEETOSCOPE_TEST_BROKERS
+kafka_up 1 "$PORT" "$DIR"
 echo "apache kafka on $TWEETOSCOPE_TEST_BROKERS (log: $DIR/node-1/server.log)"
 
 # e2e/tests/course_consumers.rs reads with the course's kafka-python
