@@ -398,16 +398,20 @@ fn check_topic_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// A command of the Kafka options alone, for the tests of this folder.
+#[cfg(test)]
+#[derive(Debug, clap::Parser)]
+pub(crate) struct TestCli {
+    #[command(flatten)]
+    pub(crate) kafka: KafkaArgs,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
 
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        kafka: KafkaArgs,
-    }
+    use super::TestCli as Cli;
 
     #[test]
     fn every_problem_of_a_bad_config_is_reported() {

@@ -68,16 +68,9 @@ impl TelemetryArgs {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use crate::config::parse_from;
-    use crate::kafka::KafkaArgs;
 
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        kafka: KafkaArgs,
-    }
+    use crate::kafka::args::TestCli as Cli;
 
     /// The group is flattened: the effective configuration lists its
     /// options as it lists the others, and redacts the Loki URL's password

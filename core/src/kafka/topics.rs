@@ -252,11 +252,7 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        kafka: KafkaArgs,
-    }
+    use crate::kafka::args::TestCli as Cli;
 
     #[test]
     fn window_keyed_topics_get_one_partition_per_window_and_models_are_compacted() {
