@@ -8,7 +8,8 @@
 //!   [`telemetry_args`] (metrics, probes, logs) flattened in and
 //!   [`compression`] (the producers' codec, read by every consumer).
 //! - [`partition`]: the explicit window partitioner of SPEC §1.
-//! - [`topics`]: create-if-missing, with partitions and compaction.
+//! - [`topics`]: create-if-missing, with partitions and compaction;
+//!   `topic_names`: the name of each topic role.
 //! - [`context`]: client callbacks as tracing events; revoked partitions.
 //! - [`output`]: producing, dead letters, `origin-ts`; `delivery`: the
 //!   delivery reports, counted.
@@ -48,6 +49,7 @@ pub mod setup;
 pub mod shutdown;
 pub mod source;
 pub mod telemetry_args;
+mod topic_names;
 pub mod topics;
 mod transaction;
 pub mod transaction_args;
