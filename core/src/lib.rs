@@ -28,6 +28,7 @@ pub mod board;
 pub mod clock;
 pub mod collector;
 pub mod config;
+pub mod daily_cycle;
 pub mod dashboard;
 pub mod data;
 pub mod dedupe;

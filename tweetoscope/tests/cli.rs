@@ -477,3 +477,33 @@ fn an_evals_models_carried_over_predict_the_next_evals_cold_start() {
         "{err}"
     );
 }
+
+#[test]
+fn a_daily_cycle_needs_a_span_and_an_amplitude_below_one() {
+    let dir = scratch("daily-cycle");
+    let out = |extra: &[&str]| {
+        let prefix = dir.join("set");
+        let mut args = vec![
+            "simulate",
+            "--cascades",
+            "5",
+            "--out",
+            prefix.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        tweetoscope(&args)
+    };
+    let no_span = out(&["--daily-cycle", "0.8"]);
+    assert!(!no_span.status.success());
+    assert!(String::from_utf8_lossy(&no_span.stderr).contains("needs --span"));
+    let too_wide = out(&["--span", "1d", "--daily-cycle", "1.2"]);
+    assert!(!too_wide.status.success());
+    assert!(String::from_utf8_lossy(&too_wide.stderr).contains("outside"));
+    let fine = out(&["--span", "1d", "--daily-cycle", "0.8"]);
+    assert!(
+        fine.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fine.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
