@@ -8,6 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${TWEETOSCOPE_TEST_BROKERS:-}" ] || { echo "test-chaos.sh: TWEETOSCOPE_TEST_BROKERS is not set: run scripts/test.sh" >&2; exit 1; }
 start=$(date +%s)
-cargo test --release -p tweetoscope-e2e --test chaos -- --ignored --nocapture --skip exactly_once 2>&1 | tee target/test-chaos.log
+cargo test --workspace --release --test chaos -- --ignored --nocapture --skip exactly_once 2>&1 | tee target/test-chaos.log
 grep -q "test result: ok" target/test-chaos.log || { echo "test-chaos.sh: chaos tests failed" >&2; exit 1; }
 echo "chaos tests: $(( $(date +%s) - start )) s"

@@ -62,8 +62,7 @@ OUT=target/deploy
 mkdir -p "$OUT"
 
 say "binaries (release; tweetoscope with its kafka feature for 'topics create')"
-cargo build --release -p tweetoscope-generator -p tweetoscope-collector -p tweetoscope-estimator \
-    -p tweetoscope-predictor -p tweetoscope-learner -p tweetoscope-logger -p tweetoscope-dashboard -p tweetoscope-e2e
+cargo build --workspace --bins --release
 rm -rf "$OUT/bin" && mkdir -p "$OUT/bin"
 for b in generator collector estimator predictor learner logger dashboard peek; do
     cp "target/release/$b" "$OUT/bin/"

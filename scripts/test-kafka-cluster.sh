@@ -21,7 +21,7 @@ echo "3-node apache kafka on $TWEETOSCOPE_TEST_BROKERS"
 
 cargo build --workspace --bins --release
 log=target/test-kafka-cluster.log
-cargo test --release -p tweetoscope-e2e --test cluster -- --ignored --nocapture 2>&1 | tee "$log" || true
+cargo test --workspace --release --test cluster -- --ignored --nocapture 2>&1 | tee "$log" || true
 grep -q "test result: ok. 1 passed" "$log" || die "the broker-fault test failed in $(grep '^fault ' "$log" | tail -1 | cut -d: -f1 || echo 'its set-up') \
 ($log, the stages' logs under target/release/e2e-logs; node logs: $TWEETOSCOPE_TEST_KAFKA_DIR/node-*/server.log)"
 sed -n '/^resume time/,/^  (e)/p' "$log"

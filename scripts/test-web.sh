@@ -16,7 +16,8 @@ command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need
 CHROMIUM=$(command -v chromium || command -v chromium-browser) || die "chromium installed but not on PATH"
 command -v python3 >/dev/null || die "python3 not found (used to pick a free port and read the state)"
 
-cargo build --release -p tweetoscope
+# The workspace build (the features scripts/test.sh builds with: no rebuild).
+cargo build --workspace --bins --release
 out=target/web
 rm -rf "$out"; mkdir -p "$out"
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
