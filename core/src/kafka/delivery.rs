@@ -33,6 +33,10 @@ pub(super) enum Kind {
     /// A forwarded log record: never awaited; only its outcome is counted
     /// (`tweetoscope_log_records_total`).
     Log = 2,
+    /// A consumed position of an exactly-once commit
+    /// ([`super::transaction_positions`]): not awaited, not counted; the
+    /// transaction's commit fails if it was not delivered.
+    Position = 3,
 }
 
 impl Kind {
@@ -40,7 +44,8 @@ impl Kind {
         match opaque {
             0 => Kind::Output,
             1 => Kind::DeadLetter,
-            _ => Kind::Log,
+            2 => Kind::Log,
+            _ => Kind::Position,
         }
     }
 }
@@ -140,9 +145,15 @@ impl ProducerContext for Deliveries {
 
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         let kind = Kind::of(opaque);
-        if kind == Kind::Log {
-            self.log_outcome(result);
-            return;
+        match kind {
+            Kind::Log => return self.log_outcome(result),
+            Kind::Position => {
+                if let Err((error, _)) = result {
+                    tracing::warn!(%error, "consumed position not delivered: the transaction will not commit");
+                }
+                return;
+            }
+            Kind::Output | Kind::DeadLetter => {}
         }
         if let Err((error, m)) = result {
             let failed = Failed {

@@ -27,7 +27,7 @@ use super::args::KafkaArgs;
 use super::context::Context;
 use super::delivery::{Deliveries, Kind};
 use super::partition::{Reroute, Rerouter, WindowPartitioner};
-use super::transaction::{Transaction, TransactionError};
+use super::transaction::{Shared, Transaction, TransactionError};
 use crate::schema::{LogMsg, Message, Topic, Window};
 use crate::telemetry::Transport;
 
@@ -151,20 +151,13 @@ impl Output {
         })
     }
 
-    /// Starts the transactions of a transactional producer (blocking).
+    /// Makes every record go into the [`Transaction`] that `start` (a
+    /// blocking call) begins on this producer, given the stage's name.
     pub(super) fn transactional(
         &mut self,
-        id: String,
-        interval: Duration,
-        metrics: &crate::telemetry::Metrics,
+        start: impl FnOnce(Shared, &'static str) -> Result<Transaction, TransactionError>,
     ) -> Result<Arc<Transaction>, OutputError> {
-        let t = Arc::new(Transaction::start(
-            self.producer.clone(),
-            id,
-            interval,
-            metrics,
-            self.stage,
-        )?);
+        let t = Arc::new(start(self.producer.clone(), self.stage)?);
         self.transaction = Some(t.clone());
         Ok(t)
     }
@@ -365,7 +358,7 @@ impl Output {
                     Kind::DeadLetter if is_record_error(&f.error) => {
                         tracing::error!(stage = self.stage, error = %f.error, "dead letter refused; dropped");
                     }
-                    Kind::DeadLetter | Kind::Log => {
+                    Kind::DeadLetter | Kind::Log | Kind::Position => {
                         return Err(OutputError::Delivery {
                             topic,
                             source: f.error,
