@@ -18,7 +18,7 @@ command -v promtool >/dev/null || die "promtool is missing after installing prom
 promtool check rules monitoring/prometheus/rules.yml
 
 # Lint the feature-gated test target, which test.sh's clippy does not see.
-cargo clippy -p tweetoscope-e2e --features observability --all-targets --release -- -D warnings
+cargo clippy --workspace --features tweetoscope-e2e/observability --all-targets --release -- -D warnings
 cargo build --workspace --bins --release
 cargo test --workspace --release --features tweetoscope-e2e/observability --test observability 2>&1 | tee target/test-observability.log
 grep -q "test result: ok" target/test-observability.log || die "observability tests failed"
