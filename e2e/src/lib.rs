@@ -126,8 +126,6 @@ impl Deployment {
             a.push(format!("--topic-{}", t.default_name().replace('_', "-")));
             a.push(self.topic(t));
         }
-        a.push("--topic-positions".into());
-        a.push(format!("{}.positions", self.prefix));
         a.extend(self.extra.iter().cloned());
         a
     }

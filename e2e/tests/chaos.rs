@@ -91,7 +91,7 @@ fn the_pipeline_under_kills_a_pause_and_a_full_restart_loses_and_invents_nothing
 /// per topic (series, sizes, parameters, alerts, stats, samples), series
 /// and sizes with the uninterrupted collector's content.
 #[test]
-#[ignore = "long (about 75 s), and on Tansu it still repeats some outputs (docs/TESTING.md): run by scripts/test-kafka.sh"]
+#[ignore = "long (about 75 s), needs Apache Kafka: run by scripts/test-kafka.sh"]
 fn the_pipeline_in_exactly_once_mode_under_the_same_chaos_produces_every_output_once() {
     let mut d = Deployment::new("chaoseos");
     d.extra

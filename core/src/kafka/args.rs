@@ -176,7 +176,6 @@ impl KafkaArgs {
             p.push("--group-id is empty".into());
         }
         let mut names: Vec<&str> = Topic::ALL.iter().map(|t| self.topics.name(*t)).collect();
-        names.push(&self.topics.topic_positions);
         if !self.dead_letter_topic.is_empty() {
             names.push(&self.dead_letter_topic);
         }

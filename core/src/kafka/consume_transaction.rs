@@ -95,16 +95,11 @@ impl<'c> Kafka<'c> {
         if !last && !t.due() {
             return Ok(());
         }
-        // A commit during a replay: every output before its end is
-        // committed already, and a crash now must not forget it.
-        let replay = self.exactly.as_ref().map(|e| &e.replay);
         let named: Vec<(&str, i32, i64, i64)> = bounds
             .iter()
             .map(|b| {
                 let topic = self.args.topics.name(b.topic);
-                let until = replay.and_then(|r| r.until(topic, b.partition));
-                let consumed = until.map_or(b.consumed, |u| u.max(b.consumed));
-                (topic, b.partition, b.offset, consumed)
+                (topic, b.partition, b.offset, b.consumed)
             })
             .collect();
         let (deadline, grace) = (self.deadline, self.args.shutdown_grace);

@@ -33,10 +33,6 @@ pub(super) enum Kind {
     /// A forwarded log record: never awaited; only its outcome is counted
     /// (`tweetoscope_log_records_total`).
     Log = 2,
-    /// A consumed position of an exactly-once commit
-    /// ([`super::transaction_positions`]): not awaited, not counted; the
-    /// transaction's commit fails if it was not delivered.
-    Position = 3,
 }
 
 impl Kind {
@@ -44,8 +40,7 @@ impl Kind {
         match opaque {
             0 => Kind::Output,
             1 => Kind::DeadLetter,
-            2 => Kind::Log,
-            _ => Kind::Position,
+            _ => Kind::Log,
         }
     }
 }
@@ -145,15 +140,9 @@ impl ProducerContext for Deliveries {
 
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         let kind = Kind::of(opaque);
-        match kind {
-            Kind::Log => return self.log_outcome(result),
-            Kind::Position => {
-                if let Err((error, _)) = result {
-                    tracing::warn!(%error, "consumed position not delivered: the transaction will not commit");
-                }
-                return;
-            }
-            Kind::Output | Kind::DeadLetter => {}
+        if kind == Kind::Log {
+            self.log_outcome(result);
+            return;
         }
         if let Err((error, m)) = result {
             let failed = Failed {

@@ -26,8 +26,6 @@ use super::context::Context;
 use super::error::DriverError;
 use super::output::Output;
 use super::setup::Setup;
-use super::transaction::Transaction;
-use super::transaction_positions::PositionsTopic;
 use super::transaction_replay::Replay;
 use super::{assign, preload, shutdown, topics};
 use crate::run_loop::{self, Cadence};
@@ -126,14 +124,9 @@ pub async fn run<S: Stage>(mut stage: S, mut setup: Setup<'_>) -> Result<S, Driv
     let exactly = match transactional_id {
         Some(id) => {
             let interval = Duration::from_secs_f64(args.delivery.transaction_interval);
-            let positions = PositionsTopic::new(args, &group);
-            let transaction = tokio::task::block_in_place(|| {
-                output.transactional(|producer, stage| {
-                    let p = positions.clone();
-                    Transaction::start(producer, id, interval, p, &tel.metrics, stage)
-                })
-            })?;
-            let replay = Replay::new(&tel.metrics, name, positions)?;
+            let transaction =
+                tokio::task::block_in_place(|| output.transactional(id, interval, &tel.metrics))?;
+            let replay = Replay::new(&tel.metrics, name)?;
             Some(Exactly {
                 transaction,
                 replay,

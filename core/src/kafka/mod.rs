@@ -27,8 +27,7 @@
 //! - `transaction`: exactly-once delivery (`--delivery exactly-once`,
 //!   [`transaction_args`]): each batch's outputs and input offsets in one
 //!   Kafka transaction; `transaction_replay`: a replay's outputs
-//!   suppressed; `transaction_positions`: the consumed positions in a
-//!   compacted topic, for brokers that drop commit metadata.
+//!   suppressed.
 
 pub mod app;
 pub mod args;
@@ -54,9 +53,7 @@ mod topic_names;
 pub mod topics;
 mod transaction;
 pub mod transaction_args;
-mod transaction_error;
 mod transaction_metrics;
-mod transaction_positions;
 mod transaction_replay;
 
 pub use args::{KafkaArgs, WindowArgs};

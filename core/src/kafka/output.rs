@@ -27,7 +27,7 @@ use super::args::KafkaArgs;
 use super::context::Context;
 use super::delivery::{Deliveries, Kind};
 use super::partition::{Reroute, Rerouter, WindowPartitioner};
-use super::transaction::{Shared, Transaction, TransactionError};
+use super::transaction::{Transaction, TransactionError};
 use crate::schema::{LogMsg, Message, Topic, Window};
 use crate::telemetry::Transport;
 
@@ -151,13 +151,20 @@ impl Output {
         })
     }
 
-    /// Makes every record go into the [`Transaction`] that `start` (a
-    /// blocking call) begins on this producer, given the stage's name.
+    /// Starts the transactions of a transactional producer (blocking).
     pub(super) fn transactional(
         &mut self,
-        start: impl FnOnce(Shared, &'static str) -> Result<Transaction, TransactionError>,
+        id: String,
+        interval: Duration,
+        metrics: &crate::telemetry::Metrics,
     ) -> Result<Arc<Transaction>, OutputError> {
-        let t = Arc::new(start(self.producer.clone(), self.stage)?);
+        let t = Arc::new(Transaction::start(
+            self.producer.clone(),
+            id,
+            interval,
+            metrics,
+            self.stage,
+        )?);
         self.transaction = Some(t.clone());
         Ok(t)
     }
@@ -358,7 +365,7 @@ impl Output {
                     Kind::DeadLetter if is_record_error(&f.error) => {
                         tracing::error!(stage = self.stage, error = %f.error, "dead letter refused; dropped");
                     }
-                    Kind::DeadLetter | Kind::Log | Kind::Position => {
+                    Kind::DeadLetter | Kind::Log => {
                         return Err(OutputError::Delivery {
                             topic,
                             source: f.error,

@@ -39,11 +39,6 @@ pub struct TopicNames {
     /// Topic of every stage's warnings and errors.
     #[arg(long, env = "TWEETOSCOPE_TOPIC_LOGS", default_value = "logs")]
     pub topic_logs: String,
-    /// Exactly-once: the consumed position of each commit, per consumer
-    /// group and input partition (compacted; not a schema topic, see
-    /// `transaction_positions`).
-    #[arg(long, env = "TWEETOSCOPE_TOPIC_POSITIONS", default_value = "positions")]
-    pub topic_positions: String,
 }
 
 impl TopicNames {

