@@ -25,6 +25,7 @@
 //! - [`source`]: the generator's loop, paced or as fast as possible.
 //! - [`shutdown`]: SIGTERM and SIGINT.
 //! - `transaction`: exactly-once delivery (`--delivery exactly-once`,
+//!   `transaction_error`: why one fails,
 //!   [`transaction_args`]): each batch's outputs and input offsets in one
 //!   Kafka transaction; `transaction_replay`: a replay's outputs
 //!   suppressed.
@@ -53,6 +54,7 @@ mod topic_names;
 pub mod topics;
 mod transaction;
 pub mod transaction_args;
+mod transaction_error;
 mod transaction_metrics;
 mod transaction_replay;
 

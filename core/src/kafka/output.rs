@@ -307,12 +307,7 @@ impl Output {
                     }
                 }
                 Err((source, _)) if is_record_error(&source) => return Ok(Err(source)),
-                Err((source, _)) => {
-                    return Err(OutputError::Delivery {
-                        topic: topic.to_owned(),
-                        source,
-                    });
-                }
+                Err((source, _)) => return Err(self.failure(topic.to_owned(), source)),
             }
         }
     }
@@ -357,23 +352,25 @@ impl Output {
                             .produce_errors
                             .with_label_values(&[&topic])
                             .inc();
-                        return Err(OutputError::Delivery {
-                            topic,
-                            source: f.error,
-                        });
+                        return Err(self.failure(topic, f.error));
                     }
                     Kind::DeadLetter if is_record_error(&f.error) => {
                         tracing::error!(stage = self.stage, error = %f.error, "dead letter refused; dropped");
                     }
                     Kind::DeadLetter | Kind::Log => {
-                        return Err(OutputError::Delivery {
-                            topic,
-                            source: f.error,
-                        });
+                        return Err(self.failure(topic, f.error));
                     }
                 }
             }
             // The diverted records are awaited in the next round.
+        }
+    }
+
+    /// A lost record's error; fenced when that is why the producer failed.
+    fn failure(&self, topic: String, source: KafkaError) -> OutputError {
+        match self.transaction.as_ref().and_then(|t| t.fenced()) {
+            Some(fenced) => OutputError::Transaction(fenced),
+            None => OutputError::Delivery { topic, source },
         }
     }
 

@@ -35,33 +35,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::ConsumerGroupMetadata;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::KafkaError;
 use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::RevokeHook;
 use super::delivery::Deliveries;
 use super::position::metadata;
+pub use super::transaction_error::TransactionError;
+use super::transaction_error::{classify, is_fenced};
 use super::transaction_metrics::TxnMetrics;
 use crate::telemetry::Metrics;
 
 /// Longest wait for one transactional call (init, offsets, commit, abort).
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Why a transaction could not commit.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum TransactionError {
-    #[error(
-        "fenced: a newer producer took transactional id `{id}` (a replica with the same --instance-id, or this one's partitions went to another member while it was stalled); this instance stops"
-    )]
-    Fenced { id: String },
-    #[error(
-        "transaction aborted ({0}): the stage stops so that, restarted, it rebuilds its memory by replay from the committed offsets"
-    )]
-    Aborted(String),
-    #[error("transactional producer failed: {0}")]
-    Fatal(String),
-}
 
 /// An input partition's commit position in exactly-once mode.
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +91,16 @@ impl std::fmt::Debug for Transaction {
 }
 
 impl Transaction {
+    /// The fenced error, when the producer failed because a newer instance
+    /// took the id (librdkafka then fails every queued record as fatal, so
+    /// a delivery error can be the first sign of it).
+    pub fn fenced(&self) -> Option<TransactionError> {
+        let (code, _) = self.producer.client().fatal_error()?;
+        is_fenced(code).then(|| TransactionError::Fenced {
+            id: self.id.clone(),
+        })
+    }
+
     /// Registers the producer under `id` (aborting what a predecessor of
     /// the same id left open): a blocking call, made once at start.
     pub fn start(
@@ -371,26 +368,5 @@ impl RevokeHook for Transaction {
                 m.remove(partition);
             }
         }
-    }
-}
-
-/// What a transactional error means for the stage.
-fn classify(id: &str, error: &KafkaError) -> TransactionError {
-    let fenced = matches!(
-        error.rdkafka_error_code(),
-        Some(
-            RDKafkaErrorCode::ProducerFenced
-                | RDKafkaErrorCode::Fenced
-                | RDKafkaErrorCode::InvalidProducerEpoch
-                | RDKafkaErrorCode::TransactionCoordinatorFenced
-                | RDKafkaErrorCode::FencedInstanceId
-        )
-    );
-    match error {
-        _ if fenced => TransactionError::Fenced { id: id.to_owned() },
-        KafkaError::Transaction(e) if e.txn_requires_abort() => {
-            TransactionError::Aborted(e.to_string())
-        }
-        other => TransactionError::Fatal(other.to_string()),
     }
 }
