@@ -145,11 +145,19 @@ fn a_forged_lineage_before_a_clean_stream_loses_no_stat_and_absurd_ones_are_dead
     assert_eq!(reasons.len(), absurd.len(), "dead letters: {reasons:?}");
     // The real fits, decided before the forged claims, dropped them: the
     // count an operator sees on /metrics.
-    let regressions = counter_sum(
-        metrics_port(&p),
-        "tweetoscope_predictor_lineage_regressions_total",
-        "",
-    );
+    // Exported once a second: read again for a while before failing.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let regressions = loop {
+        let n = counter_sum(
+            metrics_port(&p),
+            "tweetoscope_predictor_lineage_regressions_total",
+            "",
+        );
+        if n >= 1.0 || Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
     assert!(regressions >= 1.0, "{regressions}: {}", p.log_text());
 }
 
