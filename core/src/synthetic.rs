@@ -311,8 +311,9 @@ fn spread_starts(data: &mut Dataset, cfg: &SyntheticConfig) {
     for (rows, start) in data.cascades.iter().zip(starts) {
         for t in &mut data.times[rows.clone()] {
             let wall = cycle.after(start, *t);
-            // Monotone in t, and rounding is too: times stay sorted.
-            *t = if cfg.whole_numbers && cfg.daily_amplitude > 0.0 {
+            // Monotone in t, and rounding is too: times stay sorted (without
+            // a cycle, whole times plus a whole start round to themselves).
+            *t = if cfg.whole_numbers {
                 wall.round()
             } else {
                 wall
